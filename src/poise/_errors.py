@@ -1,0 +1,59 @@
+"""poise's exception tree.
+
+::
+
+    PoiseError
+    ├── InputError (also ValueError)   bad user input: names the file, the field and the fix
+    ├── DataError                      prices or other market data unusable for the request
+    ├── PlanningError                  a plan or optimisation could not be made
+    └── BrokerError                    a broker refused or failed an order
+
+Every door (CLI, service, batch) turns ``InputError`` and ``DataError`` into exit code 2 with
+the message alone, and any other error into exit code 1.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BrokerError", "DataError", "InputError", "PlanningError", "PoiseError"]
+
+
+class PoiseError(Exception):
+    """Root of every error poise raises on purpose."""
+
+
+class InputError(PoiseError, ValueError):
+    """Bad user input.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and how to fix it.
+    source : str, optional
+        The file (or other input) the problem is in; prefixed to the message.
+    field : str, optional
+        The key, column or line the problem is at.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
+        self.source = source
+        self.field = field
+        where = ""
+        if source and field:
+            where = f"{source}: {field}: "
+        elif source:
+            where = f"{source}: "
+        elif field:
+            where = f"{field}: "
+        super().__init__(where + message)
+
+
+class DataError(PoiseError, ValueError):
+    """Market data (prices, returns) that cannot serve the request."""
+
+
+class PlanningError(PoiseError):
+    """A plan or an optimisation could not be produced."""
+
+
+class BrokerError(PoiseError):
+    """A broker refused or failed an order."""

@@ -1,0 +1,46 @@
+"""The ``poise`` command line. Every command is a thin door onto the one engine."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from poise._errors import DataError, InputError, PoiseError
+from poise.cli import _rebalance  # noqa: F401  (registers the command)
+from poise.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 internal failure).
+
+    Usage errors (unknown option, missing argument) are typer's and exit 2 too.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="poise")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except (InputError, DataError) as exc:
+        sys.stderr.write(f"poise: error: {exc}\n")
+        return 2
+    except PoiseError as exc:
+        sys.stderr.write(f"poise: failed: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("poise: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,47 @@
+"""The typer application and what every command shares."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from poise._errors import InputError
+
+__all__ = ["app", "console", "parse_date_option", "print_json"]
+
+app = typer.Typer(
+    name="poise",
+    help="Portfolio rebalancing for households: when, what, and how it would have done.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """poise: portfolio rebalancing for households."""
+
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False)
+
+
+def print_json(obj: Any) -> None:
+    """Print exactly one JSON object on stdout."""
+    sys.stdout.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def parse_date_option(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{value!r} is not an ISO date; write YYYY-MM-DD", field=option) from None

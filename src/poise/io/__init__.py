@@ -1,0 +1,18 @@
+"""Readers for households (TOML), holdings, transactions and prices (CSV), with precise
+errors, and atomic writers."""
+
+from poise.io._atomic import write_text_atomic
+from poise.io._holdings import HOLDINGS_COLUMNS, read_holdings
+from poise.io._household import household_from_dict, parse_targets, read_household
+from poise.io._prices import prices_on, read_prices
+
+__all__ = [
+    "HOLDINGS_COLUMNS",
+    "household_from_dict",
+    "parse_targets",
+    "prices_on",
+    "read_holdings",
+    "read_household",
+    "read_prices",
+    "write_text_atomic",
+]

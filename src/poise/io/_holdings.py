@@ -1,0 +1,145 @@
+"""Read holdings (one row per tax lot, cash as ``CASH`` rows) from CSV."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+from poise._errors import InputError
+from poise.model import CASH, Holdings, Household, Lot
+
+__all__ = ["HOLDINGS_COLUMNS", "read_holdings"]
+
+HOLDINGS_COLUMNS = ("account", "symbol", "quantity", "cost_basis", "acquired")
+
+
+def read_csv_rows(path: str | Path, columns: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV file with exactly ``columns`` in its header, with their line numbers."""
+    src = str(path)
+    expected = list(columns)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise InputError(
+                    f"the file is empty; expected the header {','.join(expected)}", source=src
+                )
+            header = [h.strip() for h in header]
+            if sorted(header) != sorted(expected) or len(header) != len(expected):
+                missing = [c for c in expected if c not in header]
+                extra = [c for c in header if c not in expected]
+                detail = []
+                if missing:
+                    detail.append(f"missing {', '.join(missing)}")
+                if extra:
+                    detail.append(f"unexpected {', '.join(repr(e) for e in extra)}")
+                raise InputError(
+                    f"header must be {','.join(expected)} ({'; '.join(detail) or 'duplicated'})",
+                    source=src,
+                    field="line 1",
+                )
+            rows = []
+            for line_no, values in enumerate(reader, start=2):
+                if not values or all(not v.strip() for v in values):
+                    continue
+                if len(values) != len(header):
+                    raise InputError(
+                        f"has {len(values)} fields, the header has {len(header)}",
+                        source=src,
+                        field=f"line {line_no}",
+                    )
+                rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+    except FileNotFoundError:
+        raise InputError("file not found; check the path", source=src) from None
+    except UnicodeDecodeError:
+        raise InputError("is not a UTF-8 text file", source=src) from None
+    return rows
+
+
+def parse_number(text: str, src: str, where: str, what: str) -> float:
+    try:
+        value = float(text.replace(",", "")) if text else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InputError(f"{what} must be a number, got {text!r}", source=src, field=where)
+    return value
+
+
+def parse_date(text: str, src: str, where: str, what: str = "date") -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{what} {text!r} is not an ISO date; write it as YYYY-MM-DD", source=src, field=where
+        ) from None
+
+
+def read_holdings(path: str | Path, household: Household | None = None) -> Holdings:
+    """Read a holdings CSV (header ``account,symbol,quantity,cost_basis,acquired``).
+
+    Each row is one tax lot; ``cost_basis`` is the lot's total cost. A ``CASH`` row holds an
+    account's cash in ``quantity`` (several are added up). With ``household``, every account
+    must be one of its accounts.
+    """
+    src = str(path)
+    lots: list[Lot] = []
+    cash: dict[str, float] = {}
+    if household is not None:
+        cash = dict.fromkeys(household.account_ids, 0.0)
+    for line_no, row in read_csv_rows(path, HOLDINGS_COLUMNS):
+        where = f"line {line_no}"
+        account = row["account"]
+        if not account:
+            raise InputError("account is empty", source=src, field=where)
+        if household is not None and account not in household.account_ids:
+            raise InputError(
+                f"unknown account {account!r}; the household has "
+                f"{', '.join(household.account_ids)} (fix the account or add it to the household)",
+                source=src,
+                field=where,
+            )
+        symbol = row["symbol"]
+        if not symbol:
+            raise InputError("symbol is empty", source=src, field=where)
+        quantity = parse_number(row["quantity"], src, where, "quantity")
+        if symbol.upper() == CASH:
+            if row["cost_basis"] or row["acquired"]:
+                raise InputError(
+                    "a CASH row leaves cost_basis and acquired empty", source=src, field=where
+                )
+            cash[account] = cash.get(account, 0.0) + quantity
+            if cash[account] < 0:
+                raise InputError(
+                    f"cash in {account!r} is negative ({cash[account]:g}); margin is not "
+                    "supported, enter a zero or positive balance",
+                    source=src,
+                    field=where,
+                )
+            continue
+        if quantity < 0:
+            raise InputError(
+                f"quantity is negative ({quantity:g}); short positions are not supported",
+                source=src,
+                field=where,
+            )
+        cost_basis = parse_number(row["cost_basis"], src, where, "cost_basis")
+        if cost_basis < 0:
+            raise InputError(
+                f"cost_basis is negative ({cost_basis:g}); it is the lot's total cost",
+                source=src,
+                field=where,
+            )
+        acquired = parse_date(row["acquired"], src, where, "acquired")
+        if quantity > 0:
+            lots.append(Lot(account, symbol, quantity, cost_basis, acquired))
+    if not lots and not any(cash.values()):
+        raise InputError(
+            "holds no lots and no cash; add rows such as brokerage,VTI,10,2000,2023-01-05",
+            source=src,
+        )
+    return Holdings(tuple(lots), cash)

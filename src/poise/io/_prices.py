@@ -1,0 +1,156 @@
+"""Read wide price tables (``date,SYM1,SYM2,...``) from CSV or a bundled data set."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from poise._errors import InputError
+from poise.data import DATASETS, is_dataset, load_dataset
+
+__all__ = ["prices_on", "read_prices"]
+
+
+def read_prices(source: str | Path) -> pd.DataFrame:
+    """Prices from a CSV file or a bundled data set name (``sp500``, ``sp500_index``,
+    ``factors``): a float frame indexed by ascending dates, one column per symbol.
+
+    Empty cells are missing prices (e.g. before a listing). Everything else malformed raises
+    ``InputError`` naming the file, the line or column, and the fix.
+    """
+    text = str(source)
+    if is_dataset(text) and not Path(text).exists():
+        return load_dataset(text)
+    src = text
+    path = Path(source)
+    if not path.exists():
+        raise InputError(
+            f"file not found; give a CSV path or a bundled data set ({', '.join(DATASETS)})",
+            source=src,
+        )
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the file ({exc})", source=src) from None
+    if not header:
+        raise InputError("the file is empty; expected a header date,SYM1,SYM2,...", source=src)
+    header = [h.strip() for h in header]
+    if header[0].lower() != "date":
+        raise InputError(
+            f"the first column must be 'date', got {header[0]!r}", source=src, field="line 1"
+        )
+    symbols = header[1:]
+    if not symbols:
+        raise InputError("no symbol columns after 'date'", source=src, field="line 1")
+    seen: set[str] = set()
+    for sym in symbols:
+        if not sym:
+            raise InputError("a column has an empty name", source=src, field="line 1")
+        if sym in seen:
+            raise InputError(f"column {sym!r} appears twice; keep one", source=src, field="line 1")
+        seen.add(sym)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
+    if frame.empty:
+        raise InputError("has a header but no rows of prices", source=src)
+    frame.columns = header
+    dates = pd.to_datetime(frame["date"].str.strip(), format="%Y-%m-%d", errors="coerce")
+    bad = np.flatnonzero(dates.isna().to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"date {frame['date'].iloc[i]!r} is not an ISO date; write YYYY-MM-DD",
+            source=src,
+            field=f"line {i + 2}",
+        )
+    values = frame[symbols].apply(lambda col: col.str.strip().str.replace(",", ""))
+    numeric = values.apply(pd.to_numeric, errors="coerce")
+    broken = numeric.isna().to_numpy() & (values != "").to_numpy()
+    if broken.any():
+        i, j = (int(x[0]) for x in np.nonzero(broken))
+        raise InputError(
+            f"price {values.iat[i, j]!r} for {symbols[j]} is not a number",
+            source=src,
+            field=f"line {i + 2}",
+        )
+    nonpositive = (numeric <= 0).to_numpy()
+    if nonpositive.any():
+        i, j = (int(x[0]) for x in np.nonzero(nonpositive))
+        raise InputError(
+            f"price {numeric.iat[i, j]} for {symbols[j]} must be positive (adjusted closes)",
+            source=src,
+            field=f"line {i + 2}",
+        )
+    index = pd.DatetimeIndex(dates, name="date")
+    steps = np.diff(index.asi8)
+    if (steps <= 0).any():
+        i = int(np.flatnonzero(steps <= 0)[0]) + 1
+        problem = "repeats" if steps[i - 1] == 0 else "comes before the previous date"
+        raise InputError(
+            f"date {index[i].date()} {problem}; dates must be strictly ascending",
+            source=src,
+            field=f"line {i + 2}",
+        )
+    numeric.index = index
+    return numeric.astype(float)
+
+
+def prices_on(
+    prices: pd.DataFrame,
+    as_of: date | None,
+    symbols: Iterable[str],
+    source: str = "prices",
+) -> tuple[date, dict[str, float]]:
+    """The close of each of ``symbols`` on ``as_of`` (default: the last date in ``prices``).
+
+    ``as_of`` must be a date in the table; every symbol must have a price that day.
+    """
+    if as_of is None:
+        stamp = prices.index[-1]
+    else:
+        stamp = pd.Timestamp(as_of)
+        if stamp not in prices.index:
+            first, last = prices.index[0].date(), prices.index[-1].date()
+            earlier = prices.index[prices.index <= stamp]
+            hint = (
+                f"the nearest earlier trading day is {earlier[-1].date()}"
+                if len(earlier)
+                else f"prices start on {first}"
+            )
+            raise InputError(
+                f"no prices on {as_of} (the file covers {first} to {last}; {hint}); "
+                "pick a trading day in the file",
+                source=source,
+                field="--as-of",
+            )
+    row = prices.loc[stamp]
+    out: dict[str, float] = {}
+    for sym in symbols:
+        if sym not in prices.columns:
+            raise InputError(
+                f"has no column for {sym!r}; add its prices or remove it from the "
+                "holdings and targets",
+                source=source,
+                field=sym,
+            )
+        value = float(row[sym])
+        if not np.isfinite(value):
+            raise InputError(
+                f"has no price for {sym!r} on {stamp.date()}; fill it in or choose another --as-of",
+                source=source,
+                field=sym,
+            )
+        out[sym] = value
+    return stamp.date(), out
+
+
+def as_price_map(prices: Mapping[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in prices.items()}

@@ -1,0 +1,33 @@
+"""Household, accounts, lots, trades and plans: immutable value objects."""
+
+from poise.model._holdings import Holdings, Lot
+from poise.model._household import (
+    CASH,
+    Account,
+    AccountKind,
+    HarvestRules,
+    Household,
+    LotMethod,
+    PlanMethod,
+    TaxRules,
+    TradingRules,
+)
+from poise.model._trade import LotSale, Plan, Side, Trade
+
+__all__ = [
+    "CASH",
+    "Account",
+    "AccountKind",
+    "HarvestRules",
+    "Holdings",
+    "Household",
+    "Lot",
+    "LotMethod",
+    "LotSale",
+    "Plan",
+    "PlanMethod",
+    "Side",
+    "TaxRules",
+    "Trade",
+    "TradingRules",
+]

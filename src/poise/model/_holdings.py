@@ -1,0 +1,99 @@
+"""Tax lots and per-account cash: what a household holds at one moment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from poise.model._household import CASH
+
+__all__ = ["Holdings", "Lot"]
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """One tax lot.
+
+    ``cost_basis`` is the lot's total basis in currency (washed losses included);
+    ``acquired`` is the start of its holding period (carried over through a wash sale).
+    """
+
+    account: str
+    symbol: str
+    quantity: float
+    cost_basis: float
+    acquired: date
+
+    @property
+    def basis_per_share(self) -> float:
+        return self.cost_basis / self.quantity if self.quantity else 0.0
+
+    def take(self, quantity: float) -> tuple[Lot, Lot | None]:
+        """Split off ``quantity`` shares: (the part taken, the remainder or None)."""
+        if quantity >= self.quantity - 1e-12:
+            return self, None
+        share = quantity / self.quantity
+        taken = replace(self, quantity=quantity, cost_basis=self.cost_basis * share)
+        rest = replace(
+            self, quantity=self.quantity - quantity, cost_basis=self.cost_basis * (1.0 - share)
+        )
+        return taken, rest
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """All lots and each account's cash. Immutable: trades produce new ``Holdings``."""
+
+    lots: tuple[Lot, ...] = ()
+    cash: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, lots: Iterable[Lot], cash: Mapping[str, float]) -> Holdings:
+        return cls(tuple(lot for lot in lots if lot.quantity > 0), dict(cash))
+
+    def quantities(self) -> dict[tuple[str, str], float]:
+        """Shares held per (account, symbol)."""
+        out: dict[tuple[str, str], float] = {}
+        for lot in self.lots:
+            key = (lot.account, lot.symbol)
+            out[key] = out.get(key, 0.0) + lot.quantity
+        return out
+
+    def symbol_quantities(self) -> dict[str, float]:
+        """Shares held per symbol across the household."""
+        out: dict[str, float] = {}
+        for lot in self.lots:
+            out[lot.symbol] = out.get(lot.symbol, 0.0) + lot.quantity
+        return out
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Symbols held (cash excluded), in first-seen order."""
+        return tuple(dict.fromkeys(lot.symbol for lot in self.lots))
+
+    @property
+    def total_cash(self) -> float:
+        return float(sum(self.cash.values()))
+
+    def value(self, prices: Mapping[str, float]) -> float:
+        """Total value (cash included) at ``prices``."""
+        return self.total_cash + sum(lot.quantity * prices[lot.symbol] for lot in self.lots)
+
+    def symbol_values(self, prices: Mapping[str, float]) -> dict[str, float]:
+        """Value per symbol across the household, with ``CASH``."""
+        out: dict[str, float] = {CASH: self.total_cash}
+        for sym, qty in self.symbol_quantities().items():
+            out[sym] = out.get(sym, 0.0) + qty * prices[sym]
+        return out
+
+    def weights(self, prices: Mapping[str, float]) -> dict[str, float]:
+        """Weight per symbol (``CASH`` included) of the household's total value."""
+        values = self.symbol_values(prices)
+        total = sum(values.values())
+        if total <= 0:
+            return {sym: 0.0 for sym in values}
+        return {sym: v / total for sym, v in values.items()}
+
+    def lots_of(self, account: str, symbol: str) -> list[Lot]:
+        return [lot for lot in self.lots if lot.account == account and lot.symbol == symbol]

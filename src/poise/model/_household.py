@@ -1,0 +1,147 @@
+"""The household: accounts, targets and the rules that govern rebalancing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from poise.policy import Policy
+
+__all__ = [
+    "CASH",
+    "Account",
+    "AccountKind",
+    "HarvestRules",
+    "Household",
+    "LotMethod",
+    "PlanMethod",
+    "TaxRules",
+    "TradingRules",
+]
+
+CASH = "CASH"
+"""The name of the cash position, in targets, holdings and weights."""
+
+
+class AccountKind(StrEnum):
+    """How an account is taxed."""
+
+    TAXABLE = "taxable"
+    TAX_DEFERRED = "tax_deferred"
+    TAX_FREE = "tax_free"
+
+
+class LotMethod(StrEnum):
+    """Which tax lots a sell disposes of first."""
+
+    FIFO = "fifo"
+    LIFO = "lifo"
+    HIFO = "hifo"
+    TAX_MIN = "tax_min"
+
+
+class PlanMethod(StrEnum):
+    """How trades are chosen: a fast heuristic, or an optimisation (cvxpy)."""
+
+    HEURISTIC = "heuristic"
+    OPTIMIZE = "optimize"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One account of a household."""
+
+    id: str
+    kind: AccountKind
+
+    @property
+    def taxable(self) -> bool:
+        """Whether gains realized here are taxed now."""
+        return self.kind is AccountKind.TAXABLE
+
+
+@dataclass(frozen=True, slots=True)
+class TradingRules:
+    """How trades are sized and what they cost.
+
+    ``commission`` is currency per trade; ``spread_bps`` is charged on each trade's value.
+    Costs are paid from the trading account's cash.
+    """
+
+    fractional: bool = True
+    min_trade_value: float = 0.0
+    cash_reserve: float = 0.0
+    commission: float = 0.0
+    spread_bps: float = 0.0
+
+    def cost(self, trade_value: float) -> float:
+        """Commission plus spread for one trade of ``trade_value`` (currency)."""
+        return self.commission + abs(trade_value) * self.spread_bps * 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class TaxRules:
+    """Lot selection and the household's tax rates (US conventions by default).
+
+    ``defer_days``: a taxable sell of a short-term gain lot that turns long-term within this
+    many days is avoided when other lots or accounts can do the job.
+    """
+
+    lot_method: LotMethod = LotMethod.FIFO
+    short_term_rate: float = 0.0
+    long_term_rate: float = 0.0
+    ordinary_income_offset: float = 3000.0
+    defer_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestRules:
+    """Tax-loss harvesting settings (``[harvest]``)."""
+
+    enabled: bool = False
+    min_loss: float = 0.0
+    min_loss_fraction: float = 0.0
+    min_net_benefit: float = 0.0
+    swap_back: bool = False
+    substitutes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    """A household: its accounts, target weights and rules.
+
+    ``targets`` are fractions of the household's total value (cash included) and sum to 1.
+    When an ``[allocation]`` model sets the targets, ``allocation`` holds its specification
+    and ``targets`` holds the fallback (equal weights over the model's universe) until fitted.
+    """
+
+    name: str
+    accounts: tuple[Account, ...]
+    targets: Mapping[str, float]
+    policy: Policy
+    trading: TradingRules = TradingRules()
+    tax: TaxRules = TaxRules()
+    harvest: HarvestRules = HarvestRules()
+    identical_groups: tuple[frozenset[str], ...] = ()
+    plan_method: PlanMethod = PlanMethod.HEURISTIC
+    allocation: Any = None
+    source: str = "<household>"
+
+    def account(self, account_id: str) -> Account:
+        """The account called ``account_id`` (KeyError if there is none)."""
+        for acc in self.accounts:
+            if acc.id == account_id:
+                return acc
+        raise KeyError(account_id)
+
+    @property
+    def account_ids(self) -> tuple[str, ...]:
+        return tuple(a.id for a in self.accounts)
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Target symbols other than cash, in file order."""
+        return tuple(s for s in self.targets if s != CASH)

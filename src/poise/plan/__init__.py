@@ -1,0 +1,7 @@
+"""What to trade: the cash-flow-first, lot-level rebalancing plan for a whole household."""
+
+from poise.plan._apply import apply_trades
+from poise.plan._engine import plan_rebalance
+from poise.plan._flows import CashFlow, waterfill
+
+__all__ = ["CashFlow", "apply_trades", "plan_rebalance", "waterfill"]

@@ -1,0 +1,434 @@
+"""The one rebalancing engine: from a decision to trades, per account, lot by lot.
+
+Timing: the plan for day *t* uses the closes of *t* and fills every trade at them; costs are
+paid from the trading account's cash and a buy's cost is added to its lot's basis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from poise._errors import InputError
+from poise.model import (
+    CASH,
+    Holdings,
+    Household,
+    Lot,
+    LotSale,
+    Plan,
+    Side,
+    Trade,
+)
+from poise.plan._apply import apply_trades
+from poise.plan._flows import CashFlow, waterfill
+from poise.policy import Decision, PolicyContext, RebalanceTo
+from poise.tax import estimate_tax, is_long_term, select_lots
+
+__all__ = ["plan_rebalance"]
+
+_EPS = 1e-9
+
+
+@dataclass
+class _Book:
+    """Mutable working state while a plan is built (never leaves this module)."""
+
+    household: Household
+    prices: Mapping[str, float]
+    as_of: date
+    holdings: Holdings
+    qty: dict[tuple[str, str], float]
+    cash: dict[str, float]
+    trades: list[Trade] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def held(self, account: str, symbol: str) -> float:
+        return self.qty.get((account, symbol), 0.0)
+
+    def sell(self, account: str, symbol: str, quantity: float, reason: str) -> float:
+        """Record a sell; returns the cash it raises."""
+        quantity = min(quantity, self.held(account, symbol))
+        if quantity <= _EPS:
+            return 0.0
+        trade = self._sell_trade(account, symbol, quantity, reason)
+        self.trades.append(trade)
+        self.qty[(account, symbol)] = self.held(account, symbol) - quantity
+        self.cash[account] = self.cash.get(account, 0.0) + trade.cash_change
+        return trade.cash_change
+
+    def buy(self, account: str, symbol: str, quantity: float, reason: str) -> float:
+        """Record a buy, merged into an earlier buy of the same symbol in the same account;
+        returns the extra cash it uses, cost included."""
+        price = self.prices[symbol]
+        self.qty[(account, symbol)] = self.held(account, symbol) + quantity
+        before = self.cash.get(account, 0.0)
+        for i, earlier in enumerate(self.trades):
+            if earlier.side is Side.BUY and (earlier.account, earlier.symbol) == (account, symbol):
+                del self.trades[i]
+                self.cash[account] = before - earlier.cash_change
+                quantity += earlier.quantity
+                reason = earlier.reason
+                break
+        trade = Trade(
+            account,
+            symbol,
+            Side.BUY,
+            quantity,
+            price,
+            self.household.trading.cost(quantity * price),
+            reason,
+        )
+        self.trades.append(trade)
+        self.cash[account] = self.cash.get(account, 0.0) + trade.cash_change
+        return before - self.cash[account]
+
+    def _sell_trade(self, account: str, symbol: str, quantity: float, reason: str) -> Trade:
+        hh = self.household
+        price = self.prices[symbol]
+        value = quantity * price
+        cost = hh.trading.cost(value)
+        lots: list[Lot] = [
+            lot for lot in self.holdings.lots if lot.account == account and lot.symbol == symbol
+        ]
+        sales: list[LotSale] = []
+        short_term = long_term = 0.0
+        taxable = hh.account(account).taxable
+        for lot, take in select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of):
+            share = take / quantity
+            proceeds = value * share - cost * share
+            basis = lot.basis_per_share * take
+            gain = proceeds - basis
+            long = is_long_term(lot.acquired, self.as_of)
+            sales.append(LotSale(lot, take, proceeds, basis, gain, long))
+            if taxable:
+                if long:
+                    long_term += gain
+                else:
+                    short_term += gain
+        return Trade(
+            account,
+            symbol,
+            Side.SELL,
+            quantity,
+            price,
+            cost,
+            reason,
+            realized_short_term=short_term,
+            realized_long_term=long_term,
+            lot_sales=tuple(sales),
+        )
+
+
+def _capped_fill(gaps: np.ndarray, amount: float, caps: np.ndarray) -> np.ndarray:
+    """Water-fill ``amount`` over ``gaps`` (largest first) without exceeding ``caps``; what the
+    gaps cannot take goes to the assets with room left, in proportion to that room."""
+    out = np.zeros_like(gaps)
+    remaining = amount
+    active = caps > _EPS
+    for _ in range(len(gaps) + 1):
+        if remaining <= _EPS or not active.any():
+            break
+        room = np.where(active, caps - out, 0.0)
+        gap = np.where(active, np.minimum(np.maximum(gaps - out, 0.0), room), 0.0)
+        step = (
+            waterfill(gap, remaining, room) if gap.sum() > _EPS else remaining * room / room.sum()
+        )
+        step = np.minimum(step, room)
+        out += step
+        remaining = amount - out.sum()
+        active = (caps - out) > _EPS
+    return out
+
+
+def _fmt_money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _sell_quantity(value: float, price: float, fractional: bool, held: float) -> float:
+    q = value / price
+    if not fractional:
+        q = float(round(q))
+    return min(q, held)
+
+
+def plan_rebalance(
+    household: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    *,
+    targets: Mapping[str, float] | None = None,
+    decision: Decision | None = None,
+    flows: Sequence[CashFlow] = (),
+    force: bool = False,
+    last_rebalanced: date | None = None,
+    previous_day: date | None = None,
+    history: np.ndarray | None = None,
+) -> Plan:
+    """Decide whether to rebalance and plan the trades, for the whole household.
+
+    Parameters
+    ----------
+    household : Household
+        Accounts, targets, policy and rules.
+    holdings : Holdings
+        Lots and cash before any trade.
+    prices : mapping of symbol to float
+        Closes on ``as_of``; every held or targeted symbol needs one. Trades fill at them.
+    as_of : date
+        The decision and fill day.
+    targets : mapping, optional
+        Target weights to use instead of ``household.targets`` (e.g. from a fitted model).
+    decision : Decision, optional
+        A decision already taken; by default ``household.policy`` decides.
+    flows : sequence of CashFlow
+        Deposits and withdrawals on ``as_of``. They are placed cash-flow first: a deposit buys
+        what is most underweight, a withdrawal sells what is most overweight in its account.
+    force : bool
+        Rebalance to target whatever the policy says.
+    last_rebalanced, previous_day, history
+        Passed to the policy (see ``PolicyContext``).
+
+    Returns
+    -------
+    Plan
+        The trades (each with its reason), the holdings after them, and the weights, costs
+        and realized gains.
+    """
+    hh = household
+    rules = hh.trading
+    targets = dict(targets if targets is not None else hh.targets)
+    for flow in flows:
+        if flow.account not in hh.account_ids:
+            raise InputError(
+                f"unknown account {flow.account!r}; use one of {', '.join(hh.account_ids)}",
+                field="--account",
+            )
+    symbols = [s for s in targets if s != CASH]
+    symbols += [s for s in holdings.symbols if s not in targets]
+    missing = [s for s in symbols if s not in prices or not math.isfinite(prices[s])]
+    if missing:
+        raise InputError(
+            f"no price on {as_of} for {', '.join(missing)}; add them to the prices file",
+            field="prices",
+        )
+    names = (*symbols, CASH)
+    price = np.array([prices[s] for s in symbols])
+    qty = holdings.quantities()
+    cash = {a: float(holdings.cash.get(a, 0.0)) for a in hh.account_ids}
+    held = np.zeros(len(symbols))
+    for (_, sym), q in qty.items():
+        held[symbols.index(sym)] += q
+    values = np.append(held * price, sum(cash.values()))
+    total_before = float(values.sum())
+    target_w = np.array([targets.get(s, 0.0) for s in names])
+    weights_before = values / total_before if total_before > 0 else np.zeros_like(values)
+
+    if decision is None:
+        context = PolicyContext(
+            as_of, names, weights_before, target_w, last_rebalanced, previous_day, history
+        )
+        decision = hh.policy.decide(context)
+    if force and not decision.triggered:
+        decision = Decision(
+            True,
+            ("forced rebalance (--force)", *decision.reasons),
+            RebalanceTo.TARGET,
+            decision.half_bands,
+        )
+    triggered = decision.triggered and decision.sells_allowed
+
+    net_flow = float(sum(f.amount for f in flows))
+    total_after_flow = total_before + net_flow
+    if total_after_flow < -_EPS:
+        raise InputError(
+            f"withdrawals of {_fmt_money(-net_flow)} exceed the household's total value "
+            f"{_fmt_money(total_before)}",
+            field="--withdraw",
+        )
+    goal = target_w * total_after_flow
+
+    # Household-level value each asset (cash last) should end at.
+    if triggered and decision.rebalance_to is RebalanceTo.TARGET:
+        desired = goal.copy()
+    elif triggered:
+        current = values.copy()
+        current[-1] += net_flow
+        w_now = current / total_after_flow if total_after_flow > 0 else current
+        bands = decision.half_bands if decision.half_bands is not None else np.zeros_like(w_now)
+        low, high = target_w - bands, target_w + bands
+        breach = (w_now < low - 1e-12) | (w_now > high + 1e-12)
+        desired = current.copy()
+        desired[breach] = np.clip(w_now, low, high)[breach] * total_after_flow
+        free = ~breach
+        slack = total_after_flow - desired.sum()
+        if slack > 0:
+            desired[free] += waterfill(goal[free] - desired[free], slack, target_w[free])
+        elif slack < 0:
+            desired[free] -= _capped_fill(desired[free] - goal[free], -slack, desired[free])
+    elif net_flow >= 0:
+        desired = values + waterfill(goal - values, net_flow, target_w)
+    else:
+        desired = values - _capped_fill(values - goal, -net_flow, values)
+
+    book = _Book(hh, prices, as_of, holdings, dict(qty), cash)
+    delta = desired[:-1] - held * price  # value to buy (+) or sell (-) per symbol
+    before_pct = dict(zip(names, weights_before, strict=True))
+
+    def why(sym: str, action: str) -> str:
+        i = names.index(sym)
+        return f"{sym} {before_pct[sym] * 100:.1f}% vs target {target_w[i] * 100:.1f}%: {action}"
+
+    # 1. Withdrawals: raise the cash in their own account, selling what is most overweight.
+    withdrawals: dict[str, float] = {}
+    for flow in flows:
+        if flow.amount < 0:
+            withdrawals[flow.account] = withdrawals.get(flow.account, 0.0) - flow.amount
+        else:
+            book.cash[flow.account] += flow.amount
+    for account, amount in withdrawals.items():
+        need = amount + rules.cash_reserve - book.cash[account]
+        if need <= _EPS:
+            continue
+        caps = np.array([book.held(account, s) * prices[s] for s in symbols])
+        grossed = need / (1.0 - rules.spread_bps * 1e-4)
+        for _ in range(2):
+            amounts = _capped_fill(-delta, grossed, caps)
+            count = int((amounts > _EPS).sum())
+            grossed = (need + count * rules.commission) / (1.0 - rules.spread_bps * 1e-4)
+        amounts = _capped_fill(-delta, grossed, caps)
+        for i in np.flatnonzero(amounts > _EPS):
+            sym = symbols[i]
+            q = amounts[i] / price[i]
+            if not rules.fractional:
+                q = float(min(math.ceil(q - 1e-9), book.held(account, sym)))
+            reason = why(sym, f"sell to fund the withdrawal of {_fmt_money(amount)} from {account}")
+            book.sell(account, sym, q, reason)
+            delta[i] += q * price[i]
+
+    # 2. Rebalancing sells: tax-free and tax-deferred accounts first, then taxable ones.
+    if triggered:
+        order = sorted(hh.accounts, key=lambda a: a.taxable)
+        action = "sell to target" if decision.rebalance_to is RebalanceTo.TARGET else "sell to band"
+        for i in np.flatnonzero(delta < -_EPS):
+            sym = symbols[i]
+            for acc in order:
+                if delta[i] >= -_EPS:
+                    break
+                have = book.held(acc.id, sym)
+                if have <= _EPS:
+                    continue
+                q = _sell_quantity(-delta[i], price[i], rules.fractional, have)
+                if q * price[i] < rules.min_trade_value or q <= _EPS:
+                    continue
+                book.sell(acc.id, sym, q, why(sym, action))
+                delta[i] += q * price[i]
+
+    # 3. Buys from each account's spendable cash, most underweight first.
+    cash_goal = float(goal[-1])
+    total_cash = sum(book.cash.values()) - sum(withdrawals.values())
+    spendable: dict[str, float] = {}
+    for acc in hh.accounts:
+        free_cash = book.cash[acc.id] - withdrawals.get(acc.id, 0.0)
+        keep = cash_goal * (free_cash / total_cash) if total_cash > _EPS else 0.0
+        spendable[acc.id] = max(0.0, free_cash - rules.cash_reserve - max(keep, 0.0))
+    wanted = np.maximum(delta, 0.0)
+    if triggered and decision.rebalance_to is RebalanceTo.TARGET:
+        action = "buy to target"
+    elif triggered:
+        action = "buy toward target"
+    else:
+        deposits = [f for f in flows if f.amount > 0]
+        action = (
+            "buy with the deposit (most underweight first)"
+            if deposits
+            else "buy with cash freed by the withdrawal sells"
+        )
+    total_spendable = sum(spendable.values())
+    cost_rate = 1.0 + rules.spread_bps * 1e-4
+    n_buys = int((wanted > _EPS).sum())
+    need_cash = wanted.sum() * cost_rate + n_buys * rules.commission
+    if need_cash > total_spendable and need_cash > 0:
+        wanted *= max(0.0, total_spendable - n_buys * rules.commission) / (wanted.sum() * cost_rate)
+    for i in np.argsort(-wanted, kind="stable"):
+        if wanted[i] <= _EPS:
+            break
+        sym = symbols[i]
+        accounts = sorted(
+            hh.accounts,
+            key=lambda a, s=sym: (book.held(a.id, s) <= 0, -spendable[a.id]),  # type: ignore[misc]
+        )
+        for acc in accounts:
+            if wanted[i] <= _EPS:
+                break
+            budget = spendable[acc.id] - rules.commission
+            if budget <= _EPS:
+                continue
+            value = min(wanted[i], budget / cost_rate)
+            q = value / price[i]
+            if not rules.fractional:
+                q = float(math.floor(q + 1e-9))
+            if q <= _EPS or q * price[i] < rules.min_trade_value:
+                continue
+            spendable[acc.id] -= book.buy(acc.id, sym, q, why(sym, action))
+            wanted[i] -= q * price[i]
+
+    # 4. Whole shares leave cash over: one more share of what is furthest below its goal,
+    #    while it does not overshoot the goal by more than half a share.
+    if not rules.fractional and (triggered or net_flow > 0):
+        for _ in range(4 * len(symbols)):
+            now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
+            short = desired[:-1] - now * price
+            k = int(np.argmax(short / price))
+            if short[k] < 0.5 * price[k]:
+                break
+            acc = max(hh.accounts, key=lambda a: spendable[a.id])
+            if spendable[acc.id] < price[k] + rules.cost(price[k]) + rules.commission:
+                break
+            spendable[acc.id] -= book.buy(acc.id, symbols[k], 1.0, why(symbols[k], action))
+
+    trades = _merge(book.trades)
+    after = apply_trades(
+        holdings,
+        trades,
+        as_of,
+        [(f.account, f.amount) for f in flows],
+    )
+    for account, amount in withdrawals.items():
+        if after.cash.get(account, 0.0) < -1e-6:
+            book.warnings.append(
+                f"withdrawal of {_fmt_money(amount)} from {account} cannot be met: "
+                f"short by {_fmt_money(-after.cash[account])}"
+            )
+    short_term = sum(t.realized_short_term for t in trades)
+    long_term = sum(t.realized_long_term for t in trades)
+    weights_after = after.weights(prices)
+    for sym in names:
+        weights_after.setdefault(sym, 0.0)
+    reasons = decision.reasons
+    if not trades:
+        reasons = (*reasons, "no trades needed")
+    return Plan(
+        as_of=as_of,
+        triggered=decision.triggered,
+        reasons=tuple(reasons),
+        total_value=total_before,
+        targets={s: float(target_w[i]) for i, s in enumerate(names)},
+        weights_before={s: float(w) for s, w in zip(names, weights_before, strict=True)},
+        weights_after={s: float(weights_after[s]) for s in names},
+        trades=tuple(trades),
+        holdings_before=holdings,
+        holdings_after=after,
+        estimated_tax=estimate_tax(short_term, long_term, hh.tax),
+        warnings=tuple(book.warnings),
+    )
+
+
+def _merge(trades: list[Trade]) -> list[Trade]:
+    """Trades in a stable order: sells before buys, as a broker would send them."""
+    return [t for t in trades if t.side is Side.SELL] + [t for t in trades if t.side is Side.BUY]

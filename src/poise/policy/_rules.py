@@ -1,0 +1,253 @@
+"""The rebalancing rules: calendar, threshold bands, cash-flow only, volatility-adjusted
+bands, and any-of combinations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from poise.model._household import CASH
+from poise.policy._base import (
+    Decision,
+    Frequency,
+    PolicyContext,
+    RebalanceTo,
+    period_key,
+    period_label,
+)
+
+__all__ = [
+    "AnyOf",
+    "CalendarPolicy",
+    "CashFlowPolicy",
+    "NeverPolicy",
+    "ThresholdPolicy",
+    "VolatilityPolicy",
+]
+
+
+def _pct(weight: float) -> str:
+    return f"{weight * 100:.1f}%"
+
+
+def half_bands(
+    target_weights: np.ndarray, absolute: float | None, relative: float | None
+) -> np.ndarray:
+    """Band half-widths per asset: the tighter of ``absolute`` and ``relative`` × target."""
+    bands = np.full(target_weights.shape, np.inf)
+    if absolute is not None:
+        bands = np.minimum(bands, absolute)
+    if relative is not None:
+        bands = np.minimum(bands, relative * np.abs(target_weights))
+    return bands
+
+
+def _band_text(absolute: float | None, relative: float | None, target: float) -> str:
+    parts = []
+    if absolute is not None:
+        parts.append(f"±{absolute * 100:g}pp")
+    if relative is not None:
+        parts.append(f"±{relative * 100:g}% of target = ±{relative * target * 100:.2f}pp")
+    return " / ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class NeverPolicy:
+    """Buy and hold: never rebalances (cash flows still follow the cash-flow-first plan)."""
+
+    def decide(self, context: PolicyContext) -> Decision:
+        return Decision(False, ("buy and hold: never rebalances",), sells_allowed=False)
+
+    def describe(self) -> str:
+        return "buy and hold"
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarPolicy:
+    """Rebalance to target on the first trading day of each new period.
+
+    Live use (no ``last_rebalanced``) treats the portfolio as due.
+    """
+
+    frequency: Frequency = Frequency.QUARTERLY
+
+    def decide(self, context: PolicyContext) -> Decision:
+        last = context.last_rebalanced
+        if last is None:
+            return Decision(True, (f"{self.frequency} calendar: no last rebalance date, so due",))
+        if period_key(context.as_of, self.frequency) != period_key(last, self.frequency):
+            label = period_label(context.as_of, self.frequency)
+            return Decision(True, (f"{self.frequency} calendar: first rebalance of {label}",))
+        label = period_label(last, self.frequency)
+        return Decision(
+            False, (f"{self.frequency} calendar: already rebalanced in {label} (on {last})",)
+        )
+
+    def describe(self) -> str:
+        return f"calendar {self.frequency}"
+
+
+def _is_check_day(context: PolicyContext, frequency: Frequency | None) -> bool:
+    if frequency is None or context.previous_day is None:
+        return True
+    return period_key(context.as_of, frequency) != period_key(context.previous_day, frequency)
+
+
+def _breaches(
+    context: PolicyContext,
+    bands: np.ndarray,
+    band_text: list[str],
+) -> tuple[str, ...]:
+    drift = context.weights - context.target_weights
+    out = np.flatnonzero(np.abs(drift) > bands + 1e-12)
+    reasons = []
+    for i in out:
+        sym = context.symbols[i]
+        reasons.append(
+            f"{sym} {_pct(context.weights[i])} vs target {_pct(context.target_weights[i])} "
+            f"(band {band_text[i]})"
+        )
+    return tuple(reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdPolicy:
+    """Rebalance when any asset drifts outside its band.
+
+    ``absolute`` is in weight points (0.05 = 5pp); ``relative`` a fraction of the target
+    (0.25 = 25% of target); with both, the tighter band applies per asset ("5/25").
+    Checks run every trading day, or on the first trading day of each ``check_frequency``
+    period when set.
+    """
+
+    absolute: float | None = 0.05
+    relative: float | None = None
+    rebalance_to: RebalanceTo = RebalanceTo.TARGET
+    check_frequency: Frequency | None = None
+
+    def bands(self, target_weights: np.ndarray) -> np.ndarray:
+        return half_bands(target_weights, self.absolute, self.relative)
+
+    def decide(self, context: PolicyContext) -> Decision:
+        bands = self.bands(context.target_weights)
+        if not _is_check_day(context, self.check_frequency):
+            return Decision(False, (f"not a {self.check_frequency} check day",), half_bands=bands)
+        if not (np.abs(context.weights - context.target_weights) > bands + 1e-12).any():
+            return Decision(
+                False, (f"all assets inside their bands ({self.describe()})",), half_bands=bands
+            )
+        texts = [_band_text(self.absolute, self.relative, t) for t in context.target_weights]
+        return Decision(True, _breaches(context, bands, texts), self.rebalance_to, half_bands=bands)
+
+    def describe(self) -> str:
+        parts = []
+        if self.absolute is not None and self.relative is not None:
+            parts.append(f"{self.absolute * 100:g}/{self.relative * 100:g} bands")
+        elif self.absolute is not None:
+            parts.append(f"±{self.absolute * 100:g}pp bands")
+        elif self.relative is not None:
+            parts.append(f"±{self.relative * 100:g}% relative bands")
+        if self.check_frequency is not None:
+            parts.append(f"checked {self.check_frequency}")
+        if self.rebalance_to is RebalanceTo.BAND:
+            parts.append("to band")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class CashFlowPolicy:
+    """Never sells to rebalance: deposits buy what is most underweight, withdrawals sell what
+    is most overweight."""
+
+    def decide(self, context: PolicyContext) -> Decision:
+        return Decision(
+            False,
+            ("cash-flow policy: no rebalancing sells; cash flows move weights toward target",),
+            sells_allowed=False,
+        )
+
+    def describe(self) -> str:
+        return "cash flows only"
+
+
+@dataclass(frozen=True, slots=True)
+class VolatilityPolicy:
+    """Threshold bands scaled per asset by recent against long-run realised volatility.
+
+    Each asset's band is its ``absolute``/``relative`` band times
+    ``clip(σ_recent / σ_long, min_scale, max_scale)``, where σ_recent is the standard deviation
+    of the last ``window`` daily returns and σ_long of the last ``long_window``, both ending at
+    the decision day. With less than ``window`` + 1 prices the scale is 1.
+    """
+
+    absolute: float | None = 0.05
+    relative: float | None = None
+    window: int = 63
+    long_window: int = 756
+    min_scale: float = 0.5
+    max_scale: float = 2.0
+    rebalance_to: RebalanceTo = RebalanceTo.TARGET
+    check_frequency: Frequency | None = None
+
+    def scales(self, context: PolicyContext) -> np.ndarray:
+        history = context.history
+        n = len(context.symbols)
+        if history is None or history.shape[0] < self.window + 1:
+            return np.ones(n)
+        tail = history[-(self.long_window + 1) :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = tail[1:] / tail[:-1] - 1.0
+            recent = np.nanstd(returns[-self.window :], axis=0)
+            long_run = np.nanstd(returns, axis=0)
+            scale = np.where(long_run > 0, recent / long_run, 1.0)
+        scale = np.nan_to_num(scale, nan=1.0)
+        return np.clip(scale, self.min_scale, self.max_scale)
+
+    def decide(self, context: PolicyContext) -> Decision:
+        base = half_bands(context.target_weights, self.absolute, self.relative)
+        scales = self.scales(context)
+        cash = [i for i, s in enumerate(context.symbols) if s == CASH]
+        scales[cash] = 1.0
+        bands = base * scales
+        if not _is_check_day(context, self.check_frequency):
+            return Decision(False, (f"not a {self.check_frequency} check day",), half_bands=bands)
+        if not (np.abs(context.weights - context.target_weights) > bands + 1e-12).any():
+            return Decision(
+                False, ("all assets inside their volatility-adjusted bands",), half_bands=bands
+            )
+        texts = [f"±{b * 100:.2f}pp, vol scale {s:.2f}" for b, s in zip(bands, scales, strict=True)]
+        return Decision(True, _breaches(context, bands, texts), self.rebalance_to, half_bands=bands)
+
+    def describe(self) -> str:
+        base = ThresholdPolicy(self.absolute, self.relative).describe()
+        return f"volatility-adjusted {base}"
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """Rebalance when any of ``policies`` says so; the reasons of each that fired are kept.
+
+    A triggered target-rebalance wins over a band one; bands are the tightest given.
+    """
+
+    policies: tuple[object, ...] = field(default=())
+
+    def decide(self, context: PolicyContext) -> Decision:
+        decisions = [p.decide(context) for p in self.policies]  # type: ignore[attr-defined]
+        fired = [d for d in decisions if d.triggered]
+        bands = [d.half_bands for d in decisions if d.half_bands is not None]
+        merged = np.minimum.reduce(bands) if bands else None
+        if not fired:
+            reasons = tuple(r for d in decisions for r in d.reasons)
+            sells = any(d.sells_allowed for d in decisions)
+            return Decision(False, reasons, half_bands=merged, sells_allowed=sells)
+        to = (
+            RebalanceTo.TARGET
+            if any(d.rebalance_to is RebalanceTo.TARGET for d in fired)
+            else RebalanceTo.BAND
+        )
+        return Decision(True, tuple(r for d in fired for r in d.reasons), to, merged)
+
+    def describe(self) -> str:
+        return " or ".join(p.describe() for p in self.policies)  # type: ignore[attr-defined]
