@@ -45,6 +45,7 @@ class _Book:
     qty: dict[tuple[str, str], float]
     cash: dict[str, float]
     trades: list[Trade] = field(default_factory=list)
+    open_lots: dict[tuple[str, str], list[Lot]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def held(self, account: str, symbol: str) -> float:
@@ -87,14 +88,25 @@ class _Book:
         self.cash[account] = self.cash.get(account, 0.0) + trade.cash_change
         return before - self.cash[account]
 
+    def bought(self, account: str, symbol: str) -> float:
+        """Shares of ``symbol`` already being bought in ``account`` by this plan."""
+        return sum(
+            t.quantity
+            for t in self.trades
+            if t.side is Side.BUY and (t.account, t.symbol) == (account, symbol)
+        )
+
     def _sell_trade(self, account: str, symbol: str, quantity: float, reason: str) -> Trade:
         hh = self.household
         price = self.prices[symbol]
         value = quantity * price
         cost = hh.trading.cost(value)
-        lots: list[Lot] = [
-            lot for lot in self.holdings.lots if lot.account == account and lot.symbol == symbol
-        ]
+        key = (account, symbol)
+        if key not in self.open_lots:
+            self.open_lots[key] = [
+                lot for lot in self.holdings.lots if (lot.account, lot.symbol) == key
+            ]
+        lots = self.open_lots[key]
         sales: list[LotSale] = []
         short_term = long_term = 0.0
         taxable = hh.account(account).taxable
@@ -105,6 +117,12 @@ class _Book:
             gain = proceeds - basis
             long = is_long_term(lot.acquired, self.as_of)
             sales.append(LotSale(lot, take, proceeds, basis, gain, long))
+            rest = lot.take(take)[1]
+            index = lots.index(lot)
+            if rest is None:
+                del lots[index]
+            else:
+                lots[index] = rest
             if taxable:
                 if long:
                     long_term += gain
@@ -151,9 +169,9 @@ def _fmt_money(value: float) -> str:
 
 def _sell_quantity(value: float, price: float, fractional: bool, held: float) -> float:
     q = value / price
-    if not fractional:
-        q = float(round(q))
-    return min(q, held)
+    if fractional or q >= held - 0.5:
+        return min(q, held)  # whole-share rules still let a fractional position be closed
+    return min(float(round(q)), held)
 
 
 def plan_rebalance(
@@ -265,7 +283,7 @@ def plan_rebalance(
         breach = (w_now < low - 1e-12) | (w_now > high + 1e-12)
         desired = current.copy()
         desired[breach] = np.clip(w_now, low, high)[breach] * total_after_flow
-        free = ~breach
+        free = ~breach if not breach.all() else np.ones_like(breach)
         slack = total_after_flow - desired.sum()
         if slack > 0:
             desired[free] += waterfill(goal[free] - desired[free], slack, target_w[free])
@@ -378,19 +396,31 @@ def plan_rebalance(
             spendable[acc.id] -= book.buy(acc.id, sym, q, why(sym, action))
             wanted[i] -= q * price[i]
 
-    # 4. Whole shares leave cash over: one more share of what is furthest below its goal,
-    #    while it does not overshoot the goal by more than half a share.
+    # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares),
+    #    to within half a share of the goal, while the cash lasts.
     if not rules.fractional and (triggered or net_flow > 0):
-        for _ in range(4 * len(symbols)):
+        for _ in range(3):
             now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
-            short = desired[:-1] - now * price
-            k = int(np.argmax(short / price))
-            if short[k] < 0.5 * price[k]:
+            short_shares = (desired[:-1] - now * price) / price
+            bought_any = False
+            for k in np.argsort(-short_shares, kind="stable"):
+                if short_shares[k] < 0.5:
+                    break
+                acc = max(hh.accounts, key=lambda a: spendable[a.id])
+                unit = price[k] * cost_rate
+                n = min(
+                    math.floor(short_shares[k] + 0.5),
+                    math.floor((spendable[acc.id] - rules.commission) / unit + 1e-9),
+                )
+                if (
+                    n < 1
+                    or (book.bought(acc.id, symbols[k]) + n) * price[k] < rules.min_trade_value
+                ):
+                    continue
+                spendable[acc.id] -= book.buy(acc.id, symbols[k], float(n), why(symbols[k], action))
+                bought_any = True
+            if not bought_any:
                 break
-            acc = max(hh.accounts, key=lambda a: spendable[a.id])
-            if spendable[acc.id] < price[k] + rules.cost(price[k]) + rules.commission:
-                break
-            spendable[acc.id] -= book.buy(acc.id, symbols[k], 1.0, why(symbols[k], action))
 
     trades = _merge(book.trades)
     after = apply_trades(

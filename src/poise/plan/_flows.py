@@ -29,6 +29,8 @@ def waterfill(gaps: np.ndarray, amount: float, weights: np.ndarray) -> np.ndarra
     the next. When ``amount`` exceeds the sum of positive gaps, the gaps are filled and the rest
     is spread in proportion to ``weights`` (the targets).
     """
+    if len(gaps) == 0:
+        return np.zeros_like(gaps)
     positive = np.maximum(gaps, 0.0)
     total = positive.sum()
     if amount <= 0:

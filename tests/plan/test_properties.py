@@ -1,0 +1,135 @@
+"""Invariants of every plan, checked on random households (hypothesis)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from poise.model import AccountKind, Holdings, Lot, LotMethod, Side, TaxRules, TradingRules
+from poise.plan import CashFlow, plan_rebalance
+from poise.policy import CashFlowPolicy, RebalanceTo, ThresholdPolicy
+from tests.conftest import make_household
+
+AS_OF = date(2024, 6, 3)
+SYMBOLS = ("AAA", "BBB", "CCC", "DDD", "EEE")
+KINDS = list(AccountKind)
+
+
+@st.composite
+def households(draw, single_account=False, costs=True, fractional=None):
+    n_acc = 1 if single_account else draw(st.integers(1, 3))
+    accounts = [(f"acc{i}", draw(st.sampled_from(KINDS))) for i in range(n_acc)]
+    syms = draw(st.lists(st.sampled_from(SYMBOLS), min_size=1, max_size=5, unique=True))
+    raw = draw(st.lists(st.floats(0.05, 1.0), min_size=len(syms), max_size=len(syms)))
+    weights = np.array(raw) / sum(raw)
+    targets = dict(zip(syms, weights.tolist(), strict=True))
+    held_syms = draw(st.lists(st.sampled_from(SYMBOLS), max_size=5, unique=True))
+    prices = {s: draw(st.floats(1.0, 500.0)) for s in SYMBOLS}
+    lots = []
+    for acc, _ in accounts:
+        for s in held_syms:
+            for _ in range(draw(st.integers(0, 3))):
+                q = draw(st.floats(0.5, 300.0))
+                basis = q * prices[s] * draw(st.floats(0.3, 1.8))
+                acquired = AS_OF - timedelta(days=draw(st.integers(1, 2000)))
+                lots.append(Lot(acc, s, q, basis, acquired))
+    cash = {acc: draw(st.floats(0.0, 20000.0)) for acc, _ in accounts}
+    if not lots and sum(cash.values()) < 1:
+        cash[accounts[0][0]] = 5000.0
+    is_fractional = draw(st.booleans()) if fractional is None else fractional
+    rules = TradingRules(
+        fractional=is_fractional,
+        min_trade_value=draw(st.sampled_from([0.0, 50.0])) if costs else 0.0,
+        cash_reserve=draw(st.sampled_from([0.0, 100.0])) if costs else 0.0,
+        commission=draw(st.sampled_from([0.0, 1.0])) if costs else 0.0,
+        spread_bps=draw(st.sampled_from([0.0, 5.0, 25.0])) if costs else 0.0,
+    )
+    hh = make_household(
+        targets,
+        accounts=accounts,
+        trading=rules,
+        tax=TaxRules(lot_method=draw(st.sampled_from(list(LotMethod)))),
+    )
+    return hh, Holdings(tuple(lots), cash), prices
+
+
+def _check_common(plan, holdings, prices, flows):
+    after = plan.holdings_after
+    assert all(lot.quantity > 0 for lot in after.lots)
+    before_q = holdings.quantities()
+    for t in plan.trades:
+        assert t.quantity > 0
+        if t.side is Side.SELL:
+            assert t.quantity <= before_q.get((t.account, t.symbol), 0.0) + 1e-9
+    net_flow = sum(f.amount for f in flows)
+    expected = holdings.value(prices) + net_flow - plan.total_cost
+    assert after.value(prices) == pytest.approx(expected, rel=1e-9, abs=1e-6)
+    if not plan.warnings:
+        assert sum(plan.weights_after.values()) == pytest.approx(1.0)
+        for account, amount in after.cash.items():
+            assert amount >= -1e-6, (account, amount)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(households(), st.booleans())
+def test_forced_plans_keep_cash_nonnegative_and_conserve_value(case, band):
+    hh, holdings, prices = case
+    if band:
+        hh = replace(hh, policy=ThresholdPolicy(0.02, rebalance_to=RebalanceTo.BAND))
+    plan = plan_rebalance(hh, holdings, prices, AS_OF, force=not band)
+    _check_common(plan, holdings, prices, [])
+    # buys never take an account below its reserve (unless it started below it)
+    for acc in hh.account_ids:
+        if any(t.side is Side.BUY and t.account == acc for t in plan.trades):
+            floor = min(holdings.cash[acc], hh.trading.cash_reserve)
+            assert plan.holdings_after.cash[acc] >= floor - 1e-6
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(households(), st.floats(1.0, 20000.0), st.booleans(), st.booleans())
+def test_cash_flows_conserve_value(case, amount, deposit, cash_flow_policy):
+    hh, holdings, prices = case
+    if cash_flow_policy:
+        hh = replace(hh, policy=CashFlowPolicy())
+    account = hh.account_ids[-1]
+    if not deposit:
+        amount = min(amount, 0.9 * holdings.value(prices))
+    flows = [CashFlow(account, amount if deposit else -amount)]
+    plan = plan_rebalance(hh, holdings, prices, AS_OF, flows=flows)
+    _check_common(plan, holdings, prices, flows)
+    if cash_flow_policy:
+        # cash-flow only: a deposit never sells; a withdrawal sells only in its own account
+        sells = [t for t in plan.trades if t.side is Side.SELL]
+        assert not sells if deposit else all(t.account == account for t in sells)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(households(single_account=True, costs=False, fractional=False))
+def test_whole_share_plans_land_within_one_share_of_target(case):
+    hh, holdings, prices = case
+    plan = plan_rebalance(hh, holdings, prices, AS_OF, force=True)
+    # Each asset ends within one share of its target value, unless it is short by more and
+    # the cash left cannot buy one more share of it (whole shares cannot always fit).
+    total = holdings.value(prices)
+    after = plan.holdings_after.symbol_quantities()
+    cash_left = plan.holdings_after.total_cash
+    for sym, weight in hh.targets.items():
+        value = after.get(sym, 0.0) * prices[sym]
+        if weight * total - value > prices[sym] + 1e-6:
+            assert cash_left < prices[sym], sym
+        else:
+            assert abs(value - weight * total) <= prices[sym] + 1e-6, sym
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(households(costs=False, fractional=True))
+def test_fractional_to_target_without_costs_is_exact(case):
+    hh, holdings, prices = case
+    plan = plan_rebalance(hh, holdings, prices, AS_OF, force=True)
+    for sym, weight in hh.targets.items():
+        assert plan.weights_after[sym] == pytest.approx(weight, abs=1e-9)
