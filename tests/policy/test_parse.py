@@ -47,7 +47,7 @@ def test_specs():
     ],
 )
 def test_bad_tables_name_the_key(table, message):
-    with pytest.raises(InputError, match="h.toml") as err:
+    with pytest.raises(InputError, match=r"h\.toml") as err:
         policy_from_table(table, "h.toml")
     assert message in str(err.value)
 

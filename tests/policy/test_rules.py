@@ -23,7 +23,7 @@ from poise.policy import (
 def ctx(weights, targets, *, as_of=date(2024, 4, 1), symbols=None, **kw) -> PolicyContext:
     w = np.asarray(weights, float)
     t = np.asarray(targets, float)
-    names = symbols or tuple(f"S{i}" for i in range(len(w) - 1)) + ("CASH",)
+    names = symbols or (*(f"S{i}" for i in range(len(w) - 1)), "CASH")
     return PolicyContext(as_of, names, w, t, **kw)
 
 
@@ -99,10 +99,9 @@ def test_cash_flow_policy_never_sells():
 def test_volatility_policy_scales_bands_by_recent_over_long_run_vol():
     # 300 days of ±1% alternating returns, then 20 days of ±2%: recent std is twice the
     # long-run std over the window... computed independently below.
-    r = np.array(
-        [0.01 if i % 2 else -0.01 for i in range(300)]
-        + [0.02 if i % 2 else -0.02 for i in range(20)]
-    )
+    calm = [0.01 if i % 2 else -0.01 for i in range(300)]
+    wild = [0.02 if i % 2 else -0.02 for i in range(20)]
+    r = np.array(calm + wild)
     prices = np.concatenate([[100.0], 100 * np.cumprod(1 + r)])
     history = np.column_stack([prices, np.full_like(prices, 50.0), np.ones_like(prices)])
     policy = VolatilityPolicy(absolute=0.05, window=20, long_window=300, max_scale=3.0)
