@@ -164,7 +164,7 @@ def test_bad_options_exit_2(files, extra, hint):
         (0, HOUSEHOLD.replace("0.4", "0.3"), "sum to 0.9"),
         (1, LOTS + "brokerage,AAA,-3,10,2020-01-01\n", "negative"),
         (1, LOTS + "roth,AAA,3,10,2020-01-01\n", "unknown account"),
-        (1, LOTS + "brokerage,AAA,3,10,2025-01-01\n", "after --as-of"),
+        (1, LOTS + "brokerage,AAA,3,10,2025-01-01\n", "after the as-of day"),
         (2, "date,AAA,BBB\n2024-06-03,100,\n2024-06-04,110,\n", "no price for 'BBB'"),
         (2, "date,AAA,AAA\n2024-06-03,1,2\n", "appears twice"),
         (2, "", "empty"),

@@ -10,7 +10,7 @@ from rich.table import Table
 from poise._errors import InputError
 from poise.allocate import resolve_targets
 from poise.cli._app import app, console, parse_date_option, print_json
-from poise.io import prices_on, read_holdings, read_household, read_prices
+from poise.io import history_matrix, prices_on, read_holdings, read_household, read_prices
 from poise.model import CASH, Plan
 from poise.plan import CashFlow, plan_rebalance
 from poise.report import plan_to_dict
@@ -123,27 +123,20 @@ def rebalance(
     day = parse_date_option(as_of, "--as-of")
     last = parse_date_option(last_rebalanced, "--last-rebalanced")
     flows = _flows(deposit, withdraw, account, hh.account_ids)
-    late = [lot for lot in lots.lots if day is not None and lot.acquired > day]
-    if late:
-        raise InputError(
-            f"lot of {late[0].symbol} in {late[0].account} was acquired on {late[0].acquired}, "
-            f"after --as-of {day}; fix the date or the as-of day",
-            source=str(holdings),
-        )
     targets_symbols = [s for s in hh.targets if s != CASH]
     needed = list(dict.fromkeys([*targets_symbols, *lots.symbols]))
     if hh.allocation is not None:
         needed = list(dict.fromkeys([*needed, *hh.allocation.symbols]))
     on, price_map = prices_on(table, day, needed, source=str(prices))
+    late = [lot for lot in lots.lots if lot.acquired > on]
+    if late:
+        raise InputError(
+            f"lot of {late[0].symbol} in {late[0].account} was acquired on {late[0].acquired}, "
+            f"after the as-of day {on}; fix the date or pass a later --as-of",
+            source=str(holdings),
+        )
     targets = resolve_targets(hh, table, on)
-    history_frame = table.loc[: str(on)]
-    history = history_frame.reindex(
-        columns=[s for s in targets if s != CASH] + [s for s in lots.symbols if s not in targets]
-    ).to_numpy()
-    if history.size:
-        import numpy as np
-
-        history = np.column_stack([history, np.ones(history.shape[0])])
+    symbols = [s for s in targets if s != CASH] + [s for s in lots.symbols if s not in targets]
     plan = plan_rebalance(
         hh,
         lots,
@@ -153,13 +146,14 @@ def rebalance(
         flows=flows,
         force=force,
         last_rebalanced=last,
-        history=history if history.size else None,
+        history=history_matrix(table, symbols, on),
     )
-    for warning in plan.warnings:
-        if "cannot be met" in warning:
-            raise InputError(
-                warning + "; withdraw less or from another account", field="--withdraw"
-            )
+    for acc_id, short in plan.unmet_withdrawals.items():
+        raise InputError(
+            f"the withdrawal from {acc_id} cannot be met: short by {short:,.2f} after selling "
+            "what the account holds; withdraw less or from another account",
+            field="--withdraw",
+        )
     if json_out:
         out = plan_to_dict(plan)
         out["household"] = hh.name

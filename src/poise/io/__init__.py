@@ -4,10 +4,11 @@ errors, and atomic writers."""
 from poise.io._atomic import write_text_atomic
 from poise.io._holdings import HOLDINGS_COLUMNS, read_holdings
 from poise.io._household import household_from_dict, parse_targets, read_household
-from poise.io._prices import prices_on, read_prices
+from poise.io._prices import history_matrix, prices_on, read_prices
 
 __all__ = [
     "HOLDINGS_COLUMNS",
+    "history_matrix",
     "household_from_dict",
     "parse_targets",
     "prices_on",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pandas as pd
 from poise._errors import InputError
 from poise.data import DATASETS, is_dataset, load_dataset
 
-__all__ = ["prices_on", "read_prices"]
+__all__ = ["history_matrix", "prices_on", "read_prices"]
 
 
 def read_prices(source: str | Path) -> pd.DataFrame:
@@ -152,5 +152,8 @@ def prices_on(
     return stamp.date(), out
 
 
-def as_price_map(prices: Mapping[str, float]) -> dict[str, float]:
-    return {k: float(v) for k, v in prices.items()}
+def history_matrix(prices: pd.DataFrame, symbols: Iterable[str], as_of: date) -> np.ndarray:
+    """Prices of ``symbols`` up to and including ``as_of``, plus a last column of ones for
+    cash: the ``history`` a ``PolicyContext`` takes (nothing after ``as_of``)."""
+    frame = prices.loc[: pd.Timestamp(as_of)].reindex(columns=list(symbols))
+    return np.column_stack([frame.to_numpy(dtype=float), np.ones(len(frame))])

@@ -82,6 +82,7 @@ class Plan:
     holdings_after: Holdings
     estimated_tax: float = 0.0
     warnings: tuple[str, ...] = field(default=())
+    unmet_withdrawals: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def total_cost(self) -> float:

@@ -429,8 +429,10 @@ def plan_rebalance(
         as_of,
         [(f.account, f.amount) for f in flows],
     )
+    unmet: dict[str, float] = {}
     for account, amount in withdrawals.items():
         if after.cash.get(account, 0.0) < -1e-6:
+            unmet[account] = -after.cash[account]
             book.warnings.append(
                 f"withdrawal of {_fmt_money(amount)} from {account} cannot be met: "
                 f"short by {_fmt_money(-after.cash[account])}"
@@ -456,6 +458,7 @@ def plan_rebalance(
         holdings_after=after,
         estimated_tax=estimate_tax(short_term, long_term, hh.tax),
         warnings=tuple(book.warnings),
+        unmet_withdrawals=unmet,
     )
 
 
