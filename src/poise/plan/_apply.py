@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import date
 
 from poise.model import Holdings, Lot, Side, Trade
 
-__all__ = ["apply_trades"]
+__all__ = ["apply_trades", "group_lots"]
+
+
+def group_lots(lots: Iterable[Lot]) -> dict[tuple[str, str], list[Lot]]:
+    """Lots per (account, symbol), in their original order."""
+    groups: dict[tuple[str, str], list[Lot]] = {}
+    for lot in lots:
+        groups.setdefault((lot.account, lot.symbol), []).append(lot)
+    return groups
+
+
+def _find(group: list[Lot], lot: Lot) -> int:
+    for i, candidate in enumerate(group):
+        if candidate is lot:
+            return i
+    return group.index(lot)
 
 
 def apply_trades(
@@ -23,38 +37,36 @@ def apply_trades(
     the lots recorded in ``trade.lot_sales`` (or, without them, oldest first).
     """
     cash = dict(holdings.cash)
-    lots = list(holdings.lots)
+    groups = group_lots(holdings.lots)
     for account, amount in cash_flows:
         cash[account] = cash.get(account, 0.0) + amount
     for trade in trades:
         cash[trade.account] = cash.get(trade.account, 0.0) + trade.cash_change
+        group = groups.setdefault((trade.account, trade.symbol), [])
         if trade.side is Side.BUY:
-            lots.append(
+            group.append(
                 Lot(trade.account, trade.symbol, trade.quantity, trade.value + trade.cost, as_of)
             )
             continue
         if trade.lot_sales:
-            for sale in trade.lot_sales:
-                index = lots.index(sale.lot)
-                lot = lots[index]
-                _, rest = lot.take(sale.quantity)
-                if rest is None:
-                    del lots[index]
-                else:
-                    lots[index] = rest
-            continue
-        remaining = trade.quantity
-        for index, lot in sorted(
-            (
-                (i, lot)
-                for i, lot in enumerate(lots)
-                if lot.account == trade.account and lot.symbol == trade.symbol
-            ),
-            key=lambda pair: pair[1].acquired,
-        ):
-            take = min(lot.quantity, remaining)
-            lots[index] = replace(lot, quantity=0.0) if take >= lot.quantity else lot.take(take)[1]  # type: ignore[assignment]
-            remaining -= take
-            if remaining <= 1e-12:
-                break
-    return Holdings(tuple(lot for lot in lots if lot.quantity > 1e-12), cash)
+            parts = [(_find(group, sale.lot), sale.quantity) for sale in trade.lot_sales]
+        else:
+            parts = []
+            remaining = trade.quantity
+            for i in sorted(range(len(group)), key=lambda k: group[k].acquired):
+                if remaining <= 1e-12:
+                    break
+                take = min(group[i].quantity, remaining)
+                parts.append((i, take))
+                remaining -= take
+        gone = set()
+        for index, quantity in parts:
+            rest = group[index].take(quantity)[1]
+            if rest is None:
+                gone.add(index)
+            else:
+                group[index] = rest
+        if gone:
+            group[:] = [lot for i, lot in enumerate(group) if i not in gone]
+    lots = tuple(lot for group in groups.values() for lot in group if lot.quantity > 1e-12)
+    return Holdings(lots, cash)

@@ -24,7 +24,7 @@ from poise.model import (
     Side,
     Trade,
 )
-from poise.plan._apply import apply_trades
+from poise.plan._apply import apply_trades, group_lots
 from poise.plan._flows import CashFlow, waterfill
 from poise.policy import Decision, PolicyContext, RebalanceTo
 from poise.tax import estimate_tax, is_long_term, select_lots
@@ -101,12 +101,9 @@ class _Book:
         price = self.prices[symbol]
         value = quantity * price
         cost = hh.trading.cost(value)
-        key = (account, symbol)
-        if key not in self.open_lots:
-            self.open_lots[key] = [
-                lot for lot in self.holdings.lots if (lot.account, lot.symbol) == key
-            ]
-        lots = self.open_lots[key]
+        if not self.open_lots and self.holdings.lots:
+            self.open_lots = group_lots(self.holdings.lots)
+        lots = self.open_lots.setdefault((account, symbol), [])
         sales: list[LotSale] = []
         short_term = long_term = 0.0
         taxable = hh.account(account).taxable
