@@ -44,8 +44,7 @@ def test_sell_to_target_realizes_long_term_gain_and_tax():
     assert plan.estimated_tax == pytest.approx(48)
     assert plan.weights_after["VTI"] == pytest.approx(0.6)
     assert plan.weights_after["CASH"] == pytest.approx(0.0, abs=1e-12)
-    assert "VTI 71.4% vs target 60.0%" in sell.reason
-    assert "sell to target" in sell.reason
+    assert sell.reason == "VTI 71.4% vs target 60.0% (band ±5.00pp): sell to target"
 
 
 def test_costs_are_paid_from_cash_and_counted_in_weights_after():

@@ -21,13 +21,15 @@ from poise.model import (
     Lot,
     LotSale,
     Plan,
+    PlanMethod,
     Side,
     Trade,
 )
 from poise.plan._apply import apply_trades, group_lots
 from poise.plan._flows import CashFlow, waterfill
+from poise.plan._taxaware import TaxAware, fold_substitutes
 from poise.policy import Decision, PolicyContext, RebalanceTo
-from poise.tax import estimate_tax, is_long_term, select_lots
+from poise.tax import Transaction, estimate_tax, is_long_term, select_lots
 
 __all__ = ["plan_rebalance"]
 
@@ -47,6 +49,7 @@ class _Book:
     trades: list[Trade] = field(default_factory=list)
     open_lots: dict[tuple[str, str], list[Lot]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    tax: TaxAware | None = None
 
     def held(self, account: str, symbol: str) -> float:
         return self.qty.get((account, symbol), 0.0)
@@ -58,6 +61,8 @@ class _Book:
             return 0.0
         trade = self._sell_trade(account, symbol, quantity, reason)
         self.trades.append(trade)
+        if self.tax is not None:
+            self.tax.after_sell(trade)
         self.qty[(account, symbol)] = self.held(account, symbol) - quantity
         self.cash[account] = self.cash.get(account, 0.0) + trade.cash_change
         return trade.cash_change
@@ -107,7 +112,12 @@ class _Book:
         sales: list[LotSale] = []
         short_term = long_term = 0.0
         taxable = hh.account(account).taxable
-        for lot, take in select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of):
+        chosen = (
+            select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of)
+            if self.tax is None
+            else self.tax.select(lots, quantity, price)
+        )
+        for lot, take in chosen:
             share = take / quantity
             proceeds = value * share - cost * share
             basis = lot.basis_per_share * take
@@ -184,6 +194,7 @@ def plan_rebalance(
     last_rebalanced: date | None = None,
     previous_day: date | None = None,
     history: np.ndarray | None = None,
+    transactions: Sequence[Transaction] | None = None,
 ) -> Plan:
     """Decide whether to rebalance and plan the trades, for the whole household.
 
@@ -208,6 +219,13 @@ def plan_rebalance(
         Rebalance to target whatever the policy says.
     last_rebalanced, previous_day, history
         Passed to the policy (see ``PolicyContext``).
+    transactions : sequence of Transaction, optional
+        Recent trades (at least the last 31 days). Given (even empty), the wash-sale rule is
+        applied across the household: no buy washes a recent loss (a declared substitute is
+        bought instead, or the cash waits), and today's loss sales are washed by recent
+        purchases. Tax-aware lot, account and location choices follow ``household.tax`` and
+        ``household.location`` (see ``poise.plan._taxaware``); ``plan_method = optimize``
+        hands the decision to the optimising plan.
 
     Returns
     -------
@@ -218,6 +236,9 @@ def plan_rebalance(
     hh = household
     rules = hh.trading
     targets = dict(targets if targets is not None else hh.targets)
+    tax = TaxAware.build(hh, holdings, prices, as_of, transactions)
+    if hh.harvest.substitutes:
+        targets = fold_substitutes(hh, targets, holdings, prices)
     for flow in flows:
         if flow.account not in hh.account_ids:
             raise InputError(
@@ -257,6 +278,12 @@ def plan_rebalance(
             decision.half_bands,
         )
     triggered = decision.triggered and decision.sells_allowed
+    if hh.plan_method is PlanMethod.OPTIMIZE:
+        from poise.plan._optimize import optimize_plan
+
+        return optimize_plan(
+            hh, holdings, prices, as_of, targets, decision, flows, transactions=transactions
+        )
 
     net_flow = float(sum(f.amount for f in flows))
     total_after_flow = total_before + net_flow
@@ -291,13 +318,20 @@ def plan_rebalance(
     else:
         desired = values - _capped_fill(values - goal, -net_flow, values)
 
-    book = _Book(hh, prices, as_of, holdings, dict(qty), cash)
+    book = _Book(hh, prices, as_of, holdings, dict(qty), cash, tax=tax)
     delta = desired[:-1] - held * price  # value to buy (+) or sell (-) per symbol
     before_pct = dict(zip(names, weights_before, strict=True))
 
+    bands = decision.half_bands
+
     def why(sym: str, action: str) -> str:
         i = names.index(sym)
-        return f"{sym} {before_pct[sym] * 100:.1f}% vs target {target_w[i] * 100:.1f}%: {action}"
+        band = ""
+        if bands is not None and np.isfinite(bands[i]):
+            band = f" (band ±{bands[i] * 100:.2f}pp)"
+        return (
+            f"{sym} {before_pct[sym] * 100:.1f}% vs target {target_w[i] * 100:.1f}%{band}: {action}"
+        )
 
     # 1. Withdrawals: raise the cash in their own account, selling what is most overweight.
     withdrawals: dict[str, float] = {}
@@ -332,16 +366,22 @@ def plan_rebalance(
         action = "sell to target" if decision.rebalance_to is RebalanceTo.TARGET else "sell to band"
         for i in np.flatnonzero(delta < -_EPS):
             sym = symbols[i]
-            for acc in order:
+            sources = (
+                [(acc.id, book.held(acc.id, sym)) for acc in order]
+                if tax is None
+                else tax.sell_sources(
+                    book.open_lots or group_lots(holdings.lots), book.qty, sym, -delta[i], price[i]
+                )
+            )
+            for acc_id, have in sources:
                 if delta[i] >= -_EPS:
                     break
-                have = book.held(acc.id, sym)
                 if have <= _EPS:
                     continue
                 q = _sell_quantity(-delta[i], price[i], rules.fractional, have)
                 if q * price[i] < rules.min_trade_value or q <= _EPS:
                     continue
-                book.sell(acc.id, sym, q, why(sym, action))
+                book.sell(acc_id, sym, q, why(sym, action))
                 delta[i] += q * price[i]
 
     # 3. Buys from each account's spendable cash, most underweight first.
@@ -370,13 +410,20 @@ def plan_rebalance(
     need_cash = wanted.sum() * cost_rate + n_buys * rules.commission
     if need_cash > total_spendable and need_cash > 0:
         wanted *= max(0.0, total_spendable - n_buys * rules.commission) / (wanted.sum() * cost_rate)
-    for i in np.argsort(-wanted, kind="stable"):
+    for i in np.argsort(-wanted, kind="stable") if tax is None else tax.buy_order(symbols, wanted):
         if wanted[i] <= _EPS:
-            break
-        sym = symbols[i]
-        accounts = sorted(
-            hh.accounts,
-            key=lambda a, s=sym: (book.held(a.id, s) <= 0, -spendable[a.id]),  # type: ignore[misc]
+            continue
+        sym, note = (symbols[i], "") if tax is None else tax.buy_symbol(symbols[i], wanted[i])
+        if sym is None:
+            continue
+        p = prices[sym]
+        accounts = (
+            sorted(
+                hh.accounts,
+                key=lambda a, s=sym: (book.held(a.id, s) <= 0, -spendable[a.id]),  # type: ignore[misc]
+            )
+            if tax is None
+            else tax.buy_accounts(sym, hh.accounts, book.qty, spendable)
         )
         for acc in accounts:
             if wanted[i] <= _EPS:
@@ -385,13 +432,14 @@ def plan_rebalance(
             if budget <= _EPS:
                 continue
             value = min(wanted[i], budget / cost_rate)
-            q = value / price[i]
+            q = value / p
             if not rules.fractional:
                 q = float(math.floor(q + 1e-9))
-            if q <= _EPS or q * price[i] < rules.min_trade_value:
+            if q <= _EPS or q * p < rules.min_trade_value:
                 continue
-            spendable[acc.id] -= book.buy(acc.id, sym, q, why(sym, action))
-            wanted[i] -= q * price[i]
+            reason = why(symbols[i], action) + (f"; {note}" if note else "")
+            spendable[acc.id] -= book.buy(acc.id, sym, q, reason)
+            wanted[i] -= q * p
 
     # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares),
     #    to within half a share of the goal, while the cash lasts.
@@ -403,6 +451,8 @@ def plan_rebalance(
             for k in np.argsort(-short_shares, kind="stable"):
                 if short_shares[k] < 0.5:
                     break
+                if tax is not None and tax.blocked(symbols[k]) is not None:
+                    continue
                 acc = max(hh.accounts, key=lambda a: spendable[a.id])
                 unit = price[k] * cost_rate
                 n = min(
@@ -426,6 +476,9 @@ def plan_rebalance(
         as_of,
         [(f.account, f.amount) for f in flows],
     )
+    if tax is not None:
+        trades, after, notes = tax.settle(trades, after)
+        book.warnings.extend(notes)
     unmet: dict[str, float] = {}
     for account, amount in withdrawals.items():
         if after.cash.get(account, 0.0) < -1e-6:
