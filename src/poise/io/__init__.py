@@ -5,9 +5,11 @@ from poise.io._atomic import write_text_atomic
 from poise.io._holdings import HOLDINGS_COLUMNS, read_holdings
 from poise.io._household import household_from_dict, parse_targets, read_household
 from poise.io._prices import history_matrix, prices_on, read_prices
+from poise.io._transactions import TRANSACTIONS_COLUMNS, read_transactions
 
 __all__ = [
     "HOLDINGS_COLUMNS",
+    "TRANSACTIONS_COLUMNS",
     "history_matrix",
     "household_from_dict",
     "parse_targets",
@@ -15,5 +17,6 @@ __all__ = [
     "read_holdings",
     "read_household",
     "read_prices",
+    "read_transactions",
     "write_text_atomic",
 ]

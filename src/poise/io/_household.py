@@ -15,6 +15,7 @@ from poise.model import (
     HarvestRules,
     Household,
     LotMethod,
+    OptimizeRules,
     PlanMethod,
     TaxRules,
     TradingRules,
@@ -34,6 +35,7 @@ _TOP_KEYS = {
     "identical",
     "plan",
     "allocation",
+    "location",
 }
 
 
@@ -220,7 +222,14 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
     tax_t = _table(data, "tax", src)
     _check_keys(
         tax_t,
-        {"lot_method", "short_term_rate", "long_term_rate", "ordinary_income_offset", "defer_days"},
+        {
+            "lot_method",
+            "short_term_rate",
+            "long_term_rate",
+            "ordinary_income_offset",
+            "defer_days",
+            "ordinary_income_rate",
+        },
         src,
         "tax",
     )
@@ -238,6 +247,9 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
         long_term_rate=_rate(tax_t, "long_term_rate", src),
         ordinary_income_offset=_number(tax_t, "ordinary_income_offset", 3000.0, src, "tax"),
         defer_days=int(_number(tax_t, "defer_days", 0, src, "tax")),
+        ordinary_income_rate=(
+            _rate(tax_t, "ordinary_income_rate", src) if "ordinary_income_rate" in tax_t else None
+        ),
     )
 
     harvest_t = _table(data, "harvest", src)
@@ -284,7 +296,7 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
     identical = tuple(frozenset(g) for g in groups_raw if len(g) > 1)
 
     plan_t = _table(data, "plan", src)
-    _check_keys(plan_t, {"method"}, src, "plan")
+    _check_keys(plan_t, {"method", "lambda_tracking", "lambda_cost", "lambda_tax"}, src, "plan")
     try:
         plan_method = PlanMethod(plan_t.get("method", "heuristic"))
     except ValueError:
@@ -293,6 +305,19 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
             source=src,
             field="plan.method",
         ) from None
+    optimize = OptimizeRules(
+        **{
+            key: _number(plan_t, key, default, src, "plan")
+            for key, default in (
+                ("lambda_tracking", 50.0),
+                ("lambda_cost", 1.0),
+                ("lambda_tax", 1.0),
+            )
+        }
+    )
+    from poise.tax import location_from_table
+
+    location = location_from_table(_table(data, "location", src), src)
 
     return Household(
         name=name,
@@ -306,4 +331,6 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
         plan_method=plan_method,
         allocation=allocation,
         source=src,
+        location=location,
+        optimize=optimize,
     )

@@ -17,7 +17,9 @@ __all__ = [
     "HarvestRules",
     "Household",
     "LotMethod",
+    "OptimizeRules",
     "PlanMethod",
+    "TaxEfficiency",
     "TaxRules",
     "TradingRules",
 ]
@@ -88,6 +90,8 @@ class TaxRules:
 
     ``defer_days``: a taxable sell of a short-term gain lot that turns long-term within this
     many days is avoided when other lots or accounts can do the job.
+    ``ordinary_income_rate``: the value of each unit of net capital loss deducted against
+    ordinary income (up to ``ordinary_income_offset`` a year); None means ``short_term_rate``.
     """
 
     lot_method: LotMethod = LotMethod.FIFO
@@ -95,6 +99,33 @@ class TaxRules:
     long_term_rate: float = 0.0
     ordinary_income_offset: float = 3000.0
     defer_days: int = 0
+    ordinary_income_rate: float | None = None
+
+
+class TaxEfficiency(StrEnum):
+    """How much tax an asset's income costs in a taxable account (``[location]``).
+
+    inefficient: bonds, REITs (income taxed as ordinary income): tax-deferred accounts first;
+    growth: the highest expected growth: tax-free accounts first; efficient (the default):
+    broad equity funds with qualified dividends: taxable accounts first.
+    """
+
+    EFFICIENT = "efficient"
+    INEFFICIENT = "inefficient"
+    GROWTH = "growth"
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizeRules:
+    """Weights (λ) of the optimising plan's objective (``[plan]`` with ``method = "optimize"``).
+
+    The plan minimises ``lambda_tracking`` × Σ (weight drift from target)² + ``lambda_cost`` ×
+    trading cost / value + ``lambda_tax`` × estimated tax / value.
+    """
+
+    lambda_tracking: float = 50.0
+    lambda_cost: float = 1.0
+    lambda_tax: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +147,8 @@ class Household:
     ``targets`` are fractions of the household's total value (cash included) and sum to 1.
     When an ``[allocation]`` model sets the targets, ``allocation`` holds its specification
     and ``targets`` holds the fallback (equal weights over the model's universe) until fitted.
+    ``location`` declares per-symbol tax efficiency (``[location]``) for asset location;
+    ``optimize`` holds the λ weights of ``plan_method = optimize``.
     """
 
     name: str
@@ -129,6 +162,8 @@ class Household:
     plan_method: PlanMethod = PlanMethod.HEURISTIC
     allocation: Any = None
     source: str = "<household>"
+    location: Mapping[str, TaxEfficiency] = field(default_factory=dict)
+    optimize: OptimizeRules = OptimizeRules()
 
     def account(self, account_id: str) -> Account:
         """The account called ``account_id`` (KeyError if there is none)."""

@@ -410,12 +410,18 @@ def plan_rebalance(
     need_cash = wanted.sum() * cost_rate + n_buys * rules.commission
     if need_cash > total_spendable and need_cash > 0:
         wanted *= max(0.0, total_spendable - n_buys * rules.commission) / (wanted.sum() * cost_rate)
-    for i in np.argsort(-wanted, kind="stable") if tax is None else tax.buy_order(symbols, wanted):
+    passes = (
+        ((i, None) for i in np.argsort(-wanted, kind="stable"))
+        if tax is None
+        else tax.buy_passes(symbols, wanted)
+    )
+    for i, rank in passes:
         if wanted[i] <= _EPS:
             continue
-        sym, note = (symbols[i], "") if tax is None else tax.buy_symbol(symbols[i], wanted[i])
-        if sym is None:
+        choice, note = (symbols[i], "") if tax is None else tax.buy_symbol(symbols[i], wanted[i])
+        if choice is None:
             continue
+        sym = choice
         p = prices[sym]
         accounts = (
             sorted(
@@ -423,7 +429,7 @@ def plan_rebalance(
                 key=lambda a, s=sym: (book.held(a.id, s) <= 0, -spendable[a.id]),  # type: ignore[misc]
             )
             if tax is None
-            else tax.buy_accounts(sym, hh.accounts, book.qty, spendable)
+            else tax.buy_accounts(sym, hh.accounts, book.qty, spendable, rank)
         )
         for acc in accounts:
             if wanted[i] <= _EPS:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+from poise._errors import InputError
 from poise.model import Lot, LotMethod, TaxRules
 
-__all__ = ["estimate_tax", "is_long_term", "long_term_date", "order_lots", "select_lots"]
+__all__ = [
+    "estimate_tax",
+    "is_long_term",
+    "long_term_date",
+    "order_lots",
+    "pick_lots",
+    "select_lots",
+]
 
 
 def long_term_date(acquired: date) -> date:
@@ -62,6 +70,56 @@ def select_lots(
         out.append((lot, take))
         remaining -= take
     return out
+
+
+def pick_lots(
+    lots: Sequence[Lot], chosen: Sequence[tuple[Lot | date, float]]
+) -> list[tuple[Lot, float]]:
+    """Specific identification: the lots the caller names, and how many shares of each.
+
+    Each choice names a lot by the ``Lot`` itself or by its ``acquired`` date (which must then
+    be unique among ``lots``), with the shares to sell from it.
+
+    Raises
+    ------
+    InputError
+        For a lot that is not among ``lots``, an ambiguous date, a negative quantity or more
+        shares than the lot holds.
+    """
+    out: list[tuple[Lot, float]] = []
+    taken: dict[int, float] = {}
+    for which, quantity in chosen:
+        if isinstance(which, Lot):
+            matches = [i for i, lot in enumerate(lots) if lot == which]
+        else:
+            matches = [i for i, lot in enumerate(lots) if lot.acquired == which]
+        if not matches:
+            raise InputError(f"no lot acquired {getattr(which, 'acquired', which)} to sell")
+        if len(matches) > 1 and not isinstance(which, Lot):
+            raise InputError(
+                f"{len(matches)} lots were acquired on {which}; name the lot itself",
+                field="lots",
+            )
+        index = matches[0]
+        if quantity < 0:
+            raise InputError(f"cannot sell {quantity:g} shares of a lot", field="lots")
+        taken[index] = taken.get(index, 0.0) + quantity
+        if taken[index] > lots[index].quantity + 1e-9:
+            raise InputError(
+                f"the lot acquired {lots[index].acquired} holds {lots[index].quantity:g} shares, "
+                f"not {taken[index]:g}",
+                field="lots",
+            )
+        if quantity > 0:
+            out.append((lots[index], quantity))
+    return out
+
+
+def turns_long_term_within(lot: Lot, as_of: date, days: int) -> bool:
+    """Short-term on ``as_of`` but long-term within ``days`` days (a sale worth deferring)."""
+    if days <= 0 or is_long_term(lot.acquired, as_of):
+        return False
+    return (long_term_date(lot.acquired) - as_of).days <= days
 
 
 def estimate_tax(short_term: float, long_term: float, rules: TaxRules) -> float:

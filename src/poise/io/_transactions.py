@@ -1,0 +1,93 @@
+"""Read recent transactions (for the wash-sale rule) from CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from poise._errors import InputError
+from poise.io._holdings import parse_date, parse_number, read_csv_rows
+from poise.model import CASH, Household, Side
+from poise.tax import Transaction
+
+__all__ = ["TRANSACTIONS_COLUMNS", "read_transactions"]
+
+TRANSACTIONS_COLUMNS = ("date", "account", "symbol", "side", "quantity", "price", "cost_basis")
+
+
+def read_transactions(
+    path: str | Path, household: Household | None = None
+) -> tuple[Transaction, ...]:
+    """Read a transactions CSV (header ``date,account,symbol,side,quantity,price,cost_basis``).
+
+    One row per past trade, so that the wash-sale rule sees recent loss sales and purchases
+    (at least the last 31 days). ``side`` is ``buy`` or ``sell``; ``quantity`` > 0 shares;
+    ``price`` the fill price; ``cost_basis`` the total basis of the shares a sell disposed of
+    (required for sells, empty for buys). With ``household``, every account must be one of its
+    accounts. Returns the transactions in date order.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the line and the fix.
+    """
+    src = str(path)
+    out: list[Transaction] = []
+    for line_no, row in read_csv_rows(path, TRANSACTIONS_COLUMNS):
+        where = f"line {line_no}"
+        day = parse_date(row["date"], src, where)
+        account = row["account"]
+        if not account:
+            raise InputError("account is empty", source=src, field=where)
+        if household is not None and account not in household.account_ids:
+            raise InputError(
+                f"unknown account {account!r}; the household has "
+                f"{', '.join(household.account_ids)} (fix the account or add it to the household)",
+                source=src,
+                field=where,
+            )
+        symbol = row["symbol"]
+        if not symbol or symbol.upper() == CASH:
+            raise InputError(
+                "symbol must name a security (cash movements are not transactions here)",
+                source=src,
+                field=where,
+            )
+        try:
+            side = Side(row["side"].lower())
+        except ValueError:
+            raise InputError(
+                f"side must be buy or sell, got {row['side']!r}", source=src, field=where
+            ) from None
+        quantity = parse_number(row["quantity"], src, where, "quantity")
+        if quantity <= 0:
+            raise InputError(
+                f"quantity must be a positive number of shares, got {quantity:g}",
+                source=src,
+                field=where,
+            )
+        price = parse_number(row["price"], src, where, "price")
+        if price < 0:
+            raise InputError(f"price must not be negative, got {price:g}", source=src, field=where)
+        basis: float | None = None
+        if side is Side.SELL:
+            if not row["cost_basis"]:
+                raise InputError(
+                    "a sell needs cost_basis (the total basis of the shares it disposed of), "
+                    "so that a loss can be recognised",
+                    source=src,
+                    field=where,
+                )
+            basis = parse_number(row["cost_basis"], src, where, "cost_basis")
+            if basis < 0:
+                raise InputError(
+                    f"cost_basis must not be negative, got {basis:g}", source=src, field=where
+                )
+        elif row["cost_basis"]:
+            raise InputError(
+                "a buy leaves cost_basis empty (its basis is quantity × price)",
+                source=src,
+                field=where,
+            )
+        out.append(Transaction(day, account, symbol, side, quantity, price, basis))
+    out.sort(key=lambda t: t.date)
+    return tuple(out)
