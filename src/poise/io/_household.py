@@ -35,6 +35,7 @@ _TOP_KEYS = {
     "identical",
     "plan",
     "allocation",
+    "risk",
     "location",
 }
 
@@ -319,6 +320,12 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
 
     location = location_from_table(_table(data, "location", src), src)
 
+    risk = None
+    if "risk" in data:
+        from poise.risk import risk_from_table
+
+        risk = risk_from_table(data["risk"], src)
+
     return Household(
         name=name,
         accounts=accounts,
@@ -331,6 +338,7 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
         plan_method=plan_method,
         allocation=allocation,
         source=src,
+        risk=risk,
         location=location,
         optimize=optimize,
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from poise.policy import Policy
+    from poise.risk import RiskRules
 
 __all__ = [
     "CASH",
@@ -147,6 +148,8 @@ class Household:
     ``targets`` are fractions of the household's total value (cash included) and sum to 1.
     When an ``[allocation]`` model sets the targets, ``allocation`` holds its specification
     and ``targets`` holds the fallback (equal weights over the model's universe) until fitted.
+    ``risk`` holds the ``[risk]`` table (groups, concentration limits, drawdown overlay);
+    None means no limits and one group per symbol (see ``poise.risk.risk_rules``).
     ``location`` declares per-symbol tax efficiency (``[location]``) for asset location;
     ``optimize`` holds the λ weights of ``plan_method = optimize``.
     """
@@ -162,6 +165,7 @@ class Household:
     plan_method: PlanMethod = PlanMethod.HEURISTIC
     allocation: Any = None
     source: str = "<household>"
+    risk: RiskRules | None = None
     location: Mapping[str, TaxEfficiency] = field(default_factory=dict)
     optimize: OptimizeRules = OptimizeRules()
 

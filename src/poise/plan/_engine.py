@@ -385,7 +385,7 @@ def plan_rebalance(
                 delta[i] += q * price[i]
 
     # 3. Buys from each account's spendable cash, most underweight first.
-    cash_goal = float(goal[-1])
+    cash_goal = float(desired[-1])  # the cash the plan means to keep (its goal when to target)
     total_cash = sum(book.cash.values()) - sum(withdrawals.values())
     spendable: dict[str, float] = {}
     for acc in hh.accounts:

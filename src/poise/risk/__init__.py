@@ -1,0 +1,90 @@
+"""How bad could it get, and where did the return come from: stress tests (hypothetical
+shocks, Monte Carlo), data-quality checks, the concentration guard, and attribution (CAPM,
+Brinson-Fachler, contributions)."""
+
+from poise.risk._attribution import (
+    BrinsonResult,
+    CapmResult,
+    Linking,
+    brinson_fachler,
+    brinson_from_assets,
+    capm,
+    contributions,
+    link_factors,
+)
+from poise.risk._concentration import (
+    ConcentrationBreach,
+    Limit,
+    check_concentration,
+    effective_assets,
+    group_weights,
+)
+from poise.risk._config import (
+    BreachAction,
+    OverlayKind,
+    OverlayRules,
+    RiskRules,
+    risk_from_table,
+    risk_rules,
+)
+from poise.risk._montecarlo import (
+    STEP_DAYS,
+    Goal,
+    GoalOutcome,
+    MonteCarloResult,
+    MonteCarloSettings,
+    StepRule,
+    TailRisk,
+    monte_carlo,
+    simulate_paths,
+    step_rule,
+)
+from poise.risk._quality import QualityIssue, QualityRules, QualityWarning, check_prices
+from poise.risk._shocks import (
+    ShockResult,
+    apply_shock,
+    holdings_at_target,
+    parse_shock,
+    resolve_shock,
+)
+
+__all__ = [
+    "STEP_DAYS",
+    "BreachAction",
+    "BrinsonResult",
+    "CapmResult",
+    "ConcentrationBreach",
+    "Goal",
+    "GoalOutcome",
+    "Limit",
+    "Linking",
+    "MonteCarloResult",
+    "MonteCarloSettings",
+    "OverlayKind",
+    "OverlayRules",
+    "QualityIssue",
+    "QualityRules",
+    "QualityWarning",
+    "RiskRules",
+    "ShockResult",
+    "StepRule",
+    "TailRisk",
+    "apply_shock",
+    "brinson_fachler",
+    "brinson_from_assets",
+    "capm",
+    "check_concentration",
+    "check_prices",
+    "contributions",
+    "effective_assets",
+    "group_weights",
+    "holdings_at_target",
+    "link_factors",
+    "monte_carlo",
+    "parse_shock",
+    "resolve_shock",
+    "risk_from_table",
+    "risk_rules",
+    "simulate_paths",
+    "step_rule",
+]
