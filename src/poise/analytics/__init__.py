@@ -1,0 +1,46 @@
+"""Performance analytics: every metric a backtest reports, defined in one place
+(``poise.analytics._metrics``; see its module docstring for the conventions)."""
+
+from poise.analytics._metrics import (
+    DAYS_PER_YEAR,
+    TRADING_DAYS,
+    Drawdown,
+    Metrics,
+    annual_turnover,
+    annual_volatility,
+    cagr,
+    calmar_ratio,
+    compute_metrics,
+    daily_returns,
+    drawdowns,
+    drift_stats,
+    max_drawdown,
+    money_weighted_return,
+    share_inside_bands,
+    sharpe_ratio,
+    sortino_ratio,
+    time_weighted_index,
+    years_between,
+)
+
+__all__ = [
+    "DAYS_PER_YEAR",
+    "TRADING_DAYS",
+    "Drawdown",
+    "Metrics",
+    "annual_turnover",
+    "annual_volatility",
+    "cagr",
+    "calmar_ratio",
+    "compute_metrics",
+    "daily_returns",
+    "drawdowns",
+    "drift_stats",
+    "max_drawdown",
+    "money_weighted_return",
+    "share_inside_bands",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "time_weighted_index",
+    "years_between",
+]

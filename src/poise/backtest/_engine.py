@@ -1,0 +1,348 @@
+"""The backtest: the live loop (policy → plan → fills) replayed over a price history.
+
+Timing, as everywhere in poise: on day *t* the policy decides at the close with data up to
+and including *t*, and trades fill at that close; the first day invests the initial amount
+to target; calendar rules fire on the first trading day of each new period; scheduled cash
+flows land at the close of the first trading day of their period and are placed cash-flow
+first by the plan; a year's taxes are paid on the first trading day of the next year.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from poise._errors import InputError
+from poise.analytics import compute_metrics
+from poise.backtest._flows import ScheduledFlow
+from poise.backtest._result import TRADE_COLUMNS, BacktestResult, empty_frame, weights_frame
+from poise.backtest._state import BacktestState, TradeKind
+from poise.backtest._steps import Step, default_steps
+from poise.backtest._tax import TaxLedger
+from poise.model import CASH, Holdings, Household
+from poise.policy import AnyOf, Policy, ThresholdPolicy, VolatilityPolicy, half_bands
+
+__all__ = ["run_backtest"]
+
+_FIRST_BLOCK = 32
+_MAX_BLOCK = 4096
+
+
+def _universe(household: Household) -> list[str]:
+    symbols = [s for s in household.targets if s != CASH]
+    extra = getattr(household.allocation, "symbols", None) if household.allocation else None
+    for sym in extra or ():
+        if sym not in symbols and sym != CASH:
+            symbols.append(sym)
+    return symbols
+
+
+def _check_prices(prices: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
+    if not isinstance(prices, pd.DataFrame) or not isinstance(prices.index, pd.DatetimeIndex):
+        raise InputError(
+            "prices must be a wide table indexed by date (use poise.io.read_prices)",
+            field="prices",
+        )
+    missing = [s for s in symbols if s not in prices.columns]
+    if missing:
+        raise InputError(
+            f"no price column for {', '.join(missing)}; add their prices or remove them from "
+            "the targets",
+            field="prices",
+        )
+    if not prices.index.is_monotonic_increasing or prices.index.has_duplicates:
+        raise InputError("dates must be strictly ascending", field="prices")
+    return prices
+
+
+def _window(index: pd.DatetimeIndex, start: date | None, end: date | None) -> tuple[int, int]:
+    lo = 0 if start is None else int(index.searchsorted(pd.Timestamp(start), side="left"))
+    hi = len(index) if end is None else int(index.searchsorted(pd.Timestamp(end), side="right"))
+    if lo >= hi:
+        first, last = index[0].date(), index[-1].date()
+        raise InputError(
+            f"no trading days between {start or first} and {end or last} (prices cover "
+            f"{first} to {last}); choose --start and --end inside that range",
+            field="--start" if start is not None else "--end",
+        )
+    return lo, hi
+
+
+def _policy_bands(policy: Policy, target_w: np.ndarray) -> np.ndarray | None:
+    """Band half-widths a band policy draws around ``target_w`` (volatility bands unscaled);
+    None for policies without bands."""
+    if isinstance(policy, ThresholdPolicy):
+        return policy.bands(target_w)
+    if isinstance(policy, VolatilityPolicy):
+        return half_bands(target_w, policy.absolute, policy.relative)
+    if isinstance(policy, AnyOf):
+        parts = [_policy_bands(p, target_w) for p in policy.policies]  # type: ignore[arg-type]
+        found = [b for b in parts if b is not None]
+        return np.minimum.reduce(found) if found else None
+    return None
+
+
+def run_backtest(
+    household: Household,
+    prices: pd.DataFrame,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    initial: float = 100_000.0,
+    flows: Sequence[ScheduledFlow] = (),
+    policy: Policy | None = None,
+    progress: bool = False,
+    risk_free: float = 0.0,
+    screen: bool = True,
+    steps: Sequence[Step] | None = None,
+) -> BacktestResult:
+    """Replay ``household``'s policy and plan over ``prices``.
+
+    The run starts with ``initial`` in cash in the household's first account, invests it to
+    target at the first day's close, then on each day asks the policy and, on trigger days and
+    cash-flow days, plans and fills through ``poise.plan.plan_rebalance`` (costs, whole or
+    fractional shares, lots and realized gains as the household's rules say).
+
+    Parameters
+    ----------
+    household : Household
+        Accounts, targets, trading and tax rules.
+    prices : DataFrame
+        Adjusted closes, one row per trading day, one column per symbol (extra columns are
+        ignored). Rows before ``start`` are history the policy and models may look back on.
+    start, end : date, optional
+        First and last day of the backtest (default: the whole table).
+    initial : float
+        Cash in the first account before the first day.
+    flows : sequence of ScheduledFlow
+        Recurring contributions and withdrawals.
+    policy : Policy, optional
+        The rule to replay instead of ``household.policy``.
+    progress : bool
+        Show a progress bar (rich, on stderr).
+    risk_free : float
+        Annual risk-free rate for Sharpe and Sortino.
+    screen : bool
+        Skip days on which a built-in policy provably cannot trigger (same result, faster;
+        see ``poise.backtest._screen``). False asks the policy every day.
+    steps : sequence of Step, optional
+        Replace the daily loop's steps (default ``default_steps``); for extensions.
+
+    Returns
+    -------
+    BacktestResult
+
+    Raises
+    ------
+    InputError
+        Missing price columns, an empty date window, a bad amount or an unknown account.
+    """
+    if not isinstance(initial, int | float) or not math.isfinite(initial) or initial <= 0:
+        raise InputError(f"must be a positive amount, got {initial!r}", field="--initial")
+    accounts = household.account_ids
+    for flow in flows:
+        if flow.account is not None and flow.account not in accounts:
+            raise InputError(
+                f"unknown account {flow.account!r}; the household has {', '.join(accounts)}",
+                field="--account",
+            )
+    policy = policy if policy is not None else household.policy
+    universe = _universe(household)
+    frame = _check_prices(prices, universe)
+    lo, hi = _window(pd.DatetimeIndex(frame.index), start, end)
+    table = frame[universe].to_numpy(dtype=float, copy=True)
+    table = pd.DataFrame(table).ffill().to_numpy()
+    days = frame.index[lo:hi].to_numpy().astype("datetime64[D]")
+    cash = {a: 0.0 for a in accounts}
+    cash[accounts[0]] = float(initial)
+    state = BacktestState(
+        household=household,
+        policy=policy,
+        universe=tuple(universe),
+        prices=table,
+        frame=frame,
+        offset=lo,
+        days=days,
+        holdings=Holdings((), cash),
+        base_targets=dict(household.targets),
+        ledger=TaxLedger(household.tax, [a.id for a in household.accounts if a.taxable]),
+    )
+    state.set_targets(state.base_targets, 0)
+    loop = list(steps) if steps is not None else default_steps(state, flows, screen)
+    _run(state, loop, progress)
+    return _result(state, policy, float(initial), risk_free)
+
+
+def _run(state: BacktestState, steps: Sequence[Step], progress: bool) -> None:
+    n = state.n_days
+    bar = _Progress(n, state.household.name) if progress else None
+    i, block = 0, _FIRST_BLOCK
+    try:
+        while i < n:
+            hi = min(n, i + block)
+            due = np.zeros(hi - i, dtype=bool)
+            for step in steps:
+                mask = step.due(state, i, hi)
+                if mask is not None:
+                    due |= mask
+            hits = np.flatnonzero(due)
+            if hits.size == 0:
+                i, block = hi, min(2 * block, _MAX_BLOCK)
+                continue
+            j = i + int(hits[0])
+            state.i = j
+            for step in steps:
+                step.run(state, j)
+            state.end_day(j)
+            i, block = j + 1, _FIRST_BLOCK
+            if bar is not None:
+                bar.advance(i)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+class _Progress:
+    """A rich progress bar on stderr, updated at most ~200 times."""
+
+    def __init__(self, total: int, label: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.total = total
+        self.step = max(1, total // 200)
+        self.shown = 0
+        self.progress = Progress(
+            TextColumn("[bold]backtest[/] {task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} days"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(label, total=total)
+
+    def advance(self, done: int) -> None:
+        if done - self.shown >= self.step:
+            self.shown = done
+            self.progress.update(self.task, completed=done)
+
+    def close(self) -> None:
+        self.progress.update(self.task, completed=self.total)
+        self.progress.stop()
+
+
+def _result(
+    state: BacktestState, policy: Policy, initial: float, risk_free: float
+) -> BacktestResult:
+    n = state.n_days
+    index = pd.DatetimeIndex(state.days.astype("datetime64[ns]"), name="date")
+    symbols = list(state.universe)
+    starts = np.array([s[0] for s in state.segments], dtype=np.int64)
+    qty = np.stack([s[1] for s in state.segments])
+    cash = np.array([s[2] for s in state.segments])
+    segment = np.searchsorted(starts, np.arange(n), side="right") - 1
+    rows = state._zero_prices[state.offset : state.offset + n]
+    by_symbol = rows * qty[segment]
+    day_cash = cash[segment]
+    values = pd.Series(by_symbol.sum(axis=1) + day_cash, index=index, name="value")
+    weights = weights_frame(by_symbol, day_cash, index, symbols)
+
+    columns = [*symbols, CASH]
+    target_dates = pd.DatetimeIndex([pd.Timestamp(d) for d, _ in state.target_rows], name="date")
+    targets = pd.DataFrame(
+        [[t.get(c, 0.0) for c in columns] for _, t in state.target_rows],
+        index=target_dates,
+        columns=columns,
+    )
+    band_rows = [_policy_bands(policy, row) for row in targets.to_numpy()]
+    bands = (
+        None
+        if any(b is None for b in band_rows)
+        else pd.DataFrame(np.vstack(band_rows), index=target_dates, columns=columns)  # type: ignore[arg-type]
+    )
+
+    trades = (
+        pd.DataFrame(state.trade_rows, columns=list(TRADE_COLUMNS))
+        if state.trade_rows
+        else empty_frame(TRADE_COLUMNS)
+    )
+    if not trades.empty:
+        trades["date"] = pd.to_datetime(trades["date"])
+    rebalances = pd.DataFrame(
+        state.rebalance_rows, columns=["date", "reasons", "trades", "cost", "kind"]
+    )
+    rebalances["date"] = pd.to_datetime(rebalances["date"])
+    flows = pd.DataFrame(state.flow_rows, columns=["date", "account", "requested", "paid"])
+    flows["date"] = pd.to_datetime(flows["date"])
+    taxes = _tax_table(state)
+    cash_flows = flows.groupby("date")["paid"].sum() if not flows.empty else None
+    policy_rebalances = int((rebalances["kind"] != TradeKind.INITIAL).sum())
+    metrics = compute_metrics(
+        values,
+        flows=cash_flows,
+        trades=trades,
+        weights=weights,
+        targets=targets,
+        bands=bands,
+        rebalances=policy_rebalances,
+        taxes_paid=float(taxes["paid"].sum()) if not taxes.empty else 0.0,
+        risk_free=risk_free,
+    )
+    return BacktestResult(
+        household=state.household.name,
+        policy=policy.describe(),
+        initial_value=initial,
+        values=values,
+        weights=weights,
+        targets=targets,
+        bands=bands,
+        trades=trades,
+        rebalances=rebalances,
+        flows=flows,
+        taxes=taxes,
+        metrics=metrics,
+        warnings=tuple(state.warnings),
+    )
+
+
+def _tax_table(state: BacktestState) -> pd.DataFrame:
+    first, last = state.day(0).year, state.day(state.n_days - 1).year
+    paid: dict[int, float] = {}
+    paid_on: dict[int, date] = {}
+    for year, _account, amount, day in state.tax_rows:
+        paid[year] = paid.get(year, 0.0) + amount
+        if day is not None:
+            paid_on[year] = day
+    rows = []
+    for year in range(first, last + 1):
+        gains = state.ledger.year_totals(year)
+        tax = float(sum(state.ledger.close_year(year).values()))
+        rows.append(
+            (
+                year,
+                gains.short_term,
+                gains.long_term,
+                tax,
+                paid.get(year, 0.0),
+                pd.Timestamp(paid_on[year]) if year in paid_on else pd.NaT,
+                tax if year == last else 0.0,
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "year",
+            "realized_short_term",
+            "realized_long_term",
+            "tax",
+            "paid",
+            "paid_on",
+            "due",
+        ],
+    ).set_index("year")

@@ -1,0 +1,161 @@
+"""Skipping quiet days: which days a built-in policy might trigger on.
+
+A backtest must ask the policy every day, but most days nothing can happen: a monthly
+calendar cannot fire inside a month it already rebalanced in, a band policy cannot fire while
+every weight is well inside its band. A *screen* looks at a block of days at once (the
+holdings do not change between events, so the weights of the whole block are one array
+product) and marks the days on which the policy **might** trigger. The engine calls
+``policy.decide`` on those days, which stays the only authority; on the other days the
+policy provably returns "not triggered", so the call is skipped.
+
+Screens are conservative by construction: band screens use the policy's own bands minus a
+margin (1e-9 weight points), calendar screens the policy's own period rule. Only the exact
+built-in classes are screened (a subclass may decide differently); any other policy is asked
+every day. ``run_backtest(..., screen=False)`` asks every policy every day and gives the same
+result (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import numpy as np
+
+from poise.backtest._flows import period_keys
+from poise.policy import (
+    AnyOf,
+    CalendarPolicy,
+    CashFlowPolicy,
+    Frequency,
+    NeverPolicy,
+    Policy,
+    ThresholdPolicy,
+    VolatilityPolicy,
+    half_bands,
+)
+
+__all__ = ["MARGIN", "DayInfo", "Screen", "screen_for"]
+
+MARGIN = 1e-13
+"""Weight points by which a band screen widens the policy's own test
+(``|weight - target| > band + 1e-12``): a day whose drift comes within this of it is handed to
+the policy. The screen's weights are computed by the same code as the policy's, so this only
+guards against rounding."""
+
+_MONTHS = {
+    Frequency.MONTHLY: 1,
+    Frequency.QUARTERLY: 3,
+    Frequency.SEMIANNUAL: 6,
+    Frequency.ANNUAL: 12,
+}
+
+
+class DayInfo:
+    """Calendar facts about the backtest's days that screens share (computed once)."""
+
+    def __init__(self, days: np.ndarray) -> None:
+        self.days = days
+        self._keys: dict[int, np.ndarray] = {}
+
+    def keys(self, months: int) -> np.ndarray:
+        """Period key of every day for periods of ``months`` months."""
+        if months not in self._keys:
+            self._keys[months] = period_keys(self.days, months)
+        return self._keys[months]
+
+    def key_of(self, day: date, months: int) -> int:
+        return int(period_keys(np.array([np.datetime64(day, "D")]), months)[0])
+
+    def new_period(self, months: int, lo: int, hi: int) -> np.ndarray:
+        """Days in ``[lo, hi)`` that start a new period (day 0 counts as new)."""
+        keys = self.keys(months)
+        out = np.ones(hi - lo, dtype=bool)
+        start = max(lo, 1)
+        out[start - lo :] = keys[start:hi] != keys[start - 1 : hi - 1]
+        return out
+
+
+Screen = Callable[[DayInfo, int, int, np.ndarray, np.ndarray, "date | None"], np.ndarray]
+"""``screen(info, lo, hi, weights, target_weights, last_rebalanced)`` → bool per day in
+``[lo, hi)``: True where the policy might trigger. ``weights`` has one row per day."""
+
+
+def _calendar(policy: CalendarPolicy) -> Screen:
+    months = _MONTHS[policy.frequency]
+
+    def screen(
+        info: DayInfo,
+        lo: int,
+        hi: int,
+        weights: np.ndarray,
+        targets: np.ndarray,
+        last: date | None,
+    ) -> np.ndarray:
+        if last is None:
+            return np.ones(hi - lo, dtype=bool)
+        return info.keys(months)[lo:hi] != info.key_of(last, months)
+
+    return screen
+
+
+def _bands(check: Frequency | None, bands_of: Callable[[np.ndarray], np.ndarray]) -> Screen:
+    def screen(
+        info: DayInfo,
+        lo: int,
+        hi: int,
+        weights: np.ndarray,
+        targets: np.ndarray,
+        last: date | None,
+    ) -> np.ndarray:
+        bands = bands_of(targets)
+        out = (np.abs(weights - targets) > bands + (1e-12 - MARGIN)).any(axis=1)
+        if check is not None:
+            out &= info.new_period(_MONTHS[check], lo, hi)
+        return out
+
+    return screen
+
+
+def _never(
+    info: DayInfo, lo: int, hi: int, weights: np.ndarray, targets: np.ndarray, last: date | None
+) -> np.ndarray:
+    return np.zeros(hi - lo, dtype=bool)
+
+
+def screen_for(policy: Policy) -> Screen | None:
+    """The screen of a built-in policy, or None (ask the policy every day)."""
+    kind = type(policy)
+    if kind is CalendarPolicy:
+        return _calendar(policy)  # type: ignore[arg-type]
+    if kind is ThresholdPolicy:
+        p: ThresholdPolicy = policy  # type: ignore[assignment]
+        return _bands(p.check_frequency, p.bands)
+    if kind is VolatilityPolicy:
+        v: VolatilityPolicy = policy  # type: ignore[assignment]
+        # every band is the base band times a scale of at least min(min_scale, 1)
+        low = min(v.min_scale, 1.0)
+        return _bands(v.check_frequency, lambda t: half_bands(t, v.absolute, v.relative) * low)
+    if kind is NeverPolicy or kind is CashFlowPolicy:
+        return _never
+    if kind is AnyOf:
+        parts = [screen_for(p) for p in policy.policies]  # type: ignore[attr-defined]
+        if any(s is None for s in parts):
+            return None
+        screens: list[Screen] = [s for s in parts if s is not None]
+
+        def any_of(
+            info: DayInfo,
+            lo: int,
+            hi: int,
+            weights: np.ndarray,
+            targets: np.ndarray,
+            last: date | None,
+        ) -> np.ndarray:
+            out = np.zeros(hi - lo, dtype=bool)
+            for s in screens:
+                out |= s(info, lo, hi, weights, targets, last)
+            return out
+
+        return any_of
+    return None

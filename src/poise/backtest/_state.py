@@ -1,0 +1,294 @@
+"""The mutable state of one backtest run, and the few operations every step shares.
+
+Timing: day *i*'s steps see prices up to and including the close of day *i* (never later);
+trades fill at that close; the value recorded for day *i* is after everything done that day.
+
+Prices missing on a day are handled so:
+
+- before a symbol's first price (not yet listed) it cannot be held or bought; its target weight
+  is spread over the other targets (cash included) in proportion to theirs, and the symbol
+  joins the portfolio at the first rebalance or deposit after it lists (its listing day is a
+  check day, when the targets change and a band policy can trigger);
+- a gap after a symbol's first price is filled with its last close (a held position keeps its
+  last value, as in a trading halt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from poise.backtest._screen import DayInfo
+from poise.backtest._tax import TaxLedger
+from poise.model import CASH, Holdings, Household, Lot, Plan, Trade
+from poise.plan import CashFlow
+from poise.policy import Decision, Policy, PolicyContext
+
+__all__ = ["BacktestState", "TradeKind"]
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+class TradeKind:
+    """What a trade was for (the ``kind`` column of ``BacktestResult.trades``)."""
+
+    INITIAL = "initial"
+    REBALANCE = "rebalance"
+    CASH_FLOW = "cash_flow"
+    TAX = "tax"
+
+
+@dataclass(eq=False)
+class BacktestState:
+    """Everything a run knows at the current day; steps read and change it.
+
+    ``prices`` covers the whole price table (history before the backtest's first day
+    included, so that policies and models can look back); ``offset`` is the row of the first
+    backtest day. Day indices ``i`` count from the backtest's first day.
+    """
+
+    household: Household
+    policy: Policy
+    universe: tuple[str, ...]
+    prices: np.ndarray  # (rows, universe) closes, gaps carried forward, NaN before listing
+    frame: pd.DataFrame  # the same table as given (for models fitted on prices)
+    offset: int
+    days: np.ndarray  # datetime64[D] of the backtest days
+    holdings: Holdings
+    base_targets: dict[str, float]
+    ledger: TaxLedger
+    info: DayInfo = field(init=False)
+    targets: dict[str, float] = field(default_factory=dict)
+    last_rebalanced: date | None = None
+    last_fit: date | None = None
+    # today
+    i: int = 0
+    flows_today: list[CashFlow] = field(default_factory=list)
+    # the policy's view: symbols (CASH last), their price columns, targets, quantities
+    names: tuple[str, ...] = ()
+    cols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    target_w: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    qty_names: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cash_total: float = 0.0
+    _history: np.ndarray | None = None
+    # records
+    segments: list[tuple[int, np.ndarray, float]] = field(default_factory=list)
+    trade_rows: list[tuple[object, ...]] = field(default_factory=list)
+    rebalance_rows: list[tuple[object, ...]] = field(default_factory=list)
+    flow_rows: list[tuple[date, str, float, float]] = field(default_factory=list)
+    tax_rows: list[tuple[int, str, float, date | None]] = field(default_factory=list)
+    target_rows: list[tuple[date, dict[str, float]]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.info = DayInfo(self.days)
+        self._col = {s: k for k, s in enumerate(self.universe)}
+        self._listed_from = np.full(len(self.universe), np.iinfo(np.int64).max, dtype=np.int64)
+        finite = np.isfinite(self.prices)
+        for k in range(len(self.universe)):
+            hits = np.flatnonzero(finite[:, k])
+            if hits.size:
+                self._listed_from[k] = hits[0]
+        self._zero_prices = np.where(finite, self.prices, 0.0)
+        self._non_taxable = frozenset(a.id for a in self.household.accounts if not a.taxable)
+
+    # ----- days -------------------------------------------------------------------------
+    @property
+    def n_days(self) -> int:
+        return int(self.days.size)
+
+    def day(self, i: int) -> date:
+        return date.fromordinal(int(self.days[i].astype(np.int64)) + _EPOCH_ORDINAL)
+
+    @property
+    def today(self) -> date:
+        return self.day(self.i)
+
+    @property
+    def previous_day(self) -> date | None:
+        return self.day(self.i - 1) if self.i > 0 else None
+
+    def listed(self, symbol: str, i: int) -> bool:
+        return bool(self._listed_from[self._col[symbol]] <= self.offset + i)
+
+    def listing_days(self) -> np.ndarray:
+        """Backtest days (after the first) on which a universe symbol gets its first price."""
+        days = self._listed_from - self.offset
+        return np.unique(days[(days > 0) & (days < self.n_days)])
+
+    def price_map(self, i: int) -> dict[str, float]:
+        """Closes of day ``i`` of every listed universe symbol."""
+        row = self.prices[self.offset + i]
+        return {s: float(row[k]) for s, k in self._col.items() if np.isfinite(row[k])}
+
+    def frame_until(self, i: int) -> pd.DataFrame:
+        """The price table up to and including day ``i`` (for fitting models)."""
+        return self.frame.iloc[: self.offset + i + 1]
+
+    # ----- targets and the policy's view ------------------------------------------------
+    def set_targets(self, targets: Mapping[str, float], i: int) -> None:
+        """Use ``targets`` from day ``i``: unlisted symbols' weights are spread pro rata."""
+        listed = {s: w for s, w in targets.items() if s == CASH or self.listed(s, i)}
+        total = sum(listed.values())
+        if len(listed) < len(targets) and total > 0:
+            listed = {s: w / total for s, w in listed.items()}
+        elif total <= 0:
+            listed = {CASH: 1.0}
+        if listed != self.targets:
+            self.targets = listed
+            day = self.day(i)
+            if self.target_rows and self.target_rows[-1][0] == day:
+                self.target_rows.pop()
+            self.target_rows.append((day, dict(listed)))
+            self.refresh_view()
+
+    def refresh_view(self) -> None:
+        """Recompute the policy's symbols, targets and quantities from the holdings."""
+        held = self.holdings.symbols
+        symbols = [s for s in self.targets if s != CASH]
+        symbols += [s for s in held if s not in self.targets]
+        names = (*symbols, CASH)
+        if names != self.names:
+            self.names = names
+            self.cols = np.array([self._col[s] for s in symbols], dtype=np.int64)
+            self._history = None
+        self.target_w = np.array([self.targets.get(s, 0.0) for s in names])
+        self.refresh_quantities()
+
+    def refresh_quantities(self) -> None:
+        index = {s: k for k, s in enumerate(self.names)}
+        qty = np.zeros(len(self.names) - 1)
+        for lot in self.holdings.lots:
+            qty[index[lot.symbol]] += lot.quantity
+        self.qty_names = qty
+        self.cash_total = float(sum(self.holdings.cash.values()))
+
+    def weights(self, i: int) -> np.ndarray:
+        """Weights (names order, CASH last) at the close of day ``i`` with today's holdings
+        (computed as ``weights_block`` does, so that screens see exactly the same numbers)."""
+        return self.weights_block(i, i + 1)[0]
+
+    def weights_block(self, lo: int, hi: int) -> np.ndarray:
+        """Weights on days ``[lo, hi)`` if the holdings stayed as they are (one row per day)."""
+        values = self._zero_prices[self.offset + lo : self.offset + hi][:, self.cols]
+        values = values * self.qty_names
+        total = values.sum(axis=1) + self.cash_total
+        out = np.empty((hi - lo, len(self.names)))
+        out[:, :-1] = values
+        out[:, -1] = self.cash_total
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out /= total[:, None]
+        out[total <= 0] = 0.0
+        return out
+
+    def history(self, i: int) -> np.ndarray:
+        """Prices of ``names`` up to and including day ``i`` (a cash column of 1.0 last)."""
+        if self._history is None:
+            hist = np.ones((self.prices.shape[0], len(self.names)))
+            hist[:, :-1] = self.prices[:, self.cols]
+            self._history = hist
+        return self._history[: self.offset + i + 1]
+
+    def context(self, i: int) -> PolicyContext:
+        """What the policy sees at the close of day ``i``, before that day's trades."""
+        return PolicyContext(
+            self.day(i),
+            self.names,
+            self.weights(i),
+            self.target_w,
+            self.last_rebalanced,
+            self.day(i - 1) if i > 0 else None,
+            self.history(i),
+        )
+
+    # ----- moving holdings forward --------------------------------------------------------
+    def account_value(self, account: str, i: int) -> float:
+        row = self._zero_prices[self.offset + i]
+        value = float(self.holdings.cash.get(account, 0.0))
+        for lot in self.holdings.lots:
+            if lot.account == account:
+                value += lot.quantity * row[self._col[lot.symbol]]
+        return value
+
+    def apply(self, plan: Plan, kind: str, reason: str | None = None) -> None:
+        """Take ``plan``'s holdings as the new state and record its trades and gains."""
+        day = plan.as_of
+        self.holdings = self._compact(plan.holdings_after)
+        self.record_trades(day, plan.trades, kind, reason)
+        self.ledger.record(day.year, plan.trades)
+        if self.holdings.symbols and any(s not in self.names for s in self.holdings.symbols):
+            self.refresh_view()
+        else:
+            self.refresh_quantities()
+        for warning in plan.warnings:
+            self.warnings.append(f"{day}: {warning}")
+
+    def set_cash(self, account: str, amount: float) -> None:
+        cash = dict(self.holdings.cash)
+        cash[account] = amount
+        self.holdings = Holdings(self.holdings.lots, cash)
+        self.cash_total = float(sum(cash.values()))
+
+    def record_trades(
+        self, day: date, trades: Sequence[Trade], kind: str, reason: str | None = None
+    ) -> None:
+        for t in trades:
+            self.trade_rows.append(
+                (
+                    day,
+                    t.account,
+                    t.symbol,
+                    t.side.value,
+                    t.quantity,
+                    t.price,
+                    t.quantity * t.price,
+                    t.cost,
+                    t.realized_short_term,
+                    t.realized_long_term,
+                    reason or t.reason,
+                    kind,
+                )
+            )
+
+    def _compact(self, holdings: Holdings) -> Holdings:
+        """Merge the lots of each (account, symbol) in accounts where lot identity has no
+        tax meaning (tax-deferred and tax-free): keeps the state small over long runs."""
+        if not self._non_taxable:
+            return holdings
+        merged: dict[tuple[str, str], Lot] = {}
+        keep: list[Lot] = []
+        changed = False
+        for lot in holdings.lots:
+            if lot.account not in self._non_taxable:
+                keep.append(lot)
+                continue
+            key = (lot.account, lot.symbol)
+            prior = merged.get(key)
+            if prior is None:
+                merged[key] = lot
+            else:
+                changed = True
+                merged[key] = Lot(
+                    lot.account,
+                    lot.symbol,
+                    prior.quantity + lot.quantity,
+                    prior.cost_basis + lot.cost_basis,
+                    min(prior.acquired, lot.acquired),
+                )
+        if not changed:
+            return holdings
+        return Holdings((*keep, *merged.values()), holdings.cash)
+
+    def end_day(self, i: int) -> None:
+        """Record the holdings that day ``i`` closes with (they last until the next event)."""
+        qty = np.zeros(len(self.universe))
+        for lot in self.holdings.lots:
+            qty[self._col[lot.symbol]] += lot.quantity
+        self.segments.append((i, qty, self.cash_total))
+
+    def decide(self, i: int) -> Decision:
+        return self.policy.decide(self.context(i))

@@ -1,0 +1,251 @@
+"""The daily loop's steps, in the order they run on a day.
+
+A day on which any step is due is an *event day*; on it every step runs, in order, on the
+shared ``BacktestState``; between event days the holdings do not change. A step says on which
+days of a block it is due (``due``) and does its work (``run``):
+
+1. ``PayTaxes``: on the first trading day of a year, pay the previous year's tax from each
+   account's cash, selling through the plan's withdrawal path when cash is short.
+2. ``UpdateTargets``: the targets of the day (static, refitted by an ``[allocation]`` model
+   when it is due, with not-yet-listed symbols left out).
+3. ``Rebalance``: ask the policy, then plan and fill through ``poise.plan.plan_rebalance`` on
+   trigger days and cash-flow days.
+
+A tax-loss harvesting step slots in before ``Rebalance`` (see ``default_steps``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from poise.allocate import resolve_targets
+from poise.backtest._flows import ScheduledFlow, flow_days
+from poise.backtest._screen import Screen, screen_for
+from poise.backtest._state import BacktestState, TradeKind
+from poise.plan import CashFlow, plan_rebalance
+from poise.policy import Decision, RebalanceTo
+
+__all__ = ["PayTaxes", "Rebalance", "Step", "UpdateTargets", "default_steps"]
+
+
+class Step(Protocol):
+    """One step of the daily loop."""
+
+    def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray | None:
+        """Which days of ``[lo, hi)`` this step must run on (bool per day), given that the
+        holdings stay as they are until then; None when it only runs on others' days."""
+        ...
+
+    def run(self, state: BacktestState, i: int) -> None:
+        """Do this step's work on event day ``i`` (a no-op when it has none that day)."""
+        ...
+
+
+def _no_trigger(reason: str) -> Decision:
+    return Decision(False, (reason,), sells_allowed=False)
+
+
+def withdraw(state: BacktestState, account: str, amount: float, kind: str, label: str) -> float:
+    """Take ``amount`` out of ``account`` on the current day, selling through the plan when its
+    cash is short; returns what could be paid (less only if the account cannot cover it)."""
+    i = state.i
+    cash = float(state.holdings.cash.get(account, 0.0))
+    if cash >= amount:
+        state.set_cash(account, cash - amount)
+        return amount
+    available = state.account_value(account, i)
+    paid = min(amount, max(available, 0.0))
+    if paid <= 0:
+        return 0.0
+    plan = plan_rebalance(
+        state.household,
+        state.holdings,
+        state.price_map(i),
+        state.today,
+        targets=state.targets,
+        decision=_no_trigger(label),
+        flows=[CashFlow(account, -paid)],
+    )
+    state.apply(plan, kind, reason=None)
+    left = float(state.holdings.cash.get(account, 0.0))
+    if left < 0:
+        state.set_cash(account, 0.0)
+        paid += left
+    return paid
+
+
+class PayTaxes:
+    """Pay each closed year's tax on the first trading day of the next year."""
+
+    def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray:
+        return state.info.new_period(12, lo, hi) & (np.arange(lo, hi) > 0)
+
+    def run(self, state: BacktestState, i: int) -> None:
+        if i == 0:
+            return
+        year = state.day(i - 1).year
+        if state.today.year == year:
+            return
+        for account, tax in state.ledger.close_year(year).items():
+            if tax <= 0:
+                continue
+            label = f"pay {year} taxes of {tax:,.2f} from {account}"
+            paid = withdraw(state, account, tax, TradeKind.TAX, label)
+            state.tax_rows.append((year, account, paid, state.today))
+            if paid < tax - 1e-6:
+                state.warnings.append(
+                    f"{state.today}: {account} could pay only {paid:,.2f} of its {year} "
+                    f"taxes of {tax:,.2f}"
+                )
+
+
+def mark(days: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """A bool per day of ``[lo, hi)``: True on ``days`` (sorted day indices)."""
+    out = np.zeros(hi - lo, dtype=bool)
+    a, b = np.searchsorted(days, [lo, hi])
+    out[days[a:b] - lo] = True
+    return out
+
+
+class UpdateTargets:
+    """Set the day's targets: refit an ``[allocation]`` model when it is due, and leave out
+    symbols that have no price yet."""
+
+    def __init__(self, state: BacktestState) -> None:
+        self.listings = state.listing_days()
+
+    def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray:
+        out = mark(self.listings, lo, hi)
+        allocation = state.household.allocation
+        if allocation is not None:
+            for i in range(lo, hi):
+                if allocation.refit_due(state.day(i), state.last_fit):
+                    out[i - lo] = True
+                    break
+        if lo == 0:
+            out[0] = True
+        return out
+
+    def run(self, state: BacktestState, i: int) -> None:
+        allocation = state.household.allocation
+        changed = i == 0 or self._listing(i)
+        if allocation is not None and allocation.refit_due(state.today, state.last_fit):
+            state.base_targets = resolve_targets(state.household, state.frame_until(i), state.today)
+            state.last_fit = state.today
+            changed = True
+        if changed:
+            state.set_targets(state.base_targets, i)
+
+    def _listing(self, i: int) -> bool:
+        k = int(np.searchsorted(self.listings, i))
+        return k < self.listings.size and int(self.listings[k]) == i
+
+
+class Rebalance:
+    """Ask the policy; on trigger days and cash-flow days plan and fill through the engine.
+
+    The first day invests to target whatever the policy says.
+    """
+
+    def __init__(
+        self, state: BacktestState, flows: Sequence[ScheduledFlow], screen: bool = True
+    ) -> None:
+        self.screen: Screen | None = screen_for(state.policy) if screen else None
+        self.flow_on: dict[int, list[CashFlow]] = {}
+        first = state.household.accounts[0].id
+        for flow in flows:
+            for day in flow_days(flow, state.days).tolist():
+                self.flow_on.setdefault(day, []).append(
+                    CashFlow(flow.account or first, flow.amount)
+                )
+        self.flow_days = np.array(sorted(self.flow_on), dtype=np.int64)
+
+    def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray:
+        if self.screen is None:
+            return np.ones(hi - lo, dtype=bool)
+        weights = state.weights_block(lo, hi)
+        out = self.screen(state.info, lo, hi, weights, state.target_w, state.last_rebalanced)
+        return out | mark(self.flow_days, lo, hi)
+
+    def run(self, state: BacktestState, i: int) -> None:
+        decision = state.decide(i)
+        if i == 0:
+            decision = Decision(
+                True,
+                ("first day: invest to target",),
+                RebalanceTo.TARGET,
+                decision.half_bands,
+            )
+        requested, flows = self._payable(state, i)
+        if not (decision.triggered or flows):
+            return
+        plan = plan_rebalance(
+            state.household,
+            state.holdings,
+            state.price_map(i),
+            state.today,
+            targets=state.targets,
+            decision=decision,
+            flows=flows,
+            last_rebalanced=state.last_rebalanced,
+            previous_day=state.previous_day,
+        )
+        if i == 0:
+            kind = TradeKind.INITIAL
+        elif decision.triggered and decision.sells_allowed:
+            kind = TradeKind.REBALANCE
+        else:
+            kind = TradeKind.CASH_FLOW
+        state.apply(plan, kind)
+        for want, flow in zip(requested, flows, strict=True):
+            paid = flow.amount
+            cash = float(state.holdings.cash.get(flow.account, 0.0))
+            if cash < 0:  # costs or whole shares left the withdrawal short
+                state.set_cash(flow.account, 0.0)
+                paid -= cash
+            if abs(paid - want) > 1e-6:
+                state.warnings.append(
+                    f"{state.today}: withdrawal of {-want:,.2f} from {flow.account} cannot be "
+                    f"met in full: paid {-paid:,.2f}"
+                )
+            state.flow_rows.append((state.today, flow.account, want, paid))
+        if decision.triggered:
+            state.last_rebalanced = state.today
+            state.rebalance_rows.append(
+                (
+                    state.today,
+                    "; ".join(decision.reasons),
+                    len(plan.trades),
+                    plan.total_cost,
+                    kind,
+                )
+            )
+
+    def _payable(self, state: BacktestState, i: int) -> tuple[list[float], list[CashFlow]]:
+        """Today's flows as requested, and as they can be paid: a withdrawal is cut to what
+        its account holds (the cut is reported, in ``warnings`` and in the ``requested``
+        and ``paid`` columns of ``BacktestResult.flows``)."""
+        requested: list[float] = []
+        out: list[CashFlow] = []
+        today = self.flow_on.get(i, [])
+        for flow in today:
+            amount = flow.amount
+            if amount < 0:
+                deposits = sum(
+                    f.amount for f in today if f.amount > 0 and f.account == flow.account
+                )
+                available = max(state.account_value(flow.account, i) + deposits, 0.0)
+                amount = -min(-amount, available) + 0.0
+            requested.append(flow.amount)
+            out.append(CashFlow(flow.account, amount))
+        return requested, out
+
+
+def default_steps(
+    state: BacktestState, flows: Sequence[ScheduledFlow], screen: bool = True
+) -> list[Step]:
+    """The daily loop: taxes, targets, (harvesting goes here), rebalance."""
+    return [PayTaxes(), UpdateTargets(state), Rebalance(state, flows, screen)]

@@ -1,0 +1,168 @@
+"""``poise backtest``: how would this household's rule have done over a price history?"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from poise._errors import InputError
+from poise.backtest import BacktestResult, ScheduledFlow, run_backtest
+from poise.cli._app import app, console, parse_date_option, print_json
+from poise.io import read_household, read_prices, write_text_atomic
+from poise.model import Household
+from poise.report import METRIC_ROWS, format_metric
+
+__all__ = ["backtest", "metrics_table", "scheduled_flows", "write_report"]
+
+EVERY = ("month", "quarter", "year")
+
+
+def scheduled_flows(
+    contribution: float | None,
+    withdrawal: float | None,
+    every: str,
+    account: str | None,
+    household: Household,
+) -> list[ScheduledFlow]:
+    """``--contribution`` / ``--withdrawal`` / ``--every`` / ``--account`` as flows."""
+    if every not in EVERY:
+        raise InputError(
+            f"{every!r} is not a frequency; use month | quarter | year", field="--every"
+        )
+    if account is not None and account not in household.account_ids:
+        raise InputError(
+            f"unknown account {account!r}; the household has {', '.join(household.account_ids)}",
+            field="--account",
+        )
+    flows = []
+    for amount, option, sign in (
+        (contribution, "--contribution", 1.0),
+        (withdrawal, "--withdrawal", -1.0),
+    ):
+        if amount is None:
+            continue
+        if not amount > 0:
+            raise InputError(f"must be a positive amount, got {amount:g}", field=option)
+        flows.append(ScheduledFlow(sign * amount, every, account))  # type: ignore[arg-type]
+    return flows
+
+
+def show_progress() -> bool:
+    """Progress bars only where someone watches (stderr is a terminal)."""
+    return sys.stderr.isatty()
+
+
+def metrics_table(results: Mapping[str, BacktestResult], title: str) -> Table:
+    """Metrics as rows, one column per backtest."""
+    table = Table(title=title)
+    table.add_column("metric")
+    dicts = {name: r.to_dict() for name, r in results.items()}
+    for name in results:
+        table.add_column(name, justify="right")
+    for label, key in METRIC_ROWS:
+        table.add_row(label, *(format_metric(key, d[key]) for d in dicts.values()))
+    return table
+
+
+def describe_run(result: BacktestResult, flows: Sequence[ScheduledFlow]) -> str:
+    text = (
+        f"[bold]{result.household}[/] · {result.policy} · {result.start} → {result.end} · "
+        f"initial {result.initial_value:,.2f}"
+    )
+    for flow in flows:
+        text += f" · {flow.describe()}"
+    return text
+
+
+def write_report(
+    path: Path, results: Mapping[str, BacktestResult], title: str, subtitle: str = ""
+) -> Path:
+    """Write the HTML report for ``results`` atomically; returns the resolved path."""
+    from poise.report import backtest_report
+
+    if path.suffix.lower() not in {".html", ".htm"}:
+        raise InputError(
+            f"the report is an HTML file; give a name ending in .html, got {str(path)!r}",
+            field="--report",
+        )
+    if not path.parent.exists():
+        raise InputError(
+            f"folder {str(path.parent)!r} does not exist; create it or choose another path",
+            field="--report",
+        )
+    write_text_atomic(path, backtest_report(results, title=title, subtitle=subtitle))
+    return path.resolve()
+
+
+def print_warnings(result: BacktestResult, limit: int = 5) -> None:
+    for warning in result.warnings[:limit]:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if len(result.warnings) > limit:
+        console.print(f"[yellow]… and {len(result.warnings) - limit} more warnings[/]")
+
+
+def run_options(
+    start: str | None, end: str | None, initial: float
+) -> tuple[date | None, date | None, float]:
+    first = parse_date_option(start, "--start")
+    last = parse_date_option(end, "--end")
+    if first and last and last < first:
+        raise InputError(f"--end {last} is before --start {first}", field="--end")
+    if not initial > 0:
+        raise InputError(f"must be a positive amount, got {initial:g}", field="--initial")
+    return first, last, initial
+
+
+@app.command()
+def backtest(
+    household: Path = typer.Argument(..., help="Household TOML file."),
+    prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
+    start: str | None = typer.Option(None, "--start", help="First day (default: first date)."),
+    end: str | None = typer.Option(None, "--end", help="Last day (default: last date)."),
+    initial: float = typer.Option(100_000.0, "--initial", help="Cash in the first account."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    contribution: float | None = typer.Option(
+        None, "--contribution", help="Amount deposited every period (see --every)."
+    ),
+    withdrawal: float | None = typer.Option(
+        None, "--withdrawal", help="Amount withdrawn every period (see --every)."
+    ),
+    every: str = typer.Option("month", "--every", help="month | quarter | year."),
+    account: str | None = typer.Option(
+        None, "--account", help="Account of the cash flows (default: the first)."
+    ),
+    report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
+) -> None:
+    """Replay the household's rule over a price history, with costs, lots and taxes."""
+    hh = read_household(household)
+    first, last, initial = run_options(start, end, initial)
+    flows = scheduled_flows(contribution, withdrawal, every, account, hh)
+    table = read_prices(prices)
+    result = run_backtest(
+        hh, table, start=first, end=last, initial=initial, flows=flows, progress=show_progress()
+    )
+    written = None
+    if report is not None:
+        title = f"{hh.name}: backtest of {result.policy}"
+        written = write_report(report, {result.policy: result}, title, describe_run(result, flows))
+    if json_out:
+        out = result.to_dict()
+        if written is not None:
+            out["report"] = str(written)
+        print_json(out)
+        return
+    console.print(describe_run(result, flows))
+    console.print(metrics_table({result.policy: result}, "Backtest"))
+    console.print(
+        f"{len(result.trades)} trades · contributions {result.total_contributions:,.2f} · "
+        f"withdrawals {result.total_withdrawals:,.2f} · taxes due at the end "
+        f"{result.taxes_due:,.2f}"
+    )
+    print_warnings(result)
+    if written is not None:
+        console.print(f"Report written to {written}")
