@@ -322,13 +322,13 @@ def plan_rebalance(
     delta = desired[:-1] - held * price  # value to buy (+) or sell (-) per symbol
     before_pct = dict(zip(names, weights_before, strict=True))
 
-    bands = decision.half_bands
+    reason_bands = decision.half_bands
 
     def why(sym: str, action: str) -> str:
         i = names.index(sym)
         band = ""
-        if bands is not None and np.isfinite(bands[i]):
-            band = f" (band ±{bands[i] * 100:.2f}pp)"
+        if reason_bands is not None and np.isfinite(reason_bands[i]):
+            band = f" (band ±{reason_bands[i] * 100:.2f}pp)"
         return (
             f"{sym} {before_pct[sym] * 100:.1f}% vs target {target_w[i] * 100:.1f}%{band}: {action}"
         )
@@ -501,6 +501,10 @@ def plan_rebalance(
     reasons = decision.reasons
     if not trades:
         reasons = (*reasons, "no trades needed")
+    if hh.risk is not None:  # [risk] concentration limits: warn, or refuse breaching targets
+        from poise.risk import concentration_guard
+
+        book.warnings.extend(concentration_guard(hh, targets, weights_after))
     return Plan(
         as_of=as_of,
         triggered=decision.triggered,

@@ -16,6 +16,7 @@ from poise.risk._concentration import (
     ConcentrationBreach,
     Limit,
     check_concentration,
+    concentration_guard,
     effective_assets,
     group_weights,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "capm",
     "check_concentration",
     "check_prices",
+    "concentration_guard",
     "contributions",
     "effective_assets",
     "group_weights",

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from poise._errors import InputError
 from poise.model import CASH
-from poise.risk._config import RiskRules
+from poise.risk._config import BreachAction, RiskRules, risk_rules
 
 __all__ = [
     "ConcentrationBreach",
     "Limit",
     "check_concentration",
+    "concentration_guard",
     "effective_assets",
     "group_weights",
 ]
@@ -124,3 +127,38 @@ def check_concentration(
                 )
             )
     return tuple(out)
+
+
+def concentration_guard(
+    household: Any, targets: Mapping[str, float], weights_after: Mapping[str, float]
+) -> list[str]:
+    """The plan's concentration check (``[risk]`` limits of ``household``).
+
+    Targets that breach a limit are refused with ``InputError`` when ``on_breach = "refuse"``
+    and reported as warnings otherwise; holdings left in breach after the plan are always
+    reported (the plan is what would fix them), unless the targets already explain it.
+
+    Returns
+    -------
+    list of str
+        Warnings for the plan.
+    """
+    rules = risk_rules(household)
+    if not rules.has_limits:
+        return []
+    target_breaches = check_concentration(targets, rules, what="targets")
+    if target_breaches and rules.on_breach is BreachAction.REFUSE:
+        first = target_breaches[0]
+        raise InputError(
+            "; ".join(b.message for b in target_breaches)
+            + ' (on_breach = "refuse"); change the targets or the limit',
+            source=getattr(household, "source", None),
+            field=f"risk.{first.limit.value}",
+        )
+    seen = {(b.limit, b.name) for b in target_breaches}
+    after = [
+        b
+        for b in check_concentration(weights_after, rules, what="after the plan")
+        if (b.limit, b.name) not in seen
+    ]
+    return [b.message for b in (*target_breaches, *after)]
