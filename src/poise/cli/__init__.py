@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from poise._errors import DataError, InputError, PoiseError
 from poise.cli import _rebalance  # noqa: F401  (registers the command)
+from poise.cli import _harvest  # noqa: F401  (registers the command)
 from poise.cli import _backtest, _compare, _demo  # noqa: F401  (register the commands)
 from poise.cli._app import app
 

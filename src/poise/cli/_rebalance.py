@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
@@ -98,7 +99,7 @@ def render_plan(plan: Plan, household_name: str) -> None:
         f" · long-term {plan.realized_long_term:,.2f} · estimated tax {plan.estimated_tax:,.2f}"
     )
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
 
 
 @app.command()
@@ -114,6 +115,9 @@ def rebalance(
     force: bool = typer.Option(False, "--force", help="Rebalance to target regardless."),
     last_rebalanced: str | None = typer.Option(
         None, "--last-rebalanced", help="Date of the last rebalance (calendar policies)."
+    ),
+    transactions: Path | None = typer.Option(
+        None, "--transactions", help="Recent trades CSV: applies the wash-sale rule."
     ),
 ) -> None:
     """Decide whether to rebalance today and list the trades, per account, with cost and tax."""
@@ -136,6 +140,13 @@ def rebalance(
             source=str(holdings),
         )
     targets = resolve_targets(hh, table, on)
+    txs = None
+    if transactions is not None:
+        from poise.cli._harvest import optional_prices
+        from poise.io import read_transactions
+
+        txs = [t for t in read_transactions(transactions, hh) if t.date <= on]
+        price_map.update(optional_prices(table, on, hh, price_map))
     symbols = [s for s in targets if s != CASH] + [s for s in lots.symbols if s not in targets]
     plan = plan_rebalance(
         hh,
@@ -147,6 +158,7 @@ def rebalance(
         force=force,
         last_rebalanced=last,
         history=history_matrix(table, symbols, on),
+        transactions=txs,
     )
     for acc_id, short in plan.unmet_withdrawals.items():
         raise InputError(

@@ -36,6 +36,8 @@ from poise.model import (
     Household,
     Lot,
     LotMethod,
+    LotSale,
+    Side,
     TaxEfficiency,
     Trade,
 )
@@ -49,7 +51,7 @@ from poise.tax._location import LOCATION_ORDER, buy_priority
 from poise.tax._lots import turns_long_term_within
 from poise.tax._wash import Transaction
 
-__all__ = ["TaxAware", "fold_substitutes"]
+__all__ = ["TaxAware", "fold_substitutes", "sell_lots_trade"]
 
 _EPS = 1e-9
 
@@ -309,3 +311,48 @@ class TaxAware:
             return list(trades), holdings_after, list(self.notes)
         settled, after, notes = self.calendar.settle(trades, holdings_after)
         return settled, after, [*self.notes, *notes]
+
+
+def sell_lots_trade(
+    household: Household,
+    account: str,
+    symbol: str,
+    chosen: Sequence[tuple[Lot, float]],
+    price: float,
+    as_of: date,
+    reason: str,
+) -> Trade:
+    """A sell of specific lots (``chosen``: lot, shares), costed and with its realized gains.
+
+    As in the engine: the trade's cost is shared among the lots by quantity and reduces their
+    proceeds; gains in tax-advantaged accounts are not realized for tax.
+    """
+    quantity = float(sum(q for _, q in chosen))
+    value = quantity * price
+    cost = household.trading.cost(value)
+    taxable = household.account(account).taxable
+    sales: list[LotSale] = []
+    short_term = long_term = 0.0
+    for lot, take in chosen:
+        share = take / quantity if quantity else 0.0
+        proceeds = (value - cost) * share
+        basis = lot.basis_per_share * take
+        long = is_long_term(lot.acquired, as_of)
+        sales.append(LotSale(lot, take, proceeds, basis, proceeds - basis, long))
+        if taxable:
+            if long:
+                long_term += proceeds - basis
+            else:
+                short_term += proceeds - basis
+    return Trade(
+        account,
+        symbol,
+        Side.SELL,
+        quantity,
+        price,
+        cost,
+        reason,
+        realized_short_term=short_term,
+        realized_long_term=long_term,
+        lot_sales=tuple(sales),
+    )
