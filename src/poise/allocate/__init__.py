@@ -1,6 +1,82 @@
-"""Which targets to hold: allocation models fitted on prices (skfolio), risk profiles, goals."""
+"""Which targets to hold: allocation models fitted on prices (skfolio), risk profiles, goals.
 
+Everything here imports without skfolio; skfolio is loaded when a model is first fitted.
+"""
+
+from typing import Any
+
+from poise.allocate._allocation import Allocation, ModelAllocation, history_until
+from poise.allocate._fit import (
+    FitResult,
+    FrontierPoint,
+    daily_returns,
+    efficient_frontier,
+    fit_model,
+    risk_contributions,
+)
+from poise.allocate._goals import GLIDE_DEFAULTS, GlidePathAllocation, Goal, GoalKind
+from poise.allocate._profile import (
+    BANDS,
+    QUESTIONS,
+    RiskProfile,
+    profile_from_answers,
+    profile_from_score,
+)
 from poise.allocate._resolve import resolve_targets
-from poise.allocate._spec import allocation_from_table
+from poise.allocate._spec import allocation_from_table, goals_from_list, risk_profile_from_table
+from poise.allocate._types import (
+    TRADING_DAYS,
+    Constraints,
+    CovarianceName,
+    GroupLimit,
+    ModelName,
+    ModelSpec,
+    View,
+    parse_view,
+)
+from poise.allocate._walkforward import WalkForwardResult, walk_forward
 
-__all__ = ["allocation_from_table", "resolve_targets"]
+__all__ = [
+    "BANDS",
+    "GLIDE_DEFAULTS",
+    "QUESTIONS",
+    "TRADING_DAYS",
+    "Allocation",
+    "Constraints",
+    "CovarianceName",
+    "FitResult",
+    "FrontierPoint",
+    "GlidePathAllocation",
+    "Goal",
+    "GoalKind",
+    "GroupLimit",
+    "ModelAllocation",
+    "ModelName",
+    "ModelSpec",
+    "RegimeCovariance",
+    "RiskProfile",
+    "View",
+    "WalkForwardResult",
+    "allocation_from_table",
+    "daily_returns",
+    "efficient_frontier",
+    "fit_model",
+    "goals_from_list",
+    "history_until",
+    "parse_view",
+    "profile_from_answers",
+    "profile_from_score",
+    "resolve_targets",
+    "risk_contributions",
+    "risk_profile_from_table",
+    "walk_forward",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # RegimeCovariance subclasses a skfolio estimator: import skfolio only when asked for it
+    if name == "RegimeCovariance":
+        from poise.allocate._regime import RegimeCovariance
+
+        return RegimeCovariance
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

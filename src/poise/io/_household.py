@@ -35,6 +35,8 @@ _TOP_KEYS = {
     "identical",
     "plan",
     "allocation",
+    "risk_profile",
+    "goals",
     "risk",
     "location",
 }
@@ -187,13 +189,26 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
     if "allocation" in data:
         from poise.allocate import allocation_from_table
 
-        allocation = allocation_from_table(_table(data, "allocation", src), src)
+        allocation = allocation_from_table(
+            _table(data, "allocation", src),
+            src,
+            risk_profile=data.get("risk_profile"),
+            goals=data.get("goals"),
+        )
         targets = (
             parse_targets(data["targets"], src)
             if "targets" in data
             else allocation.initial_targets()
         )
     else:
+        if "risk_profile" in data or "goals" in data:
+            from poise.allocate import goals_from_list, risk_profile_from_table
+
+            # validated even when static [targets] rule: `poise profile` reads them
+            if "risk_profile" in data:
+                risk_profile_from_table(data["risk_profile"], src)
+            if "goals" in data:
+                goals_from_list(data["goals"], src)
         if "targets" not in data:
             raise InputError(
                 "needs [targets] (symbol = weight, summing to 1) or an [allocation] model",
