@@ -65,7 +65,7 @@ class DayInfo:
         return self._keys[months]
 
     def key_of(self, day: date, months: int) -> int:
-        return int(period_keys(np.array([np.datetime64(day, "D")]), months)[0])
+        return ((day.year - 1970) * 12 + day.month - 1) // months  # as ``period_keys``
 
     def new_period(self, months: int, lo: int, hi: int) -> np.ndarray:
         """Days in ``[lo, hi)`` that start a new period (day 0 counts as new)."""

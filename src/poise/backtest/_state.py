@@ -94,7 +94,10 @@ class BacktestState:
             if hits.size:
                 self._listed_from[k] = hits[0]
         self._zero_prices = np.where(finite, self.prices, 0.0)
+        self._all_listed_from = int(self._listed_from.max(initial=0)) - self.offset
         self._non_taxable = frozenset(a.id for a in self.household.accounts if not a.taxable)
+        self._ordinals = (self.days.astype(np.int64) + _EPOCH_ORDINAL).tolist()
+        self._q = np.zeros(1)
 
     # ----- days -------------------------------------------------------------------------
     @property
@@ -102,7 +105,7 @@ class BacktestState:
         return int(self.days.size)
 
     def day(self, i: int) -> date:
-        return date.fromordinal(int(self.days[i].astype(np.int64)) + _EPOCH_ORDINAL)
+        return date.fromordinal(self._ordinals[i])
 
     @property
     def today(self) -> date:
@@ -123,6 +126,8 @@ class BacktestState:
     def price_map(self, i: int) -> dict[str, float]:
         """Closes of day ``i`` of every listed universe symbol."""
         row = self.prices[self.offset + i]
+        if i >= self._all_listed_from:
+            return dict(zip(self.universe, row.tolist(), strict=True))
         return {s: float(row[k]) for s, k in self._col.items() if np.isfinite(row[k])}
 
     def frame_until(self, i: int) -> pd.DataFrame:
@@ -161,11 +166,13 @@ class BacktestState:
 
     def refresh_quantities(self) -> None:
         index = {s: k for k, s in enumerate(self.names)}
-        qty = np.zeros(len(self.names) - 1)
+        qty = np.zeros(len(self.names))
         for lot in self.holdings.lots:
             qty[index[lot.symbol]] += lot.quantity
-        self.qty_names = qty
         self.cash_total = float(sum(self.holdings.cash.values()))
+        qty[-1] = self.cash_total
+        self._q = qty
+        self.qty_names = qty[:-1]
 
     def weights(self, i: int) -> np.ndarray:
         """Weights (names order, CASH last) at the close of day ``i`` with today's holdings
@@ -173,25 +180,29 @@ class BacktestState:
         return self.weights_block(i, i + 1)[0]
 
     def weights_block(self, lo: int, hi: int) -> np.ndarray:
-        """Weights on days ``[lo, hi)`` if the holdings stayed as they are (one row per day)."""
-        values = self._zero_prices[self.offset + lo : self.offset + hi][:, self.cols]
-        values = values * self.qty_names
-        total = values.sum(axis=1) + self.cash_total
-        out = np.empty((hi - lo, len(self.names)))
-        out[:, :-1] = values
-        out[:, -1] = self.cash_total
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out /= total[:, None]
-        out[total <= 0] = 0.0
-        return out
+        """Weights on days ``[lo, hi)`` if the holdings stayed as they are (one row per day).
 
-    def history(self, i: int) -> np.ndarray:
-        """Prices of ``names`` up to and including day ``i`` (a cash column of 1.0 last)."""
+        Every symbol of ``names`` is listed from the current day on (unlisted ones are never
+        in ``names``), so the rows hold no missing price."""
+        values = self._history_matrix()[self.offset + lo : self.offset + hi] * self._q
+        total = values.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values /= total[:, None]
+        empty = total <= 0
+        if empty.any():
+            values[empty] = 0.0
+        return values
+
+    def _history_matrix(self) -> np.ndarray:
         if self._history is None:
             hist = np.ones((self.prices.shape[0], len(self.names)))
             hist[:, :-1] = self.prices[:, self.cols]
             self._history = hist
-        return self._history[: self.offset + i + 1]
+        return self._history
+
+    def history(self, i: int) -> np.ndarray:
+        """Prices of ``names`` up to and including day ``i`` (a cash column of 1.0 last)."""
+        return self._history_matrix()[: self.offset + i + 1]
 
     def context(self, i: int) -> PolicyContext:
         """What the policy sees at the close of day ``i``, before that day's trades."""
@@ -231,7 +242,7 @@ class BacktestState:
         cash = dict(self.holdings.cash)
         cash[account] = amount
         self.holdings = Holdings(self.holdings.lots, cash)
-        self.cash_total = float(sum(cash.values()))
+        self.refresh_quantities()
 
     def record_trades(
         self, day: date, trades: Sequence[Trade], kind: str, reason: str | None = None
@@ -256,8 +267,9 @@ class BacktestState:
 
     def _compact(self, holdings: Holdings) -> Holdings:
         """Merge the lots of each (account, symbol) in accounts where lot identity has no
-        tax meaning (tax-deferred and tax-free): keeps the state small over long runs."""
-        if not self._non_taxable:
+        tax meaning (tax-deferred and tax-free): keeps the state small over long runs. Done
+        only once lots pile up (it changes no figure: gains there are never taxed)."""
+        if not self._non_taxable or len(holdings.lots) <= 2 * len(self.universe) + 8:
             return holdings
         merged: dict[tuple[str, str], Lot] = {}
         keep: list[Lot] = []

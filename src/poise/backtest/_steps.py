@@ -80,8 +80,13 @@ def withdraw(state: BacktestState, account: str, amount: float, kind: str, label
 class PayTaxes:
     """Pay each closed year's tax on the first trading day of the next year."""
 
+    def __init__(self, state: BacktestState) -> None:
+        starts = state.info.new_period(12, 0, state.n_days)
+        starts[0] = False
+        self.year_starts = np.flatnonzero(starts)
+
     def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray:
-        return state.info.new_period(12, lo, hi) & (np.arange(lo, hi) > 0)
+        return mark(self.year_starts, lo, hi)
 
     def run(self, state: BacktestState, i: int) -> None:
         if i == 0:
@@ -248,4 +253,4 @@ def default_steps(
     state: BacktestState, flows: Sequence[ScheduledFlow], screen: bool = True
 ) -> list[Step]:
     """The daily loop: taxes, targets, (harvesting goes here), rebalance."""
-    return [PayTaxes(), UpdateTargets(state), Rebalance(state, flows, screen)]
+    return [PayTaxes(state), UpdateTargets(state), Rebalance(state, flows, screen)]

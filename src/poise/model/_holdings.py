@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from poise.model._household import CASH
@@ -34,9 +34,14 @@ class Lot:
         if quantity >= self.quantity - 1e-12:
             return self, None
         share = quantity / self.quantity
-        taken = replace(self, quantity=quantity, cost_basis=self.cost_basis * share)
-        rest = replace(
-            self, quantity=self.quantity - quantity, cost_basis=self.cost_basis * (1.0 - share)
+        basis = self.cost_basis
+        taken = Lot(self.account, self.symbol, quantity, basis * share, self.acquired)
+        rest = Lot(
+            self.account,
+            self.symbol,
+            self.quantity - quantity,
+            basis * (1.0 - share),
+            self.acquired,
         )
         return taken, rest
 

@@ -46,10 +46,16 @@ class _Book:
     holdings: Holdings
     qty: dict[tuple[str, str], float]
     cash: dict[str, float]
-    trades: list[Trade] = field(default_factory=list)
+    sells: list[Trade] = field(default_factory=list)
+    buys: dict[tuple[str, str], Trade] = field(default_factory=dict)  # one per account, symbol
     open_lots: dict[tuple[str, str], list[Lot]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     tax: TaxAware | None = None
+
+    @property
+    def trades(self) -> list[Trade]:
+        """Sells in the order made, then buys in the order last added to."""
+        return [*self.sells, *self.buys.values()]
 
     def held(self, account: str, symbol: str) -> float:
         return self.qty.get((account, symbol), 0.0)
@@ -60,7 +66,7 @@ class _Book:
         if quantity <= _EPS:
             return 0.0
         trade = self._sell_trade(account, symbol, quantity, reason)
-        self.trades.append(trade)
+        self.sells.append(trade)
         if self.tax is not None:
             self.tax.after_sell(trade)
         self.qty[(account, symbol)] = self.held(account, symbol) - quantity
@@ -73,13 +79,11 @@ class _Book:
         price = self.prices[symbol]
         self.qty[(account, symbol)] = self.held(account, symbol) + quantity
         before = self.cash.get(account, 0.0)
-        for i, earlier in enumerate(self.trades):
-            if earlier.side is Side.BUY and (earlier.account, earlier.symbol) == (account, symbol):
-                del self.trades[i]
-                self.cash[account] = before - earlier.cash_change
-                quantity += earlier.quantity
-                reason = earlier.reason
-                break
+        earlier = self.buys.pop((account, symbol), None)
+        if earlier is not None:
+            self.cash[account] = before - earlier.cash_change
+            quantity += earlier.quantity
+            reason = earlier.reason
         trade = Trade(
             account,
             symbol,
@@ -89,17 +93,14 @@ class _Book:
             self.household.trading.cost(quantity * price),
             reason,
         )
-        self.trades.append(trade)
+        self.buys[(account, symbol)] = trade
         self.cash[account] = self.cash.get(account, 0.0) + trade.cash_change
         return before - self.cash[account]
 
     def bought(self, account: str, symbol: str) -> float:
         """Shares of ``symbol`` already being bought in ``account`` by this plan."""
-        return sum(
-            t.quantity
-            for t in self.trades
-            if t.side is Side.BUY and (t.account, t.symbol) == (account, symbol)
-        )
+        earlier = self.buys.get((account, symbol))
+        return earlier.quantity if earlier is not None else 0.0
 
     def _sell_trade(self, account: str, symbol: str, quantity: float, reason: str) -> Trade:
         hh = self.household
@@ -258,8 +259,9 @@ def plan_rebalance(
     qty = holdings.quantities()
     cash = {a: float(holdings.cash.get(a, 0.0)) for a in hh.account_ids}
     held = np.zeros(len(symbols))
+    position = {s: i for i, s in enumerate(names)}
     for (_, sym), q in qty.items():
-        held[symbols.index(sym)] += q
+        held[position[sym]] += q
     values = np.append(held * price, sum(cash.values()))
     total_before = float(values.sum())
     target_w = np.array([targets.get(s, 0.0) for s in names])
@@ -325,7 +327,7 @@ def plan_rebalance(
     reason_bands = decision.half_bands
 
     def why(sym: str, action: str) -> str:
-        i = names.index(sym)
+        i = position[sym]
         band = ""
         if reason_bands is not None and np.isfinite(reason_bands[i]):
             band = f" (band ±{reason_bands[i] * 100:.2f}pp)"
