@@ -16,6 +16,7 @@ from poise.risk import (
     brinson_from_assets,
     capm,
     contributions,
+    contributions_by_period,
     link_factors,
 )
 
@@ -225,7 +226,7 @@ def test_contributions_add_up_to_the_cumulative_return():
     total = np.prod(1 + (weights * returns).sum(axis=1)) - 1
     per_asset = contributions(weights, returns)
     assert per_asset.sum() == pytest.approx(total, abs=1e-14)
-    yearly = contributions(weights, returns, freq="YE")
+    yearly = contributions_by_period(weights, returns, "YE")
     assert list(yearly.index.astype(str)) == ["2020", "2021"]
     assert yearly.to_numpy().sum() == pytest.approx(total, abs=1e-14)
 

@@ -10,6 +10,7 @@ from poise.risk._attribution import (
     brinson_from_assets,
     capm,
     contributions,
+    contributions_by_period,
     link_factors,
 )
 from poise.risk._concentration import (
@@ -28,6 +29,7 @@ from poise.risk._config import (
     risk_from_table,
     risk_rules,
 )
+from poise.risk._explain import BacktestAttribution, attribute_backtest, benchmark_series
 from poise.risk._montecarlo import (
     STEP_DAYS,
     Goal,
@@ -40,7 +42,22 @@ from poise.risk._montecarlo import (
     simulate_paths,
     step_rule,
 )
+from poise.risk._overlay import (
+    OverlayComparison,
+    OverlayStep,
+    backtest_overlay,
+    overlay_targets,
+)
 from poise.risk._quality import QualityIssue, QualityRules, QualityWarning, check_prices
+from poise.risk._replay import (
+    CRISES,
+    CrisisWindow,
+    ReplayOutcome,
+    ReplayResult,
+    covered_windows,
+    parse_window,
+    replay,
+)
 from poise.risk._shocks import (
     ShockResult,
     apply_shock,
@@ -50,27 +67,37 @@ from poise.risk._shocks import (
 )
 
 __all__ = [
+    "CRISES",
     "STEP_DAYS",
+    "BacktestAttribution",
     "BreachAction",
     "BrinsonResult",
     "CapmResult",
     "ConcentrationBreach",
+    "CrisisWindow",
     "Goal",
     "GoalOutcome",
     "Limit",
     "Linking",
     "MonteCarloResult",
     "MonteCarloSettings",
+    "OverlayComparison",
     "OverlayKind",
     "OverlayRules",
+    "OverlayStep",
     "QualityIssue",
     "QualityRules",
     "QualityWarning",
+    "ReplayOutcome",
+    "ReplayResult",
     "RiskRules",
     "ShockResult",
     "StepRule",
     "TailRisk",
     "apply_shock",
+    "attribute_backtest",
+    "backtest_overlay",
+    "benchmark_series",
     "brinson_fachler",
     "brinson_from_assets",
     "capm",
@@ -78,12 +105,17 @@ __all__ = [
     "check_prices",
     "concentration_guard",
     "contributions",
+    "contributions_by_period",
+    "covered_windows",
     "effective_assets",
     "group_weights",
     "holdings_at_target",
     "link_factors",
     "monte_carlo",
+    "overlay_targets",
     "parse_shock",
+    "parse_window",
+    "replay",
     "resolve_shock",
     "risk_from_table",
     "risk_rules",

@@ -36,6 +36,7 @@ __all__ = [
     "brinson_from_assets",
     "capm",
     "contributions",
+    "contributions_by_period",
     "link_factors",
 ]
 
@@ -357,9 +358,15 @@ def brinson_from_assets(
     return brinson_fachler(gwp, grp, gwb, grb, linking=linking)
 
 
-def contributions(
-    weights: pd.DataFrame, returns: pd.DataFrame, *, freq: str | None = None
-) -> pd.DataFrame | pd.Series:
+def _linked_contributions(weights: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
+    r = returns.reindex(index=weights.index, columns=weights.columns).fillna(0.0)
+    per_period = weights.to_numpy(float) * r.to_numpy(float)
+    total = per_period.sum(axis=1)
+    factors = link_factors(total, np.zeros_like(total), Linking.GRAP)
+    return pd.DataFrame(per_period * factors[:, None], index=weights.index, columns=weights.columns)
+
+
+def contributions(weights: pd.DataFrame, returns: pd.DataFrame) -> pd.Series:
     """Each asset's contribution to the cumulative return of a portfolio.
 
     Period *t*'s contribution ``w_{i,t} r_{i,t}`` is scaled by the growth of the portfolio
@@ -372,19 +379,16 @@ def contributions(
         Periods × assets, weights at the start of each period (rows sum to 1, cash included).
     returns : DataFrame
         Periods × assets, returns over each period.
-    freq : str, optional
-        With ``"YE"`` or ``"ME"`` (and a ``DatetimeIndex``), contributions per year or month
-        (rows) and asset; by default the total per asset (a Series).
     """
-    r = returns.reindex(index=weights.index, columns=weights.columns).fillna(0.0)
-    per_period = weights.to_numpy(float) * r.to_numpy(float)
-    total = per_period.sum(axis=1)
-    factors = link_factors(total, np.zeros_like(total), Linking.GRAP)
-    linked = pd.DataFrame(
-        per_period * factors[:, None], index=weights.index, columns=weights.columns
-    )
-    if freq is None:
-        return linked.sum(axis=0)
+    return _linked_contributions(weights, returns).sum(axis=0)
+
+
+def contributions_by_period(
+    weights: pd.DataFrame, returns: pd.DataFrame, freq: str = "YE"
+) -> pd.DataFrame:
+    """``contributions`` summed per calendar period (rows; ``"YE"`` years, ``"ME"`` months)
+    and asset (columns); all of them add up to the cumulative return."""
+    linked = _linked_contributions(weights, returns)
     if not isinstance(linked.index, pd.DatetimeIndex):
         raise DataError("contributions per period need dates as the index")
     return linked.groupby(linked.index.to_period(freq.rstrip("E"))).sum()

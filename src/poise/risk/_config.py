@@ -13,7 +13,7 @@ equities = ["VTI", "VXUS"]     # symbols in no group form a group of their own
 bonds = ["BND"]
 
 [risk.overlay]                 # drawdown control, see poise.risk.OverlayRules
-kind = "drawdown"              # drawdown | cppi
+kind = "drawdown"              # drawdown | cppi (multiplier, floor, tolerance, safe)
 limit = 0.15                   # drawdown that triggers the move to safety
 share = 0.5                    # share of the risky weights moved to `safe`
 rebound = 0.10                 # step back in after a 10% rise from the trough
@@ -67,9 +67,11 @@ class OverlayRules:
     from that day, so a new move needs a new drawdown of ``limit``.
 
     ``cppi``: the floor is ``floor`` × the running peak of the index; the risky sleeve is
-    ``multiplier`` × the cushion (value above the floor), at most the risky targets' sum,
-    spread in proportion to the risky targets; the rest sits in ``safe``. The household
-    rebalances when the risky sleeve is more than ``tolerance`` (weight points) from that level.
+    ``multiplier`` × the cushion ``1 − floor × peak / index``, at most the risky targets' sum,
+    spread in proportion to the risky targets; the rest sits in ``safe``. With the defaults
+    (5 and 0.8) the household is fully invested at a new high and all in ``safe`` at a 20%
+    drawdown. It rebalances when the risky weight is more than ``tolerance`` (weight points)
+    from that level.
     """
 
     kind: OverlayKind = OverlayKind.DRAWDOWN
@@ -77,7 +79,7 @@ class OverlayRules:
     share: float = 0.5
     rebound: float = 0.10
     safe: str = CASH
-    multiplier: float = 3.0
+    multiplier: float = 5.0
     floor: float = 0.8
     tolerance: float = 0.05
 

@@ -1,0 +1,277 @@
+"""Attribution of a backtest: where the household's return came from.
+
+``attribute_backtest`` backtests the household as ``poise backtest`` does and explains its
+daily time-weighted returns:
+
+- **CAPM** on a benchmark's daily returns (``capm``);
+- **Brinson-Fachler** by the household's groups (``[risk.groups]``, one group per symbol by
+  default) against its own targets held every day (the *policy portfolio*): allocation is
+  drift between groups, selection drift within them. Periods are days; weights are those at
+  the previous close (after its trades), returns those of the day; linked over the whole run,
+  the parts sum to the holdings-based active return exactly;
+- **contribution per asset** to the holdings-based return (they sum to it exactly);
+- the **rebalancing effect**: the rule against buy-and-hold of the initial target (the same
+  backtest with ``NeverPolicy``);
+- **cost and tax drag**: the CAGR the household would have had with its trading costs, or
+  its tax payments, added back on the days they were paid, less its actual CAGR.
+
+The holdings-based return (Σ w r) leaves out costs, taxes and the cash flows' timing; the
+``residual`` says how far it is from the actual time-weighted return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from poise._errors import DataError, InputError
+from poise.model import CASH, Household
+from poise.risk._attribution import (
+    BrinsonResult,
+    CapmResult,
+    brinson_from_assets,
+    capm,
+    contributions,
+    contributions_by_period,
+)
+from poise.risk._config import risk_rules
+
+__all__ = ["BacktestAttribution", "attribute_backtest", "benchmark_series"]
+
+
+def benchmark_series(table: pd.DataFrame, column: str | None, source: str) -> pd.Series:
+    """The benchmark's prices: ``column`` of ``table``, or its only column."""
+    if column is not None:
+        if column not in table.columns:
+            raise InputError(
+                f"has no column {column!r}; it has {', '.join(map(str, table.columns))}",
+                source=source,
+                field="--benchmark-column",
+            )
+        return table[column].dropna()
+    if table.shape[1] != 1:
+        raise InputError(
+            f"has {table.shape[1]} columns ({', '.join(map(str, table.columns[:5]))}…); "
+            "pick one with --benchmark-column",
+            source=source,
+            field="--benchmark",
+        )
+    return table.iloc[:, 0].dropna()
+
+
+@dataclass(frozen=True)
+class BacktestAttribution:
+    """Everything ``attribute_backtest`` finds (see the module notes)."""
+
+    result: Any
+    buy_and_hold: Any
+    benchmark_name: str
+    capm: CapmResult
+    benchmark_cagr: float
+    brinson: BrinsonResult
+    contributions: pd.Series
+    contributions_by_year: pd.DataFrame
+    holdings_return: float
+    actual_return: float
+    cost_drag: float
+    tax_drag: float
+
+    @property
+    def rebalancing_effect(self) -> float:
+        """CAGR of the rule less CAGR of buy-and-hold of the initial target."""
+        return float(self.result.metrics.cagr - self.buy_and_hold.metrics.cagr)
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.capm
+        b = self.brinson
+        r = self.result
+        groups = {
+            str(g): {
+                "allocation": float(b.linked_allocation[g]),
+                "selection": float(b.linked_selection[g]),
+                "interaction": float(b.linked_interaction[g]),
+            }
+            for g in b.linked_allocation.index
+        }
+        by_year = {
+            str(period): {k: float(v) for k, v in row.items()}
+            for period, row in b.by_period("YE").iterrows()
+        }
+        return {
+            "household": r.household,
+            "policy": r.policy,
+            "benchmark": self.benchmark_name,
+            "start": r.start.isoformat(),
+            "end": r.end.isoformat(),
+            "observations": c.observations,
+            "alpha": _f(c.alpha),
+            "beta": _f(c.beta),
+            "alpha_t": _f(c.alpha_t),
+            "beta_t": _f(c.beta_t),
+            "alpha_stderr": _f(c.alpha_stderr),
+            "beta_stderr": _f(c.beta_stderr),
+            "r_squared": _f(c.r_squared),
+            "tracking_error": _f(c.tracking_error),
+            "information_ratio": _f(c.information_ratio),
+            "residual_volatility": _f(c.residual_volatility),
+            "cagr": _f(r.metrics.cagr),
+            "benchmark_cagr": _f(self.benchmark_cagr),
+            "brinson": {
+                "benchmark": "the household's targets, held every day",
+                "linking": b.linking.value,
+                "periods": len(b.portfolio_returns),
+                "portfolio_return": _f(b.portfolio_total),
+                "benchmark_return": _f(b.benchmark_total),
+                "active_return": _f(b.active_return),
+                **{k: _f(v) for k, v in b.totals().items()},
+                "groups": groups,
+                "by_year": by_year,
+            },
+            "contributions": {str(k): _f(v) for k, v in self.contributions.items()},
+            "holdings_return": _f(self.holdings_return),
+            "actual_return": _f(self.actual_return),
+            "residual": _f(self.actual_return - self.holdings_return),
+            "rebalancing_effect": {
+                "cagr_rule": _f(r.metrics.cagr),
+                "cagr_buy_and_hold": _f(self.buy_and_hold.metrics.cagr),
+                "effect": _f(self.rebalancing_effect),
+                "final_value_rule": _f(r.final_value),
+                "final_value_buy_and_hold": _f(self.buy_and_hold.final_value),
+                "max_drawdown_rule": _f(r.metrics.max_drawdown),
+                "max_drawdown_buy_and_hold": _f(self.buy_and_hold.metrics.max_drawdown),
+            },
+            "cost_drag": _f(self.cost_drag),
+            "tax_drag": _f(self.tax_drag),
+            "total_cost": _f(r.total_cost),
+            "taxes_paid": _f(r.taxes_paid),
+        }
+
+
+def _f(value: float) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _asset_returns(prices: pd.DataFrame, columns: Sequence[str], index: pd.Index) -> pd.DataFrame:
+    """Daily returns of ``columns`` (0 for cash) on ``index`` (gaps carried forward)."""
+    symbols = [c for c in columns if c != CASH]
+    table = prices[symbols].ffill()
+    returns = table.pct_change(fill_method=None).reindex(index).fillna(0.0)
+    returns[CASH] = 0.0
+    return returns[list(columns)]
+
+
+def attribute_backtest(
+    household: Household,
+    prices: pd.DataFrame,
+    benchmark: pd.Series,
+    *,
+    benchmark_name: str = "benchmark",
+    start: date | None = None,
+    end: date | None = None,
+    initial: float = 100_000.0,
+    flows: Sequence[Any] = (),
+    risk_free: float = 0.0,
+    groups: Mapping[str, str] | None = None,
+    progress: bool = False,
+) -> BacktestAttribution:
+    """Backtest ``household`` and attribute its returns (see the module notes).
+
+    Parameters
+    ----------
+    household, prices, start, end, initial, flows
+        As for ``poise.backtest.run_backtest``.
+    benchmark : Series
+        The benchmark's prices (e.g. the bundled ``sp500_index``), by date.
+    risk_free : float
+        Annual risk-free rate for the regression.
+    groups : mapping of symbol to group, optional
+        Groups for Brinson (default: the household's ``[risk.groups]``).
+
+    Raises
+    ------
+    DataError
+        Fewer than 3 days the backtest and the benchmark share.
+    """
+    from poise.analytics import cagr, daily_returns
+    from poise.backtest import run_backtest
+    from poise.policy import NeverPolicy
+
+    result = run_backtest(
+        household,
+        prices,
+        start=start,
+        end=end,
+        initial=initial,
+        flows=flows,
+        progress=progress,
+        risk_free=risk_free,
+    )
+    held = run_backtest(
+        household, prices, start=start, end=end, initial=initial, flows=flows, policy=NeverPolicy()
+    )
+    flows_by_day = result.cash_flows
+    returns = daily_returns(result.values, flows_by_day)
+    bench = benchmark.astype(float)
+    bench_returns = bench.pct_change(fill_method=None).dropna()
+    common = returns.index.intersection(bench_returns.index)
+    if len(common) < 3:
+        raise DataError(
+            f"the backtest ({result.start} to {result.end}) and the benchmark "
+            f"({bench.index[0].date()} to {bench.index[-1].date()}) share {len(common)} "
+            "day(s); a regression needs at least 3"
+        )
+    regression = capm(returns, bench_returns, risk_free=risk_free)
+    bench_cagr = cagr(bench.loc[pd.Timestamp(result.start) : pd.Timestamp(result.end)])
+
+    weights = result.weights
+    start_weights = weights.shift(1).iloc[1:]
+    targets = result.daily_targets().reindex(columns=weights.columns, fill_value=0.0)
+    start_targets = targets.shift(1).iloc[1:]
+    asset_returns = _asset_returns(prices, list(weights.columns), start_weights.index)
+    group_of = (
+        dict(groups)
+        if groups is not None
+        else risk_rules(household).group_map(list(weights.columns))
+    )
+    group_of[CASH] = CASH
+    brinson = brinson_from_assets(start_weights, start_targets, asset_returns, group_of)
+    per_asset = contributions(start_weights, asset_returns)
+    by_year = contributions_by_period(start_weights, asset_returns, "YE")
+
+    actual = float(np.prod(1.0 + returns.to_numpy()) - 1.0)
+    net = result.metrics.cagr
+    costs = result.costs
+    taxes = result.taxes
+    tax_days = (
+        taxes.loc[taxes["paid"] > 0].set_index("paid_on")["paid"]
+        if not taxes.empty and "paid_on" in taxes
+        else pd.Series(dtype=float)
+    )
+
+    def cagr_with(added_back: pd.Series) -> float:
+        """CAGR with ``added_back`` (by date) treated as money taken out, not lost."""
+        days = result.values.index
+        extra = added_back.groupby(level=0).sum().reindex(days, fill_value=0.0)
+        external = flows_by_day.reindex(days, fill_value=0.0) if len(flows_by_day) else 0.0
+        return float(cagr(result.values, external - extra))
+
+    return BacktestAttribution(
+        result=result,
+        buy_and_hold=held,
+        benchmark_name=benchmark_name,
+        capm=regression,
+        benchmark_cagr=bench_cagr,
+        brinson=brinson,
+        contributions=per_asset,
+        contributions_by_year=by_year,
+        holdings_return=brinson.portfolio_total,
+        actual_return=actual,
+        cost_drag=cagr_with(costs) - net if len(costs) else 0.0,
+        tax_drag=cagr_with(tax_days) - net if len(tax_days) else 0.0,
+    )
