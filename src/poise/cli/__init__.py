@@ -6,11 +6,15 @@ import sys
 from collections.abc import Sequence
 
 from poise._errors import DataError, InputError, PoiseError
-from poise.cli import _rebalance  # noqa: F401  (registers the command)
-from poise.cli import _harvest  # noqa: F401  (registers the command)
-from poise.cli import _backtest, _compare, _demo  # noqa: F401  (register the commands)
-from poise.cli import _optimize  # noqa: F401  (registers the command)
-from poise.cli import _profile  # noqa: F401  (registers the command)
+from poise.cli import (  # noqa: F401  (register the commands)
+    _backtest,
+    _compare,
+    _demo,
+    _harvest,
+    _optimize,
+    _profile,
+    _rebalance,
+)
 from poise.cli._app import app
 
 __all__ = ["app", "main"]
