@@ -103,6 +103,7 @@ class TaxAware:
     notes: list[str] = field(default_factory=list)
     sold: set[str] = field(default_factory=set)
     chosen: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    taxable_ids: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -123,13 +124,23 @@ class TaxAware:
             if transactions is not None
             else None
         )
-        return cls(hh, as_of, prices, calendar, tax_min, hh.tax.defer_days, hh.location)
+        taxable = frozenset(a.id for a in hh.accounts if a.taxable)
+        return cls(
+            hh,
+            as_of,
+            prices,
+            calendar,
+            tax_min,
+            hh.tax.defer_days,
+            hh.location,
+            taxable_ids=taxable,
+        )
 
     # ---- sells ----------------------------------------------------------------------------
 
     def deferred(self, lot: Lot) -> bool:
         """A taxable short-term gain lot that turns long-term within ``defer_days``."""
-        if self.defer_days <= 0 or not self.household.account(lot.account).taxable:
+        if self.defer_days <= 0 or lot.account not in self.taxable_ids:
             return False
         if self.prices[lot.symbol] <= lot.basis_per_share:
             return False

@@ -220,8 +220,9 @@ def wash_adjusted_lot(
     return adjusted, rest
 
 
-def _lot_key(lot: Lot) -> tuple[str, str, dt.date, float]:
-    return (lot.account, lot.symbol, lot.acquired, round(lot.basis_per_share, 9))
+def _lot_key(lot: Lot) -> tuple[str, str, dt.date]:
+    """Lots of one symbol bought in one account on one day are one purchase here."""
+    return (lot.account, lot.symbol, lot.acquired)
 
 
 @dataclass
@@ -371,7 +372,7 @@ class WashCalendar:
         sale today (not counting the lots in ``excluded``)."""
         group = self.group(symbol)
         since = self.as_of - timedelta(days=self.window_days)
-        skip: dict[tuple[str, str, dt.date, float], float] = {}
+        skip: dict[tuple[str, str, dt.date], float] = {}
         for lot in excluded:
             skip[_lot_key(lot)] = skip.get(_lot_key(lot), 0.0) + lot.quantity
         total = 0.0
@@ -397,6 +398,13 @@ class WashCalendar:
         """
         hh = self.household
         taxable = {a.id: a.taxable for a in hh.accounts}
+        if not any(
+            sale.gain < -_EPS
+            for trade in trades
+            if trade.side is Side.SELL and taxable.get(trade.account, True)
+            for sale in trade.lot_sales
+        ):
+            return list(trades), holdings_after, []
         entries = list(self.entries)
         for n, trade in enumerate(trades):
             if trade.side is Side.BUY:
@@ -417,7 +425,7 @@ class WashCalendar:
                 )
                 entries.append(_Entry(purchase, [lot]))
         purchases = [e.purchase for e in entries]
-        sold: dict[tuple[str, str, dt.date, float], float] = {}
+        sold: dict[tuple[str, str, dt.date], float] = {}
         for trade in trades:
             for sale in trade.lot_sales:
                 k = _lot_key(sale.lot)
@@ -492,27 +500,28 @@ class WashCalendar:
         notes: list[str],
     ) -> Holdings:
         lots = list(holdings.lots)
+        where: dict[tuple[str, str, dt.date], list[int]] = {}
+        for j, held in enumerate(lots):
+            where.setdefault(_lot_key(held), []).append(j)
         for match, entry in adjustments:
             if match.lost:
                 continue
             left = match.quantity
             per_share = match.disallowed / match.quantity
-            for lot in entry.lots:
-                if left <= _EPS:
-                    break
-                k = _lot_key(lot)
-                for j, held in enumerate(lots):
+            for k in dict.fromkeys(_lot_key(lot) for lot in entry.lots):
+                for j in list(where.get(k, ())):
                     if left <= _EPS:
                         break
-                    if _lot_key(held) != k:
-                        continue
+                    held = lots[j]
                     take = min(held.quantity, left)
                     adjusted, rest = wash_adjusted_lot(
                         held, take, per_share * take, match.carried_days
                     )
                     lots[j] = adjusted
+                    where[k].remove(j)  # adjusted: its holding period and basis moved
                     if rest is not None:
                         lots.append(rest)
+                        where[k].append(len(lots) - 1)
                     left -= take
             if left > _EPS:
                 notes.append(

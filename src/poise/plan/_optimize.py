@@ -1,0 +1,448 @@
+"""The optimising plan (``[plan] method = "optimize"``): trades chosen by a convex program.
+
+Variables (in fractions of the household's value ``T`` after today's cash flows):
+``y_l`` ≥ 0, the value sold from each lot ``l``, and ``z_as`` ≥ 0, the value bought of each
+symbol ``s`` in each account ``a``. With ``w`` the weights after trading and ``[lo, hi]`` the
+band each weight should end in (the target itself when rebalancing to target; the policy's
+band when rebalancing to band):
+
+    minimise   λ_tracking · Σ_s (max(w_s − hi_s, 0)² + max(lo_s − w_s, 0)²)      (cash included)
+             + λ_cost · spread · (Σ y + Σ z)
+             + λ_tax · (r_st · max(ST, 0) + r_lt · max(LT, 0))
+    subject to 0 ≤ y_l ≤ lot value, z ≥ 0 (no shorts, no margin),
+               each account's cash after trading ≥ its reserve (after its withdrawals),
+
+where ST and LT are the short- and long-term gains realized in taxable accounts (losses
+offset gains of their own kind). ``λ`` come from ``[plan]`` (``lambda_tracking``,
+``lambda_cost``, ``lambda_tax``). At the optimum a weight is left off target by about
+``τ / (2 λ_tracking)`` when selling it costs ``τ`` of tax per unit of value.
+
+Non-convex rules are applied afterwards: whole shares (rounded), ``min_trade_value``,
+commissions (buys are trimmed if an account's cash would fall below its reserve). Sells that
+would realise a loss washed by a same-day buy of a substantially identical symbol are
+removed and the program solved again; symbols whose purchase would wash a recent loss
+(``transactions=``) are never bought; lots whose sale is deferred (``defer_days``) are not sold.
+cvxpy builds the program and Clarabel solves it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from poise._errors import PlanningError
+from poise.model import CASH, Account, Holdings, Household, Lot, Plan, Side, Trade
+from poise.plan._apply import apply_trades
+from poise.plan._flows import CashFlow
+from poise.plan._taxaware import TaxAware, sell_lots_trade
+from poise.policy import Decision, RebalanceTo
+from poise.tax import Transaction, estimate_tax, is_long_term
+
+__all__ = ["optimize_plan"]
+
+_EPS = 1e-9
+_TIE = 1e-6  # a tiny cost per unit traded: among equal plans, trade least
+_LOSS_CREDIT = 0.2  # a net loss realized is worth this share of its rate (convex for ≤ 1)
+_NOISE = 1e-5  # trades below this fraction of the household's value are solver noise
+
+
+def optimize_plan(
+    household: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    targets: Mapping[str, float],
+    decision: Decision,
+    flows: Sequence[CashFlow] = (),
+    *,
+    transactions: Sequence[Transaction] | None = None,
+) -> Plan:
+    """Plan the trades by optimisation (see the module docstring).
+
+    Called by ``plan_rebalance`` when ``household.plan_method`` is ``optimize``, after the
+    policy has decided; use ``plan_rebalance`` rather than this function.
+
+    Raises
+    ------
+    PlanningError
+        When the solver fails.
+    """
+    hh = household
+    rules = hh.trading
+    spread = rules.spread_bps * 1e-4
+    symbols = [s for s in targets if s != CASH]
+    symbols += [s for s in holdings.symbols if s not in targets]
+    names = (*symbols, CASH)
+    index = {s: i for i, s in enumerate(symbols)}
+    accounts = hh.accounts
+    acc_index = {a.id: k for k, a in enumerate(accounts)}
+    n_sym, n_acc = len(symbols), len(accounts)
+    lots = list(holdings.lots)
+    cash0 = np.array([float(holdings.cash.get(a.id, 0.0)) for a in accounts])
+    flow = np.zeros(n_acc)
+    for f in flows:
+        flow[acc_index[f.account]] += f.amount
+    held_value = np.zeros(n_sym)
+    for lot in lots:
+        held_value[index[lot.symbol]] += lot.quantity * prices[lot.symbol]
+    total_before = float(held_value.sum() + cash0.sum())
+    total = total_before + float(flow.sum())
+    target_w = np.array([targets.get(s, 0.0) for s in names])
+    weights_before = (
+        np.append(held_value, cash0.sum()) / total_before if total_before > 0 else target_w * 0
+    )
+    tax = TaxAware.build(hh, holdings, prices, as_of, transactions)
+    triggered = decision.triggered and decision.sells_allowed
+    reasons = tuple(decision.reasons)
+    if (not triggered and not flows) or total <= 0:
+        return _plan(
+            hh, holdings, prices, as_of, names, target_w, weights_before, total_before, [],
+            [(*reasons, "no trades needed")], decision, flows, tax,
+        )  # fmt: skip
+
+    # Bands each weight should end in.
+    if triggered and decision.rebalance_to is RebalanceTo.BAND and decision.half_bands is not None:
+        bands = np.nan_to_num(decision.half_bands, nan=0.0, posinf=1.0)
+    else:
+        bands = np.zeros(len(names))
+    lo, hi = target_w - bands, target_w + bands
+
+    # Which lots may be sold and which symbols bought.
+    sellable_accounts = (
+        set(acc_index)
+        if triggered
+        else {f.account for f in flows if f.amount < 0}  # cash flows only: sell to withdraw
+    )
+    lot_sym = np.array([index[lot.symbol] for lot in lots], dtype=int)
+    lot_acc = np.array([acc_index[lot.account] for lot in lots], dtype=int)
+    lot_value = np.array([lot.quantity * prices[lot.symbol] for lot in lots])
+    allowed = np.array(
+        [lot.account in sellable_accounts and not (tax and tax.deferred(lot)) for lot in lots],
+        dtype=float,
+    )
+    taxable = np.array([hh.account(lot.account).taxable for lot in lots])
+    gain_frac = np.array(
+        [1.0 - lot.basis_per_share / prices[lot.symbol] if lot.quantity else 0.0 for lot in lots]
+    )
+    long = np.array([is_long_term(lot.acquired, as_of) for lot in lots])
+    st_gain = np.where(taxable & ~long, gain_frac, 0.0)
+    lt_gain = np.where(taxable & long, gain_frac, 0.0)
+    # A symbol is either sold or bought, never both: only what starts below the top of its
+    # band is bought, and loss lots are sold only from what starts above the bottom of its band
+    # (a loss sale and a buy of one symbol on one day would be a wash sale).
+    w_start = held_value / total
+    buyable = np.array(
+        [
+            targets.get(s, 0.0) > 0
+            and w_start[j] < hi[j] - 1e-12
+            and (tax is None or tax.blocked(s) is None)
+            for j, s in enumerate(symbols)
+        ]
+    )
+    gain_start = np.array([prices[lot.symbol] >= lot.basis_per_share for lot in lots], dtype=bool)
+    sold_down = np.array([w_start[index[lot.symbol]] > lo[index[lot.symbol]] for lot in lots])
+    allowed *= gain_start | sold_down | ~taxable
+    warnings: list[str] = []
+    for s in symbols:
+        if targets.get(s, 0.0) > 0 and tax is not None and (why := tax.blocked(s)) is not None:
+            warnings.append(f"{s}: not bought: {why}")
+
+    problem, y, z, ub_y, ub_z = _program(
+        hh, n_sym, n_acc, lot_sym, lot_acc, st_gain, lt_gain, lo, hi, held_value, cash0, flow,
+        total, spread,
+    )  # fmt: skip
+    loss_lot = taxable & (gain_frac < 0)
+    groups = [
+        tax.calendar.group(s) if tax and tax.calendar else frozenset({s, *_identical(hh, s)})
+        for s in symbols
+    ]
+    for _ in range(4):
+        ub_y.value = allowed * lot_value / total
+        ub_z.value = np.tile(buyable.astype(float), n_acc) * 10.0
+        _solve(problem)
+        y_val = np.maximum(np.asarray(y.value, dtype=float), 0.0) * total
+        z_val = np.maximum(np.asarray(z.value, dtype=float), 0.0).reshape(n_acc, n_sym) * total
+        noise = max(_NOISE * total, 0.01)
+        y_val[y_val < noise] = 0.0
+        z_val[z_val < noise] = 0.0
+        bought = {symbols[j] for j in range(n_sym) if z_val[:, j].sum() > 0}
+        washing = [
+            i
+            for i in range(len(lots))
+            if loss_lot[i] and y_val[i] > 0 and groups[lot_sym[i]] & bought
+        ]
+        if not washing:
+            break
+        # A loss sale and a same-day buy of its group would wash the loss: a group sold on
+        # balance is not bought; a group bought on balance keeps its loss lots.
+        for grp in {groups[lot_sym[i]] for i in washing}:
+            members = [j for j in range(n_sym) if symbols[j] in grp]
+            sold = sum(y_val[k] for k in range(len(lots)) if lot_sym[k] in members)
+            if sold >= z_val[:, members].sum():
+                buyable[members] = False
+            else:
+                for k in range(len(lots)):
+                    if loss_lot[k] and lot_sym[k] in members:
+                        allowed[k] = 0.0
+
+    trades = _trades(hh, lots, prices, as_of, symbols, accounts, y_val, z_val, cash0 + flow)
+    note = (
+        f"optimised plan (tracking λ {hh.optimize.lambda_tracking:g}, cost λ "
+        f"{hh.optimize.lambda_cost:g}, tax λ {hh.optimize.lambda_tax:g})"
+    )
+    return _plan(
+        hh, holdings, prices, as_of, names, target_w, weights_before, total_before, trades,
+        [(*reasons, note) if trades else (*reasons, note, "no trades needed")], decision, flows,
+        tax, warnings,
+    )  # fmt: skip
+
+
+def _identical(household: Household, symbol: str) -> frozenset[str]:
+    out: set[str] = set()
+    for group in household.identical_groups:
+        if symbol in group:
+            out |= group
+    return frozenset(out)
+
+
+def _program(
+    household: Household,
+    n_sym: int,
+    n_acc: int,
+    lot_sym: np.ndarray,
+    lot_acc: np.ndarray,
+    st_gain: np.ndarray,
+    lt_gain: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    held_value: np.ndarray,
+    cash0: np.ndarray,
+    flow: np.ndarray,
+    total: float,
+    spread: float,
+) -> tuple[cp.Problem, cp.Expression, cp.Expression, cp.Parameter, cp.Parameter]:
+    """The convex program in weight units, in matrix form (fast to compile).
+
+    One stacked variable x = [y (lots), z (buys), u, v (weight above/below its band, cash
+    included), t_st, t_lt (positive parts of the net gains), short (cash a withdrawal cannot
+    get, reported)]. The upper bounds of y (lot value / T) and z are parameters, so that the
+    program can be re-solved with lots or buys excluded.
+    """
+    lam = household.optimize
+    tax = household.tax
+    reserve = household.trading.cash_reserve
+    n_lot = len(lot_sym)
+    n_buy = n_acc * n_sym
+    n_w = n_sym + 1
+    o_y, o_z, o_u, o_v = 0, n_lot, n_lot + n_buy, n_lot + n_buy + n_w
+    o_t = o_v + n_w
+    o_s = o_t + 2
+    n = o_s + n_acc
+    x = cp.Variable(n, nonneg=True)
+    ub_y = cp.Parameter(n_lot, nonneg=True)
+    ub_z = cp.Parameter(n_buy, nonneg=True)
+    lots = np.arange(n_lot)
+    buys = np.arange(n_buy)
+    buy_acc, buy_sym = buys // n_sym, buys % n_sym
+    # Weights after trading: w = w0 + W x (symbols, then cash).
+    rows = np.concatenate([lot_sym, buy_sym, np.full(n_lot, n_sym), np.full(n_buy, n_sym)])
+    cols = np.concatenate([o_y + lots, o_z + buys, o_y + lots, o_z + buys])
+    vals = np.concatenate(
+        [-np.ones(n_lot), np.ones(n_buy), np.full(n_lot, 1 - spread), np.full(n_buy, -1 - spread)]
+    )
+    weight = sp.csr_matrix((vals, (rows, cols)), shape=(n_w, n))
+    w0 = np.append(held_value, (cash0 + flow).sum()) / total
+    # Cash per account after trading: c = c0 + C x.
+    cash_rows = np.concatenate([lot_acc, buy_acc])
+    cash_cols = np.concatenate([o_y + lots, o_z + buys])
+    cash_vals = np.concatenate([np.full(n_lot, 1 - spread), np.full(n_buy, -1 - spread)])
+    cash = sp.csr_matrix((cash_vals, (cash_rows, cash_cols)), shape=(n_acc, n))
+    c0 = (cash0 + flow) / total
+    floor = np.minimum(reserve, np.maximum(cash0 + flow, 0.0)) / total
+    eye_w = sp.eye(n_w, format="csr")
+    pick = sp.csr_matrix  # shorthand for selector matrices below
+
+    def select(offset: int, size: int) -> sp.csr_matrix:
+        return pick((np.ones(size), (np.arange(size), offset + np.arange(size))), shape=(size, n))
+
+    u, v = select(o_u, n_w), select(o_v, n_w)
+    gains = sp.csr_matrix(
+        (np.concatenate([st_gain, lt_gain]), (np.repeat([0, 1], n_lot), np.tile(o_y + lots, 2))),
+        shape=(2, n),
+    )
+    t = select(o_t, 2)
+    short = select(o_s, n_acc)
+    del eye_w
+    k = _LOSS_CREDIT
+    rates = np.array([tax.short_term_rate, tax.long_term_rate])
+    linear = np.zeros(n)
+    linear[o_y : o_y + n_lot] = (lam.lambda_cost * spread + _TIE) + lam.lambda_tax * k * (
+        rates[0] * st_gain + rates[1] * lt_gain
+    )
+    linear[o_z : o_z + n_buy] = lam.lambda_cost * spread + _TIE
+    linear[o_t : o_t + 2] = lam.lambda_tax * (1 - k) * rates
+    linear[o_s:] = 1e3
+    objective = (
+        lam.lambda_tracking
+        * (cp.sum_squares(x[o_u : o_u + n_w]) + cp.sum_squares(x[o_v : o_v + n_w]))
+        + linear @ x
+    )
+    constraints = [
+        (weight - u) @ x <= hi - w0,  # u ≥ w − hi
+        (-weight - v) @ x <= w0 - lo,  # v ≥ lo − w
+        (gains - t) @ x <= 0,  # t ≥ net gains (and ≥ 0)
+        (-cash - short) @ x <= c0 - floor,  # cash after + short ≥ floor
+        x[o_y : o_y + n_lot] <= ub_y,
+        x[o_z : o_z + n_buy] <= ub_z,
+    ]
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    return problem, x[o_y : o_y + n_lot], x[o_z : o_z + n_buy], ub_y, ub_z
+
+
+def _solve(problem: cp.Problem) -> None:
+    try:
+        problem.solve(solver=cp.CLARABEL)
+    except cp.error.SolverError as exc:  # pragma: no cover - solver failure
+        raise PlanningError(f"the optimising plan could not be solved: {exc}") from exc
+    if problem.status not in {cp.OPTIMAL, cp.OPTIMAL_INACCURATE}:
+        raise PlanningError(f"the optimising plan could not be solved: status {problem.status}")
+
+
+def _whole(values: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Round share counts to whole shares, keeping their total rounded and each ≤ its cap."""
+    floor = np.minimum(np.floor(values + 1e-9), np.floor(caps + 1e-9))
+    extra = round(float(values.sum())) - int(floor.sum())
+    for k in np.argsort(-(values - floor), kind="stable"):
+        if extra <= 0:
+            break
+        if floor[k] + 1 <= caps[k] + 1e-9:
+            floor[k] += 1
+            extra -= 1
+    return floor
+
+
+def _trades(
+    household: Household,
+    lots: Sequence[Lot],
+    prices: Mapping[str, float],
+    as_of: date,
+    symbols: Sequence[str],
+    accounts: Sequence[Account],
+    y_val: np.ndarray,
+    z_val: np.ndarray,
+    cash_start: np.ndarray,
+) -> list[Trade]:
+    hh = household
+    rules = hh.trading
+    sells: list[Trade] = []
+    cash = {a.id: float(cash_start[k]) for k, a in enumerate(accounts)}
+    by_key: dict[tuple[str, str], list[tuple[Lot, float]]] = {}
+    for lot, value in zip(lots, y_val, strict=True):
+        shares = min(value / prices[lot.symbol], lot.quantity)
+        if shares > _EPS:
+            by_key.setdefault((lot.account, lot.symbol), []).append((lot, shares))
+    for (account, symbol), chosen in by_key.items():
+        if not rules.fractional:
+            counts = _whole(
+                np.array([q for _, q in chosen]), np.array([lot.quantity for lot, _ in chosen])
+            )
+            chosen = [(lot, float(q)) for (lot, _), q in zip(chosen, counts, strict=True)]
+        chosen = [(lot, q) for lot, q in chosen if q > _EPS]
+        value = sum(q for _, q in chosen) * prices[symbol]
+        if not chosen or value < max(rules.min_trade_value, _EPS):
+            continue
+        trade = sell_lots_trade(
+            hh, account, symbol, chosen, prices[symbol], as_of, f"{symbol}: optimiser sell"
+        )
+        sells.append(trade)
+        cash[account] += trade.cash_change
+    buys: list[Trade] = []
+    reserve = rules.cash_reserve
+    for k, acc in enumerate(accounts):
+        wanted = [(j, z_val[k, j]) for j in range(len(symbols)) if z_val[k, j] > _EPS]
+        wanted.sort(key=lambda pair: -pair[1])
+        for j, value in wanted:
+            sym = symbols[j]
+            p = prices[sym]
+            room = cash[acc.id] - min(reserve, max(cash[acc.id], 0.0)) - rules.commission
+            value = min(value, max(room, 0.0) / (1 + rules.spread_bps * 1e-4))
+            q = value / p
+            if not rules.fractional:
+                q = float(math.floor(q + 1e-9))
+            if q <= _EPS or q * p < rules.min_trade_value:
+                continue
+            trade = Trade(acc.id, sym, Side.BUY, q, p, rules.cost(q * p), f"{sym}: optimiser buy")
+            buys.append(trade)
+            cash[acc.id] += trade.cash_change
+    return sells + buys
+
+
+def _plan(
+    household: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    names: Sequence[str],
+    target_w: np.ndarray,
+    weights_before: np.ndarray,
+    total_before: float,
+    trades: list[Trade],
+    reasons: list[tuple[str, ...]],
+    decision: Decision,
+    flows: Sequence[CashFlow],
+    tax: TaxAware | None,
+    warnings: Sequence[str] = (),
+) -> Plan:
+    before = dict(zip(names, weights_before, strict=True))
+    target = dict(zip(names, target_w, strict=True))
+    labelled = []
+    for t in trades:
+        verb = "sell" if t.side is Side.SELL else "buy"
+        labelled.append(
+            _relabel(
+                t,
+                f"{t.symbol} {before[t.symbol] * 100:.1f}% vs target {target[t.symbol] * 100:.1f}%:"
+                f" {verb} (optimised: tracking, cost and tax)",
+            )
+        )
+    after = apply_trades(holdings, labelled, as_of, [(f.account, f.amount) for f in flows])
+    notes: list[str] = list(warnings)
+    if tax is not None:
+        labelled, after, extra = tax.settle(labelled, after)
+        notes += extra
+    unmet = {}
+    for f in flows:
+        if f.amount < 0 and after.cash.get(f.account, 0.0) < -1e-6:
+            unmet[f.account] = -after.cash[f.account]
+            notes.append(
+                f"withdrawal of {-f.amount:,.2f} from {f.account} cannot be met: short by "
+                f"{-after.cash[f.account]:,.2f}"
+            )
+    weights_after = after.weights(prices)
+    st = float(sum(t.realized_short_term for t in labelled))
+    lt = float(sum(t.realized_long_term for t in labelled))
+    return Plan(
+        as_of=as_of,
+        triggered=decision.triggered,
+        reasons=reasons[0],
+        total_value=total_before,
+        targets={s: float(target[s]) for s in names},
+        weights_before={s: float(before[s]) for s in names},
+        weights_after={s: float(weights_after.get(s, 0.0)) for s in names},
+        trades=tuple(labelled),
+        holdings_before=holdings,
+        holdings_after=after,
+        estimated_tax=estimate_tax(st, lt, household.tax),
+        warnings=tuple(notes),
+        unmet_withdrawals=unmet,
+    )
+
+
+def _relabel(trade: Trade, reason: str) -> Trade:
+    return replace(trade, reason=reason)
