@@ -242,27 +242,43 @@ def annual_turnover(trades: pd.DataFrame, values: pd.Series) -> float:
     years = years_between(values.index[0], values.index[-1])
     if years <= 0:
         return math.nan
-    signed = trades.assign(
-        buy=np.where(trades["side"] == "buy", trades["value"], 0.0),
-        sell=np.where(trades["side"] == "sell", trades["value"], 0.0),
+    days, where = np.unique(
+        pd.DatetimeIndex(trades["date"]).to_numpy(dtype="datetime64[ns]"), return_inverse=True
     )
-    by_day = signed.groupby("date")[["buy", "sell"]].sum()
-    swapped = np.minimum(by_day["buy"].to_numpy(), by_day["sell"].to_numpy())
-    day_values = values.reindex(pd.DatetimeIndex(by_day.index)).to_numpy()
+    value = trades["value"].to_numpy(dtype=float)
+    is_buy = (trades["side"] == "buy").to_numpy()
+    bought = np.bincount(where, weights=np.where(is_buy, value, 0.0), minlength=days.size)
+    sold = np.bincount(where, weights=np.where(is_buy, 0.0, value), minlength=days.size)
+    day_values = values.reindex(pd.DatetimeIndex(days)).to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(day_values > 0, swapped / day_values, 0.0)
-    return float(share.sum() / years)
+        share = np.where(day_values > 0, np.minimum(bought, sold) / day_values, 0.0)
+    return float(np.nansum(share) / years)
+
+
+def _carried(frame: pd.DataFrame, index: pd.Index, columns: pd.Index, fill: float) -> np.ndarray:
+    """Rows of ``frame`` (dated where they change) carried forward to each date of ``index``,
+    as an array with ``columns`` (missing ones filled with ``fill``; days before the first
+    row too)."""
+    table = frame.reindex(columns=columns, fill_value=fill).to_numpy(dtype=float)
+    rows = np.searchsorted(
+        pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[ns]"),
+        pd.DatetimeIndex(index).to_numpy(dtype="datetime64[ns]"),
+        side="right",
+    )
+    out = np.full((len(index), len(columns)), fill)
+    known = rows > 0
+    out[known] = table[rows[known] - 1]
+    return np.where(np.isnan(out), fill, out)
 
 
 def drift_stats(weights: pd.DataFrame, targets: pd.DataFrame) -> tuple[float, float]:
     """(mean, max) over days of the largest absolute drift ``|weight - target|`` of any
-    position (cash included) that day, in weight points. ``targets`` is aligned to
-    ``weights`` (rows carried forward, missing symbols are 0)."""
+    position (cash included) that day, in weight points. ``targets`` rows are dated where they
+    change and carried forward; symbols missing from them have target 0."""
     if weights.empty:
         return math.nan, math.nan
-    t = targets.reindex(columns=weights.columns, fill_value=0.0)
-    t = t.reindex(weights.index, method="ffill").fillna(0.0)
-    worst = np.abs(weights.to_numpy() - t.to_numpy()).max(axis=1)
+    t = _carried(targets, weights.index, weights.columns, 0.0)
+    worst = np.abs(weights.to_numpy(dtype=float) - t).max(axis=1)
     return float(worst.mean()), float(worst.max())
 
 
@@ -274,11 +290,10 @@ def share_inside_bands(
     ``targets`` and ``bands`` rows are carried forward to each day."""
     if bands is None or weights.empty:
         return math.nan
-    cols = weights.columns
-    t = targets.reindex(columns=cols, fill_value=0.0).reindex(weights.index, method="ffill")
-    b = bands.reindex(columns=cols, fill_value=np.inf).reindex(weights.index, method="ffill")
-    drift = np.abs(weights.to_numpy() - t.fillna(0.0).to_numpy())
-    inside = (drift <= b.fillna(np.inf).to_numpy() + 1e-12).all(axis=1)
+    t = _carried(targets, weights.index, weights.columns, 0.0)
+    b = _carried(bands, weights.index, weights.columns, np.inf)
+    drift = np.abs(weights.to_numpy(dtype=float) - t)
+    inside = (drift <= b + 1e-12).all(axis=1)
     return float(inside.mean())
 
 

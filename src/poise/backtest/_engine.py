@@ -178,22 +178,30 @@ def run_backtest(
 
 
 def _run(state: BacktestState, steps: Sequence[Step], progress: bool) -> None:
+    """The event loop: find the next day on which some step must run (a scheduled day, or a
+    day a step's screen flags), run every step on it, repeat."""
     n = state.n_days
+    scheduled = np.unique(np.concatenate([[0], *(step.schedule(state) for step in steps)]))
+    scheduled = scheduled[scheduled < n].tolist()
     bar = _Progress(n, state.household.name) if progress else None
-    i, block = 0, _FIRST_BLOCK
+    i, k, block = 0, 0, _FIRST_BLOCK
     try:
         while i < n:
-            hi = min(n, i + block)
-            due = np.zeros(hi - i, dtype=bool)
-            for step in steps:
-                mask = step.due(state, i, hi)
-                if mask is not None:
-                    due |= mask
-            hits = np.flatnonzero(due)
-            if hits.size == 0:
-                i, block = hi, min(2 * block, _MAX_BLOCK)
-                continue
-            j = i + int(hits[0])
+            while k < len(scheduled) and scheduled[k] < i:
+                k += 1
+            nxt = scheduled[k] if k < len(scheduled) else n
+            j = nxt
+            if nxt > i:
+                hi = min(nxt, i + block)
+                for step in steps:
+                    mask = step.due(state, i, j if j < hi else hi)
+                    if mask is not None and mask.any():
+                        j = min(j, i + int(mask.argmax()))
+                if j >= hi and hi < nxt:  # nothing in this block: look further
+                    i, block = hi, min(2 * block, _MAX_BLOCK)
+                    continue
+                if j >= n:
+                    break
             state.i = j
             for step in steps:
                 step.run(state, j)
@@ -268,8 +276,8 @@ def _result(
     )
 
     trades = (
-        pd.DataFrame(state.trade_rows, columns=list(TRADE_COLUMNS))
-        if state.trade_rows
+        pd.DataFrame(state.trade_columns(), columns=list(TRADE_COLUMNS))
+        if state.trade_batches
         else empty_frame(TRADE_COLUMNS)
     )
     if not trades.empty:

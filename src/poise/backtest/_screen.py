@@ -76,9 +76,12 @@ class DayInfo:
         return out
 
 
-Screen = Callable[[DayInfo, int, int, np.ndarray, np.ndarray, "date | None"], np.ndarray]
+Weights = Callable[[], np.ndarray]
+"""Computes the weights of a block of days (one row per day), for screens that need them."""
+
+Screen = Callable[[DayInfo, int, int, Weights, np.ndarray, "date | None"], np.ndarray]
 """``screen(info, lo, hi, weights, target_weights, last_rebalanced)`` → bool per day in
-``[lo, hi)``: True where the policy might trigger. ``weights`` has one row per day."""
+``[lo, hi)``: True where the policy might trigger."""
 
 
 def _calendar(policy: CalendarPolicy) -> Screen:
@@ -88,7 +91,7 @@ def _calendar(policy: CalendarPolicy) -> Screen:
         info: DayInfo,
         lo: int,
         hi: int,
-        weights: np.ndarray,
+        weights: Weights,
         targets: np.ndarray,
         last: date | None,
     ) -> np.ndarray:
@@ -100,25 +103,32 @@ def _calendar(policy: CalendarPolicy) -> Screen:
 
 
 def _bands(check: Frequency | None, bands_of: Callable[[np.ndarray], np.ndarray]) -> Screen:
+    cache: list[np.ndarray] = []  # [targets, their thresholds], recomputed when targets change
+
     def screen(
         info: DayInfo,
         lo: int,
         hi: int,
-        weights: np.ndarray,
+        weights: Weights,
         targets: np.ndarray,
         last: date | None,
     ) -> np.ndarray:
-        bands = bands_of(targets)
-        out = (np.abs(weights - targets) > bands + (1e-12 - MARGIN)).any(axis=1)
         if check is not None:
-            out &= info.new_period(_MONTHS[check], lo, hi)
+            checks = info.new_period(_MONTHS[check], lo, hi)
+            if not checks.any():
+                return checks
+        if not cache or cache[0] is not targets:
+            cache[:] = [targets, bands_of(targets) + (1e-12 - MARGIN)]
+        out = (np.abs(weights() - targets) > cache[1]).any(axis=1)
+        if check is not None:
+            out &= checks
         return out
 
     return screen
 
 
 def _never(
-    info: DayInfo, lo: int, hi: int, weights: np.ndarray, targets: np.ndarray, last: date | None
+    info: DayInfo, lo: int, hi: int, weights: Weights, targets: np.ndarray, last: date | None
 ) -> np.ndarray:
     return np.zeros(hi - lo, dtype=bool)
 

@@ -77,7 +77,9 @@ class BacktestState:
     _history: np.ndarray | None = None
     # records
     segments: list[tuple[int, np.ndarray, float]] = field(default_factory=list)
-    trade_rows: list[tuple[object, ...]] = field(default_factory=list)
+    trade_batches: list[tuple[date, str, str | None, tuple[Trade, ...]]] = field(
+        default_factory=list
+    )
     rebalance_rows: list[tuple[object, ...]] = field(default_factory=list)
     flow_rows: list[tuple[date, str, float, float]] = field(default_factory=list)
     tax_rows: list[tuple[int, str, float, date | None]] = field(default_factory=list)
@@ -98,6 +100,7 @@ class BacktestState:
         self._non_taxable = frozenset(a.id for a in self.household.accounts if not a.taxable)
         self._ordinals = (self.days.astype(np.int64) + _EPOCH_ORDINAL).tolist()
         self._q = np.zeros(1)
+        self._index: dict[str, int] = {}
 
     # ----- days -------------------------------------------------------------------------
     @property
@@ -159,20 +162,27 @@ class BacktestState:
         names = (*symbols, CASH)
         if names != self.names:
             self.names = names
+            self._index = {s: k for k, s in enumerate(symbols)}
             self.cols = np.array([self._col[s] for s in symbols], dtype=np.int64)
             self._history = None
         self.target_w = np.array([self.targets.get(s, 0.0) for s in names])
         self.refresh_quantities()
 
-    def refresh_quantities(self) -> None:
-        index = {s: k for k, s in enumerate(self.names)}
+    def refresh_quantities(self) -> bool:
+        """Quantities per symbol of the view from the holdings; False (and nothing changed)
+        when a held symbol is not in the view."""
+        index = self._index
         qty = np.zeros(len(self.names))
         for lot in self.holdings.lots:
-            qty[index[lot.symbol]] += lot.quantity
+            k = index.get(lot.symbol)
+            if k is None:
+                return False
+            qty[k] += lot.quantity
         self.cash_total = float(sum(self.holdings.cash.values()))
         qty[-1] = self.cash_total
         self._q = qty
         self.qty_names = qty[:-1]
+        return True
 
     def weights(self, i: int) -> np.ndarray:
         """Weights (names order, CASH last) at the close of day ``i`` with today's holdings
@@ -231,10 +241,8 @@ class BacktestState:
         self.holdings = self._compact(plan.holdings_after)
         self.record_trades(day, plan.trades, kind, reason)
         self.ledger.record(day.year, plan.trades)
-        if self.holdings.symbols and any(s not in self.names for s in self.holdings.symbols):
+        if not self.refresh_quantities():  # a held symbol the view does not show yet
             self.refresh_view()
-        else:
-            self.refresh_quantities()
         for warning in plan.warnings:
             self.warnings.append(f"{day}: {warning}")
 
@@ -247,23 +255,35 @@ class BacktestState:
     def record_trades(
         self, day: date, trades: Sequence[Trade], kind: str, reason: str | None = None
     ) -> None:
-        for t in trades:
-            self.trade_rows.append(
-                (
-                    day,
-                    t.account,
-                    t.symbol,
-                    t.side.value,
-                    t.quantity,
-                    t.price,
-                    t.quantity * t.price,
-                    t.cost,
-                    t.realized_short_term,
-                    t.realized_long_term,
-                    reason or t.reason,
-                    kind,
-                )
-            )
+        """Keep ``trades`` for ``BacktestResult.trades`` (``reason`` replaces theirs)."""
+        if trades:
+            self.trade_batches.append((day, kind, reason, tuple(trades)))
+
+    def trade_columns(self) -> dict[str, object]:
+        """All recorded trades, column by column (``TRADE_COLUMNS`` order)."""
+        trades = [t for *_, batch in self.trade_batches for t in batch]
+        sizes = [len(batch) for *_, batch in self.trade_batches]
+        reasons = [
+            t.reason if r is None else r for _, _, r, batch in self.trade_batches for t in batch
+        ]
+        quantity = [t.quantity for t in trades]
+        price = [t.price for t in trades]
+        return {
+            "date": np.repeat(
+                np.array([d for d, *_ in self.trade_batches], dtype="datetime64[D]"), sizes
+            ),
+            "account": [t.account for t in trades],
+            "symbol": [t.symbol for t in trades],
+            "side": [t.side.value for t in trades],
+            "quantity": quantity,
+            "price": price,
+            "value": (np.array(quantity) * np.array(price)).tolist(),
+            "cost": [t.cost for t in trades],
+            "realized_short_term": [t.realized_short_term for t in trades],
+            "realized_long_term": [t.realized_long_term for t in trades],
+            "reason": reasons,
+            "kind": np.repeat(np.array([k for _, k, *_ in self.trade_batches]), sizes),
+        }
 
     def _compact(self, holdings: Holdings) -> Holdings:
         """Merge the lots of each (account, symbol) in accounts where lot identity has no
@@ -298,8 +318,7 @@ class BacktestState:
     def end_day(self, i: int) -> None:
         """Record the holdings that day ``i`` closes with (they last until the next event)."""
         qty = np.zeros(len(self.universe))
-        for lot in self.holdings.lots:
-            qty[self._col[lot.symbol]] += lot.quantity
+        qty[self.cols] = self.qty_names
         self.segments.append((i, qty, self.cash_total))
 
     def decide(self, i: int) -> Decision:

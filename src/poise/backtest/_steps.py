@@ -34,9 +34,13 @@ __all__ = ["PayTaxes", "Rebalance", "Step", "UpdateTargets", "default_steps"]
 class Step(Protocol):
     """One step of the daily loop."""
 
+    def schedule(self, state: BacktestState) -> np.ndarray:
+        """Days (sorted indices) this step must run on, known before the run starts."""
+        ...
+
     def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray | None:
-        """Which days of ``[lo, hi)`` this step must run on (bool per day), given that the
-        holdings stay as they are until then; None when it only runs on others' days."""
+        """Other days of ``[lo, hi)`` this step must run on (bool per day), given that the
+        holdings stay as they are until then; None when it has no such days."""
         ...
 
     def run(self, state: BacktestState, i: int) -> None:
@@ -69,7 +73,7 @@ def withdraw(state: BacktestState, account: str, amount: float, kind: str, label
         decision=_no_trigger(label),
         flows=[CashFlow(account, -paid)],
     )
-    state.apply(plan, kind, reason=None)
+    state.apply(plan, kind, reason=label)
     left = float(state.holdings.cash.get(account, 0.0))
     if left < 0:
         state.set_cash(account, 0.0)
@@ -80,13 +84,13 @@ def withdraw(state: BacktestState, account: str, amount: float, kind: str, label
 class PayTaxes:
     """Pay each closed year's tax on the first trading day of the next year."""
 
-    def __init__(self, state: BacktestState) -> None:
+    def schedule(self, state: BacktestState) -> np.ndarray:
         starts = state.info.new_period(12, 0, state.n_days)
         starts[0] = False
-        self.year_starts = np.flatnonzero(starts)
+        return np.flatnonzero(starts)
 
-    def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray:
-        return mark(self.year_starts, lo, hi)
+    def due(self, state: BacktestState, lo: int, hi: int) -> None:
+        return None
 
     def run(self, state: BacktestState, i: int) -> None:
         if i == 0:
@@ -107,14 +111,6 @@ class PayTaxes:
                 )
 
 
-def mark(days: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """A bool per day of ``[lo, hi)``: True on ``days`` (sorted day indices)."""
-    out = np.zeros(hi - lo, dtype=bool)
-    a, b = np.searchsorted(days, [lo, hi])
-    out[days[a:b] - lo] = True
-    return out
-
-
 class UpdateTargets:
     """Set the day's targets: refit an ``[allocation]`` model when it is due, and leave out
     symbols that have no price yet."""
@@ -122,16 +118,18 @@ class UpdateTargets:
     def __init__(self, state: BacktestState) -> None:
         self.listings = state.listing_days()
 
-    def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray:
-        out = mark(self.listings, lo, hi)
+    def schedule(self, state: BacktestState) -> np.ndarray:
+        return np.union1d(self.listings, [0])
+
+    def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray | None:
         allocation = state.household.allocation
-        if allocation is not None:
-            for i in range(lo, hi):
-                if allocation.refit_due(state.day(i), state.last_fit):
-                    out[i - lo] = True
-                    break
-        if lo == 0:
-            out[0] = True
+        if allocation is None:
+            return None
+        out = np.zeros(hi - lo, dtype=bool)
+        for i in range(lo, hi):
+            if allocation.refit_due(state.day(i), state.last_fit):
+                out[i - lo] = True
+                break
         return out
 
     def run(self, state: BacktestState, i: int) -> None:
@@ -166,14 +164,21 @@ class Rebalance:
                 self.flow_on.setdefault(day, []).append(
                     CashFlow(flow.account or first, flow.amount)
                 )
-        self.flow_days = np.array(sorted(self.flow_on), dtype=np.int64)
+
+    def schedule(self, state: BacktestState) -> np.ndarray:
+        return np.array(sorted(self.flow_on), dtype=np.int64)
 
     def due(self, state: BacktestState, lo: int, hi: int) -> np.ndarray:
         if self.screen is None:
             return np.ones(hi - lo, dtype=bool)
-        weights = state.weights_block(lo, hi)
-        out = self.screen(state.info, lo, hi, weights, state.target_w, state.last_rebalanced)
-        return out | mark(self.flow_days, lo, hi)
+        return self.screen(
+            state.info,
+            lo,
+            hi,
+            lambda: state.weights_block(lo, hi),
+            state.target_w,
+            state.last_rebalanced,
+        )
 
     def run(self, state: BacktestState, i: int) -> None:
         decision = state.decide(i)
@@ -253,4 +258,4 @@ def default_steps(
     state: BacktestState, flows: Sequence[ScheduledFlow], screen: bool = True
 ) -> list[Step]:
     """The daily loop: taxes, targets, (harvesting goes here), rebalance."""
-    return [PayTaxes(state), UpdateTargets(state), Rebalance(state, flows, screen)]
+    return [PayTaxes(), UpdateTargets(state), Rebalance(state, flows, screen)]

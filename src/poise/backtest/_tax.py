@@ -55,6 +55,8 @@ class TaxLedger:
 
     def record(self, year: int, trades: Sequence[Trade]) -> None:
         """Add the gains realized by ``trades`` (sells in taxable accounts) to ``year``."""
+        if not self.taxable:
+            return
         for trade in trades:
             if trade.side is not Side.SELL or trade.account not in self.taxable:
                 continue
