@@ -158,13 +158,20 @@ def screen_for(policy: Policy) -> Screen | None:
             info: DayInfo,
             lo: int,
             hi: int,
-            weights: np.ndarray,
+            weights: Weights,
             targets: np.ndarray,
             last: date | None,
         ) -> np.ndarray:
+            memo: list[np.ndarray] = []
+
+            def once() -> np.ndarray:
+                if not memo:
+                    memo.append(weights())
+                return memo[0]
+
             out = np.zeros(hi - lo, dtype=bool)
             for s in screens:
-                out |= s(info, lo, hi, weights, targets, last)
+                out |= s(info, lo, hi, once, targets, last)
             return out
 
         return any_of
