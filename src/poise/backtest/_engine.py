@@ -19,6 +19,7 @@ import pandas as pd
 from poise._errors import InputError
 from poise.analytics import compute_metrics
 from poise.backtest._flows import ScheduledFlow
+from poise.backtest._harvest import after_tax_values, harvested_by_year
 from poise.backtest._result import TRADE_COLUMNS, BacktestResult, empty_frame, weights_frame
 from poise.backtest._state import BacktestState, TradeKind
 from poise.backtest._steps import Step, default_steps
@@ -99,6 +100,7 @@ def run_backtest(
     risk_free: float = 0.0,
     screen: bool = True,
     steps: Sequence[Step] | None = None,
+    reinvest_tax_savings: bool = False,
 ) -> BacktestResult:
     """Replay ``household``'s policy and plan over ``prices``.
 
@@ -131,6 +133,11 @@ def run_backtest(
         see ``poise.backtest._screen``). False asks the policy every day.
     steps : sequence of Step, optional
         Replace the daily loop's steps (default ``default_steps``); for extensions.
+    reinvest_tax_savings : bool
+        Credit the value of each year's net capital loss deducted against ordinary income
+        (up to 3,000 at ``ordinary_income_rate``) to the first taxable account when the year's
+        taxes are paid, as if the tax it saves on other income were invested (the convention
+        of robo-advisors' harvesting figures). Off: the saving is only reported.
 
     Returns
     -------
@@ -169,7 +176,11 @@ def run_backtest(
         days=days,
         holdings=Holdings((), cash),
         base_targets=dict(household.targets),
-        ledger=TaxLedger(household.tax, [a.id for a in household.accounts if a.taxable]),
+        ledger=TaxLedger(
+            household.tax,
+            [a.id for a in household.accounts if a.taxable],
+            credit_savings=reinvest_tax_savings,
+        ),
     )
     state.set_targets(state.base_targets, 0)
     loop = list(steps) if steps is not None else default_steps(state, flows, screen)
@@ -183,7 +194,7 @@ def _run(state: BacktestState, steps: Sequence[Step], progress: bool) -> None:
     n = state.n_days
     scheduled = np.unique(np.concatenate([[0], *(step.schedule(state) for step in steps)]))
     scheduled = scheduled[scheduled < n].tolist()
-    bar = _Progress(n, state.household.name) if progress else None
+    bar = _Progress(n, state.policy.describe()) if progress else None
     i, k, block = 0, 0, _FIRST_BLOCK
     try:
         while i < n:
@@ -302,6 +313,7 @@ def _result(
         taxes_paid=float(taxes["paid"].sum()) if not taxes.empty else 0.0,
         risk_free=risk_free,
     )
+    after_tax, after_tax_liquidated = after_tax_values(state, float(values.iloc[-1]))
     return BacktestResult(
         household=state.household.name,
         policy=policy.describe(),
@@ -316,6 +328,8 @@ def _result(
         taxes=taxes,
         metrics=metrics,
         warnings=tuple(state.warnings),
+        after_tax_value=after_tax,
+        after_tax_liquidated=after_tax_liquidated,
     )
 
 
@@ -327,10 +341,12 @@ def _tax_table(state: BacktestState) -> pd.DataFrame:
         paid[year] = paid.get(year, 0.0) + amount
         if day is not None:
             paid_on[year] = day
+    harvested = harvested_by_year(state)
     rows = []
     for year in range(first, last + 1):
         gains = state.ledger.year_totals(year)
         tax = float(sum(state.ledger.close_year(year).values()))
+        books = state.ledger.years[year]
         rows.append(
             (
                 year,
@@ -340,6 +356,11 @@ def _tax_table(state: BacktestState) -> pd.DataFrame:
                 paid.get(year, 0.0),
                 pd.Timestamp(paid_on[year]) if year in paid_on else pd.NaT,
                 tax if year == last else 0.0,
+                books.ordinary_offset,
+                books.ordinary_tax_saving,
+                books.carried_out.short_term_loss,
+                books.carried_out.long_term_loss,
+                harvested.get(year, 0.0),
             )
         )
     return pd.DataFrame(
@@ -352,5 +373,10 @@ def _tax_table(state: BacktestState) -> pd.DataFrame:
             "paid",
             "paid_on",
             "due",
+            "ordinary_offset",
+            "tax_saving",
+            "carryforward_short_term",
+            "carryforward_long_term",
+            "harvested",
         ],
     ).set_index("year")
