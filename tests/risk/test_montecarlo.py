@@ -258,7 +258,7 @@ def test_statistics_by_hand(prices):
         paths=400, years=2, contribution=100.0, seed=8, levels=(0.9,), goals=(goal,)
     )
     result = monte_carlo(hh, prices, settings, initial_value=10_000.0, start=date(2023, 1, 31))
-    assert result.step_dates[17] == date(2024, 6, 28)
+    assert result.step_dates[17] == date(2024, 6, 30)
     outcome = result.goal(goal)
     assert outcome.step == 17
     at = result.values[:, 17]
@@ -325,8 +325,11 @@ def test_step_rule_translation():
 
 def test_calendar_helpers():
     assert add_months(date(2023, 1, 31), 1) == date(2023, 2, 28)
+    assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+    assert add_months(date(2023, 1, 31), 3) == date(2023, 4, 30)
     assert add_months(date(2023, 11, 15), 3) == date(2024, 2, 15)
     assert months_between(date(2023, 1, 31), date(2024, 6, 30)) == 17
+    assert months_between(date(2023, 1, 31), date(2023, 2, 28)) == 1
     assert months_between(date(2023, 1, 15), date(2023, 3, 14)) == 1
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from poise._errors import DataError, InputError, PoiseError
 from poise.cli import (  # noqa: F401  (register the commands)
+    _attribution,
     _backtest,
     _compare,
     _demo,
@@ -14,6 +15,7 @@ from poise.cli import (  # noqa: F401  (register the commands)
     _optimize,
     _profile,
     _rebalance,
+    _stress,
 )
 from poise.cli._app import app
 

@@ -71,6 +71,7 @@ class BacktestAttribution:
     result: Any
     buy_and_hold: Any
     benchmark_name: str
+    benchmark_returns: pd.Series
     capm: CapmResult
     benchmark_cagr: float
     brinson: BrinsonResult
@@ -265,6 +266,7 @@ def attribute_backtest(
         result=result,
         buy_and_hold=held,
         benchmark_name=benchmark_name,
+        benchmark_returns=bench_returns,
         capm=regression,
         benchmark_cagr=bench_cagr,
         brinson=brinson,

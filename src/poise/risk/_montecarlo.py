@@ -31,6 +31,7 @@ taxes), and volatility-adjusted bands run at their base width.
 
 from __future__ import annotations
 
+import calendar
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -81,15 +82,16 @@ _EPS = 1e-9
 
 
 def add_months(day: date, months: int) -> date:
-    """``day`` moved by ``months`` calendar months (the day clipped to 28)."""
+    """``day`` moved by ``months`` calendar months (the day clipped to the month's length)."""
     m = day.year * 12 + day.month - 1 + months
-    return date(m // 12, m % 12 + 1, min(day.day, 28))
+    year, month = m // 12, m % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def months_between(start: date, end: date) -> int:
-    """Whole months from ``start`` to ``end`` (the last step on or before ``end``)."""
+    """Whole months from ``start`` to ``end``: the last step on or before ``end``."""
     months = (end.year - start.year) * 12 + end.month - start.month
-    if end.day < min(start.day, 28):
+    if add_months(start, months) > end:
         months -= 1
     return months
 

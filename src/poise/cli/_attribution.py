@@ -1,0 +1,150 @@
+"""``poise attribution``: where did the household's return come from?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from poise._errors import InputError
+from poise.cli._app import app, console, print_json
+from poise.io import read_household, read_prices, write_text_atomic
+
+__all__ = ["attribution"]
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2%}"
+
+
+def _num(x: float | None, fmt: str = ".2f") -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
+@app.command()
+def attribution(
+    household: Path = typer.Argument(..., help="Household TOML file."),
+    prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
+    benchmark: str = typer.Option(
+        "sp500_index", "--benchmark", help="Benchmark prices: a CSV or a bundled data set."
+    ),
+    benchmark_column: str | None = typer.Option(
+        None, "--benchmark-column", help="The benchmark's column when its file has several."
+    ),
+    start: str | None = typer.Option(None, "--start", help="First day (default: first date)."),
+    end: str | None = typer.Option(None, "--end", help="Last day (default: last date)."),
+    initial: float = typer.Option(100_000.0, "--initial", help="Cash in the first account."),
+    contribution: float | None = typer.Option(
+        None, "--contribution", help="Amount deposited every period (see --every)."
+    ),
+    withdrawal: float | None = typer.Option(
+        None, "--withdrawal", help="Amount withdrawn every period (see --every)."
+    ),
+    every: str = typer.Option("month", "--every", help="month | quarter | year."),
+    account: str | None = typer.Option(
+        None, "--account", help="Account of the cash flows (default: the first)."
+    ),
+    risk_free: float = typer.Option(0.0, "--risk-free", help="Annual risk-free rate (0.02)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
+) -> None:
+    """Backtest the household as `poise backtest` does and explain its return: CAPM against
+    the benchmark, Brinson-Fachler by group against the targets, contribution per asset,
+    the rebalancing effect against buy-and-hold, and the drag of costs and taxes."""
+    from poise.cli._backtest import run_options, scheduled_flows, show_progress
+    from poise.risk import attribute_backtest, benchmark_series
+
+    hh = read_household(household)
+    first, last, initial = run_options(start, end, initial)
+    flows = scheduled_flows(contribution, withdrawal, every, account, hh)
+    if not -1 < risk_free < 1:
+        raise InputError(f"is an annual fraction (0.02), got {risk_free:g}", field="--risk-free")
+    if report is not None and report.suffix.lower() not in {".html", ".htm"}:
+        raise InputError(
+            f"the report is an HTML file; give a name ending in .html, got {str(report)!r}",
+            field="--report",
+        )
+    if report is not None and not report.parent.exists():
+        raise InputError(
+            f"folder {str(report.parent)!r} does not exist; create it or choose another path",
+            field="--report",
+        )
+    table = read_prices(prices)
+    bench = benchmark_series(read_prices(benchmark), benchmark_column, benchmark)
+    name = benchmark if benchmark_column is None else f"{benchmark}:{benchmark_column}"
+    result = attribute_backtest(
+        hh,
+        table,
+        bench,
+        benchmark_name=name,
+        start=first,
+        end=last,
+        initial=initial,
+        flows=flows,
+        risk_free=risk_free,
+        progress=show_progress(),
+    )
+    written = None
+    if report is not None:
+        from poise.risk._report import attribution_report
+
+        text = attribution_report(
+            result,
+            title=f"{hh.name}: attribution",
+            subtitle=f"{result.result.policy} · {result.result.start} → {result.result.end} · "
+            f"benchmark {name}",
+        )
+        write_text_atomic(report, text)
+        written = report.resolve()
+    out = result.to_dict()
+    if json_out:
+        if written is not None:
+            out["report"] = str(written)
+        print_json(out)
+        return
+    console.print(
+        f"[bold]{out['household']}[/] · {out['policy']} · {out['start']} → {out['end']} · "
+        f"benchmark {name}"
+    )
+    t = Table(title="Against the benchmark (daily returns)")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_row("alpha (annualised)", f"{_pct(out['alpha'])}  (t = {_num(out['alpha_t'])})")
+    t.add_row("beta", f"{_num(out['beta'], '.3f')}  (t = {_num(out['beta_t'])})")
+    t.add_row("R²", _num(out["r_squared"], ".3f"))
+    t.add_row("tracking error", _pct(out["tracking_error"]))
+    t.add_row("information ratio", _num(out["information_ratio"]))
+    t.add_row("CAGR / benchmark CAGR", f"{_pct(out['cagr'])} / {_pct(out['benchmark_cagr'])}")
+    console.print(t)
+    b = out["brinson"]
+    t = Table(title="Brinson-Fachler against the targets (linked, share of the active return)")
+    for col in ("group", "allocation", "selection", "interaction"):
+        t.add_column(col, justify="left" if col == "group" else "right")
+    for group, parts in b["groups"].items():
+        t.add_row(group, *(_pct(parts[k]) for k in ("allocation", "selection", "interaction")))
+    t.add_row("[bold]total[/]", *(_pct(b[k]) for k in ("allocation", "selection", "interaction")))
+    console.print(t)
+    console.print(
+        f"holdings-based return {_pct(b['portfolio_return'])} vs targets held "
+        f"{_pct(b['benchmark_return'])}: active {_pct(b['active_return'])}"
+    )
+    t = Table(title="Contribution to return per asset")
+    t.add_column("asset")
+    t.add_column("contribution", justify="right")
+    for sym, c in sorted(out["contributions"].items(), key=lambda kv: -(kv[1] or 0.0)):
+        t.add_row(sym, _pct(c))
+    console.print(t)
+    r = out["rebalancing_effect"]
+    console.print(
+        f"rebalancing effect: CAGR {_pct(r['cagr_rule'])} with the rule vs "
+        f"{_pct(r['cagr_buy_and_hold'])} buy-and-hold of the initial target "
+        f"({_pct(r['effect'])}); max drawdown {_pct(r['max_drawdown_rule'])} vs "
+        f"{_pct(r['max_drawdown_buy_and_hold'])}"
+    )
+    console.print(
+        f"cost drag {_pct(out['cost_drag'])} a year (costs {out['total_cost']:,.2f}); tax drag "
+        f"{_pct(out['tax_drag'])} a year (taxes paid {out['taxes_paid']:,.2f})"
+    )
+    if written is not None:
+        console.print(f"Report written to {written}")
