@@ -39,6 +39,9 @@ def _universe(household: Household) -> list[str]:
     for sym in extra or ():
         if sym not in symbols and sym != CASH:
             symbols.append(sym)
+    if household.harvest.enabled:  # harvesting buys declared substitutes: they need prices
+        for alternates in household.harvest.substitutes.values():
+            symbols += [s for s in alternates if s not in symbols]
     return symbols
 
 

@@ -64,9 +64,14 @@ class BacktestResult:
     taxes : DataFrame
         One row per calendar year: realized short- and long-term gains in taxable accounts,
         the ``tax`` they owe, what was ``paid`` and the day it was paid (the last year's tax is
-        ``due``, not paid).
+        ``due``, not paid); the net loss deducted against ordinary income
+        (``ordinary_offset``) and its value (``tax_saving``), the losses carried forward by
+        character, and the losses ``harvested`` by tax-loss harvesting (negative).
     metrics : Metrics
         Performance figures (``poise.analytics``).
+    after_tax_value, after_tax_liquidated : float or None
+        The final value less the tax still due, without and with selling every taxable lot at
+        the last close (see ``poise.backtest._harvest.after_tax_values``).
     """
 
     household: str
@@ -82,6 +87,8 @@ class BacktestResult:
     taxes: pd.DataFrame
     metrics: Metrics
     warnings: tuple[str, ...] = field(default=())
+    after_tax_value: float | None = None
+    after_tax_liquidated: float | None = None
 
     @property
     def start(self) -> date:
@@ -191,6 +198,15 @@ class BacktestResult:
             "total_cost": _r(self.total_cost),
             "taxes_paid": _r(self.taxes_paid),
             "taxes_due": _r(self.taxes_due),
+            "after_tax_value": (
+                _r(self.after_tax_value) if self.after_tax_value is not None else None
+            ),
+            "after_tax_liquidated": (
+                _r(self.after_tax_liquidated) if self.after_tax_liquidated is not None else None
+            ),
+            "losses_harvested": _r(float(self.taxes["harvested"].sum()))
+            if "harvested" in self.taxes
+            else 0.0,
             "mean_drift": _r(m.mean_drift),
             "max_drift": _r(m.max_drift),
             "inside_bands": _r(m.inside_bands),

@@ -24,7 +24,7 @@ import pandas as pd
 
 from poise.backtest._screen import DayInfo
 from poise.backtest._tax import TaxLedger
-from poise.model import CASH, Holdings, Household, Lot, Plan, Trade
+from poise.model import CASH, Holdings, Household, Lot, Plan, Side, Trade
 from poise.plan import CashFlow
 from poise.policy import Decision, Policy, PolicyContext
 
@@ -101,6 +101,8 @@ class BacktestState:
         self._ordinals = (self.days.astype(np.int64) + _EPOCH_ORDINAL).tolist()
         self._q = np.zeros(1)
         self._index: dict[str, int] = {}
+        self._new_lots = 0
+        self._last_trades: tuple[Trade, ...] = ()
 
     # ----- days -------------------------------------------------------------------------
     @property
@@ -238,6 +240,7 @@ class BacktestState:
     def apply(self, plan: Plan, kind: str, reason: str | None = None) -> None:
         """Take ``plan``'s holdings as the new state and record its trades and gains."""
         day = plan.as_of
+        self._last_trades = plan.trades
         self.holdings = self._compact(plan.holdings_after)
         self.record_trades(day, plan.trades, kind, reason)
         self.ledger.record(day.year, plan.trades)
@@ -289,8 +292,15 @@ class BacktestState:
         """Merge the lots of each (account, symbol) in accounts where lot identity has no
         tax meaning (tax-deferred and tax-free): keeps the state small over long runs. Done
         only once lots pile up (it changes no figure: gains there are never taxed)."""
-        if not self._non_taxable or len(holdings.lots) <= 2 * len(self.universe) + 8:
+        if not self._non_taxable:
             return holdings
+        # each buy opens a lot; merge once there may be more than two per symbol
+        self._new_lots += sum(
+            1 for t in self._last_trades if t.side is Side.BUY and t.account in self._non_taxable
+        )
+        if self._new_lots <= len(self.universe) + 8:
+            return holdings
+        self._new_lots = 0
         merged: dict[tuple[str, str], Lot] = {}
         keep: list[Lot] = []
         changed = False

@@ -11,7 +11,8 @@ days of a block it is due (``due``) and does its work (``run``):
 3. ``Rebalance``: ask the policy, then plan and fill through ``poise.plan.plan_rebalance`` on
    trigger days and cash-flow days.
 
-A tax-loss harvesting step slots in before ``Rebalance`` (see ``default_steps``).
+When ``[harvest]`` is enabled, ``Harvest`` (``_harvest.py``) runs before ``Rebalance`` on its
+own schedule, and the plans see the run's recent trades (the wash-sale rule).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from poise.backtest._screen import Screen, screen_for
 from poise.backtest._state import BacktestState, TradeKind
 from poise.plan import CashFlow, plan_rebalance
 from poise.policy import Decision, RebalanceTo
+from poise.tax import Transaction
 
 __all__ = ["PayTaxes", "Rebalance", "Step", "UpdateTargets", "default_steps"]
 
@@ -72,6 +74,7 @@ def withdraw(state: BacktestState, account: str, amount: float, kind: str, label
         targets=state.targets,
         decision=_no_trigger(label),
         flows=[CashFlow(account, -paid)],
+        transactions=_transactions(state),
     )
     state.apply(plan, kind, reason=label)
     left = float(state.holdings.cash.get(account, 0.0))
@@ -109,6 +112,11 @@ class PayTaxes:
                     f"{state.today}: {account} could pay only {paid:,.2f} of its {year} "
                     f"taxes of {tax:,.2f}"
                 )
+        saving = state.ledger.years[year].ordinary_tax_saving if year in state.ledger.years else 0
+        if state.ledger.credit_savings and saving > 0:  # the deduction's saving, reinvested
+            account = next(a.id for a in state.household.accounts if a.taxable)
+            state.set_cash(account, float(state.holdings.cash.get(account, 0.0)) + saving)
+            state.tax_rows.append((year, account, -saving, state.today))
 
 
 class UpdateTargets:
@@ -202,6 +210,7 @@ class Rebalance:
             flows=flows,
             last_rebalanced=state.last_rebalanced,
             previous_day=state.previous_day,
+            transactions=_transactions(state),
         )
         if i == 0:
             kind = TradeKind.INITIAL
@@ -254,8 +263,23 @@ class Rebalance:
         return requested, out
 
 
+def _transactions(state: BacktestState) -> list[Transaction] | None:
+    """The run's recent trades for the wash-sale rule, while harvesting is on (else None:
+    the plans apply no wash-sale rule, as before harvesting existed)."""
+    if not state.household.harvest.enabled:
+        return None
+    from poise.backtest._harvest import recent_transactions
+
+    return recent_transactions(state)
+
+
 def default_steps(
     state: BacktestState, flows: Sequence[ScheduledFlow], screen: bool = True
 ) -> list[Step]:
-    """The daily loop: taxes, targets, (harvesting goes here), rebalance."""
-    return [PayTaxes(), UpdateTargets(state), Rebalance(state, flows, screen)]
+    """The daily loop: taxes, targets, harvesting (when ``[harvest]`` is enabled), rebalance."""
+    steps: list[Step] = [PayTaxes(), UpdateTargets(state)]
+    if state.household.harvest.enabled:
+        from poise.backtest._harvest import Harvest
+
+        steps.append(Harvest(state))
+    return [*steps, Rebalance(state, flows, screen)]
