@@ -262,3 +262,29 @@ def test_too_few_returns_and_flat_assets_are_data_errors(prices):
     returns["KO"] = 0.0
     with pytest.raises(DataError, match="KO did not move"):
         fit_model(returns, ModelSpec())
+
+
+def test_factor_covariance_matches_a_numpy_principal_component_model(prices):
+    returns = window(prices, list(prices.columns), 500)
+    x = returns.to_numpy()
+    sample = np.cov(x, rowvar=False)
+    values, vectors = np.linalg.eigh(sample)
+    top_values, top_vectors = values[-3:], vectors[:, -3:]
+    systematic = top_vectors @ np.diag(top_values) @ top_vectors.T
+    expected = systematic + np.diag(np.diag(sample) - np.diag(systematic))
+    spec = ModelSpec(
+        covariance=CovarianceName.FACTOR,
+        factors=3,
+        constraints=Constraints(min_weight=-10.0, max_weight=10.0),
+    )
+    fit = fit_model(returns, spec)
+    np.testing.assert_allclose(fit.cov, expected, rtol=1e-8, atol=1e-12)
+    assert np.diag(fit.cov) == pytest.approx(np.diag(sample))
+    # minimum variance under the factor covariance, closed form
+    inverse_ones = np.linalg.solve(expected, np.ones(len(returns.columns)))
+    np.testing.assert_allclose(
+        as_array(fit.weights, list(returns.columns)),
+        inverse_ones / inverse_ones.sum(),
+        atol=1e-4,
+    )
+    assert any("3 principal components explain" in note for note in fit.notes)

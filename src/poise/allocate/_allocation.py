@@ -111,8 +111,8 @@ class ModelAllocation:
                 f"the prices have no column for {', '.join(missing)}, which the "
                 "[allocation] model needs; add them or change allocation.symbols"
             )
-        prices = history_until(history, as_of)[list(self.symbols)]
-        return daily_returns(prices.iloc[-(self.lookback_days + 1) :])
+        prices = history_until(history, as_of).iloc[-(self.lookback_days + 1) :]
+        return daily_returns(prices[list(self.symbols)])
 
     def fit_on(self, history: pd.DataFrame, as_of: date) -> FitResult | None:
         """The model fitted on prices up to ``as_of``; None while history is too short."""

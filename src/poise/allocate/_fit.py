@@ -7,6 +7,7 @@ Units: the returns are daily; every figure a ``FitResult`` reports is annual (25
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -101,8 +102,11 @@ class FrontierPoint:
 
 def daily_returns(prices: pd.DataFrame) -> pd.DataFrame:
     """Simple daily returns of a wide price table; days with any missing price are dropped."""
-    returns = prices.astype(float).pct_change(fill_method=None).iloc[1:]
-    return returns.dropna(how="any")
+    values = prices.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        returns = values[1:] / values[:-1] - 1.0
+    keep = np.isfinite(returns).all(axis=1)
+    return pd.DataFrame(returns[keep], index=prices.index[1:][keep], columns=prices.columns)
 
 
 def risk_contributions(
@@ -134,6 +138,10 @@ def _prior(spec: ModelSpec, symbols: Sequence[str]) -> Any:
     from skfolio.moments import EquilibriumMu
     from skfolio.prior import BlackLitterman, EmpiricalPrior
 
+    if spec.covariance is CovarianceName.FACTOR:
+        from poise.allocate._factor import StatisticalFactorPrior
+
+        return StatisticalFactorPrior(n_factors=spec.factors)
     if spec.model is not ModelName.BLACK_LITTERMAN:
         return EmpiricalPrior(covariance_estimator=_covariance_estimator(spec))
     # skfolio parses views as equations over names; plain aliases avoid symbols like BRK-B.
@@ -280,10 +288,30 @@ def _failures() -> tuple[type[BaseException], ...]:
     return (SkfolioError, cp.SolverError, ArithmeticError, np.linalg.LinAlgError)
 
 
+BLAS_THREADS: int | None = 1
+"""BLAS threads during a fit (None: the library's default). The matrices are small (up to a
+few hundred assets), and BLAS threads competing for a busy machine's cores made a 500-asset
+fit several times slower in measurements (benchmarks/optimize.py)."""
+
+_controller: list[Any] = []
+
+
+def _blas_limit() -> Any:
+    if BLAS_THREADS is None:
+        return contextlib.nullcontext()
+    if not _controller:
+        from threadpoolctl import ThreadpoolController
+
+        _controller.append(ThreadpoolController())
+    return _controller[0].limit(limits=BLAS_THREADS, user_api="blas")
+
+
 def _run(estimator: Any, returns: pd.DataFrame) -> tuple[Any, list[str]]:
-    with warnings.catch_warnings(record=True) as caught:
+    with _blas_limit(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        estimator.fit(returns)
+        # plain arrays: skfolio validates a DataFrame much more slowly, and poise keeps the
+        # names itself
+        estimator.fit(returns.to_numpy())
     notes = sorted({str(w.message).split(". ")[0] for w in caught if w.category is UserWarning})
     return estimator, notes
 
@@ -293,7 +321,7 @@ def _moments(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], Any]:
     prior = getattr(estimator, "prior_estimator_", None)
     if prior is None:
-        prior = _prior(replace(spec, model=ModelName.MIN_VARIANCE), symbols).fit(returns)
+        prior = _prior(replace(spec, model=ModelName.MIN_VARIANCE), symbols).fit(returns.to_numpy())
     dist = prior.return_distribution_
     return np.asarray(dist.mu, dtype=float), np.asarray(dist.covariance, dtype=float), prior
 
@@ -348,6 +376,12 @@ def fit_model(
     vol = math.sqrt(max(float(weights @ cov @ weights), 0.0) * TRADING_DAYS)
     ret = float(weights @ mu) * TRADING_DAYS
     sharpe = (ret - spec.risk_free_rate) / vol if vol > 0 else None
+    explained = getattr(prior, "explained_variance_", None)
+    if explained is not None:
+        notes.append(
+            f"factor model: {spec.factors} principal components explain {explained:.0%} "
+            "of the variance"
+        )
     cov_est = getattr(prior, "covariance_estimator_", None)
     probs = getattr(cov_est, "regime_probabilities_", None)
     if probs is not None and cov_est is not None:
@@ -403,7 +437,9 @@ def _explain(
     if spec.model in {ModelName.MAX_SHARPE, ModelName.BLACK_LITTERMAN}:
         try:
             mu, _, _ = _moments(
-                _estimator(replace(spec, model=ModelName.MIN_VARIANCE), symbols).fit(returns),
+                _estimator(replace(spec, model=ModelName.MIN_VARIANCE), symbols).fit(
+                    returns.to_numpy()
+                ),
                 spec,
                 symbols,
                 returns,
@@ -470,7 +506,7 @@ def _conflict(name: str, returns: pd.DataFrame, spec: ModelSpec, symbols: Sequen
 
 def _range(returns: pd.DataFrame, spec: ModelSpec, symbols: Sequence[str]) -> str:
     mu, _, _ = _moments(
-        _estimator(replace(spec, model=ModelName.EQUAL_WEIGHT), symbols).fit(returns),
+        _estimator(replace(spec, model=ModelName.EQUAL_WEIGHT), symbols).fit(returns.to_numpy()),
         spec,
         symbols,
         returns,

@@ -5,7 +5,7 @@ Model allocation::
     [allocation]
     model = "min_variance"          # see ModelName
     symbols = ["JNJ", "KO", "PG", "WMT"]
-    covariance = "ledoit_wolf"      # sample | ledoit_wolf | ewma | regime
+    covariance = "ledoit_wolf"      # sample | ledoit_wolf | ewma | regime | factor
     lookback_days = 756             # daily returns per fit
     refit = "monthly"               # monthly | quarterly | semiannual | annual | never
     max_weight = 0.4                # also min_weight; per asset: [allocation.max_weights]
@@ -62,6 +62,7 @@ _MODEL_KEYS = {
     "symbols",
     "covariance",
     "half_life",
+    "factors",
     "lookback_days",
     "refit",
     "min_observations",
@@ -275,6 +276,7 @@ def _model_allocation(table: Mapping[str, Any], src: str) -> ModelAllocation:
             table.get("covariance", "sample"), CovarianceName, src, "allocation.covariance"
         ),
         half_life=num("half_life", 40.0, low=0.0, low_open=True),
+        factors=_int(table.get("factors", 10), src, "allocation.factors", 1),
         constraints=constraints,
         risk_budget={
             s: _num(b, src, f"allocation.risk_budget.{s}", low=0.0, low_open=True)

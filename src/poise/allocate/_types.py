@@ -48,13 +48,15 @@ class CovarianceName(StrEnum):
 
     ``sample`` (empirical), ``ledoit_wolf`` (shrinkage), ``ewma`` (exponentially weighted,
     ``half_life`` days) come from skfolio; ``regime`` is poise's learned regime-conditional
-    covariance (see ``RegimeCovariance``).
+    covariance (see ``RegimeCovariance``); ``factor`` is a principal-component factor model
+    (``factors`` components, see ``StatisticalFactorPrior``), fast for large universes.
     """
 
     SAMPLE = "sample"
     LEDOIT_WOLF = "ledoit_wolf"
     EWMA = "ewma"
     REGIME = "regime"
+    FACTOR = "factor"
 
 
 _CONSTRAINED = {
@@ -216,7 +218,8 @@ class ModelSpec:
     ----------
     model : ModelName
     covariance : CovarianceName
-        Covariance estimator; ``half_life`` (trading days) is used by ``ewma``.
+        Covariance estimator; ``half_life`` (trading days) is used by ``ewma``, ``factors``
+        (principal components) by ``factor``.
     constraints : Constraints
     risk_budget : mapping
         Risk parity: each asset's share of risk, relative (unnamed assets get 1).
@@ -231,6 +234,7 @@ class ModelSpec:
     model: ModelName = ModelName.MIN_VARIANCE
     covariance: CovarianceName = CovarianceName.SAMPLE
     half_life: float = 40.0
+    factors: int = 10
     constraints: Constraints = Constraints()
     risk_budget: Mapping[str, float] = field(default_factory=dict)
     views: tuple[View, ...] = ()
@@ -310,6 +314,14 @@ class ModelSpec:
             raise fail(f"must be positive, got {self.risk_aversion}", "risk_aversion")
         if not self.half_life > 0:
             raise fail(f"must be a positive number of days, got {self.half_life}", "half_life")
+        if self.factors < 1:
+            raise fail(f"must be a whole number ≥ 1, got {self.factors}", "factors")
+        if self.covariance is CovarianceName.FACTOR and model is ModelName.BLACK_LITTERMAN:
+            raise fail(
+                "black_litterman builds its own prior; use covariance sample, ledoit_wolf, "
+                "ewma or regime",
+                "covariance",
+            )
         if not self.tau > 0:
             raise fail(f"must be positive, got {self.tau}", "tau")
 

@@ -284,9 +284,12 @@ def optimize(
     start: str | None = typer.Option(None, "--start", help="First day of prices to fit on."),
     end: str | None = typer.Option(None, "--end", help="Last day of prices to fit on."),
     covariance: str = typer.Option(
-        "sample", "--covariance", help="sample | ledoit_wolf | ewma | regime (learned)"
+        "sample",
+        "--covariance",
+        help="sample | ledoit_wolf | ewma | regime (learned) | factor (principal components)",
     ),
     half_life: float = typer.Option(40.0, "--half-life", help="EWMA half-life in days."),
+    factors: int = typer.Option(10, "--factors", help="Components of the factor covariance."),
     min_weight: list[str] | None = typer.Option(
         None, "--min-weight", help="Minimum weight: 0.02 for all, or SYM=0.05 (repeatable)."
     ),
@@ -366,6 +369,7 @@ def optimize(
         model=name,
         covariance=cov,
         half_life=half_life,
+        factors=factors,
         constraints=Constraints(
             min_weight=0.0 if low_default is None else low_default,
             max_weight=1.0 if high_default is None else high_default,
