@@ -229,7 +229,7 @@ class StepRule:
                 and periods[part.check][t] == periods[part.check][t - 1]
             ):
                 continue
-            hit = (np.abs(weights - target) > part.bands + 1e-12).any(axis=1)
+            hit = np.einsum("ij->i", np.abs(weights - target) > part.bands + 1e-12)  # any
             fires |= hit
             if not part.to_band:
                 to_target |= hit
@@ -272,6 +272,19 @@ def step_rule(policy: Policy | Any, target: np.ndarray) -> StepRule:
 # --------------------------------------------------------------------------- placing cash
 
 
+def _rowsum(x: np.ndarray) -> np.ndarray:
+    """Sum of each row (``einsum`` is several times faster than ``sum(axis=1)`` on the short
+    rows here, and gives the same bits whatever the number of rows)."""
+    return np.einsum("ij->i", x)
+
+
+def _rowcount(mask: np.ndarray) -> np.ndarray:
+    """True entries in each row of a boolean array."""
+    if mask.shape[1] < 256:
+        return np.einsum("ij->i", mask.view(np.uint8))
+    return mask.sum(axis=1)
+
+
 def _waterfill(
     gaps: np.ndarray, amount: np.ndarray, weights: np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
@@ -282,27 +295,42 @@ def _waterfill(
     if mask is not None:
         gaps = np.where(mask, gaps, 0.0)
         weights = np.where(mask, weights, 0.0)
-        count = np.maximum(mask.sum(axis=1, keepdims=True), 1)
-        uniform = mask / count
     else:
         weights = np.broadcast_to(weights, gaps.shape)
-        uniform = np.full(gaps.shape, 1.0 / n)
     amount = np.maximum(amount, 0.0)
     positive = np.maximum(gaps, 0.0)
-    ordered = np.sort(positive, axis=1)[:, ::-1]
-    cumulative = np.cumsum(ordered, axis=1)
-    levels = (cumulative - amount[:, None]) / np.arange(1, n + 1)
-    nxt = np.empty_like(ordered)
-    nxt[:, :-1] = ordered[:, 1:]
-    nxt[:, -1] = -np.inf
-    first = np.argmax(levels >= nxt, axis=1)
-    level = np.maximum(levels[np.arange(len(levels)), first], 0.0)
-    out = np.maximum(positive - level[:, None], 0.0)
-    rest = np.maximum(amount - cumulative[:, -1], 0.0)
-    if rest.any():
-        wsum = weights.sum(axis=1, keepdims=True)
-        share = np.where(wsum > 0, weights / np.where(wsum > 0, wsum, 1.0), uniform)
-        out += rest[:, None] * share
+    rows = np.arange(len(positive))
+    # Most often the amount only tops up the largest gap: the level g1 − a is at or above
+    # every other gap, so no sort is needed.
+    top = positive.argmax(axis=1)
+    above = positive > (positive[rows, top] - amount)[:, None]
+    one = (_rowcount(above) == 1) & (amount > 0)
+    out = np.zeros_like(positive)
+    out[rows[one], top[one]] = amount[one]
+    many = ~one & (amount > 0)
+    if many.any():
+        pos, a = positive[many], amount[many]
+        ordered = np.sort(pos, axis=1)[:, ::-1]
+        cumulative = np.cumsum(ordered, axis=1)
+        levels = (cumulative - a[:, None]) / np.arange(1, n + 1)
+        nxt = np.empty_like(ordered)
+        nxt[:, :-1] = ordered[:, 1:]
+        nxt[:, -1] = -np.inf
+        first = np.argmax(levels >= nxt, axis=1)
+        level = np.maximum(levels[np.arange(len(levels)), first], 0.0)
+        fill = np.maximum(pos - level[:, None], 0.0)
+        rest = np.maximum(a - cumulative[:, -1], 0.0)
+        if rest.any():
+            w = weights[many]
+            wsum = w.sum(axis=1, keepdims=True)
+            if mask is not None:
+                m = mask[many]
+                uniform = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+            else:
+                uniform = np.full(w.shape, 1.0 / n)
+            share = np.where(wsum > 0, w / np.where(wsum > 0, wsum, 1.0), uniform)
+            fill += rest[:, None] * share
+        out[many] = fill
     return out
 
 
@@ -537,10 +565,10 @@ def _run_chunk(
             fires = to_target = no_fire
         desired = _place(before, total, flow, target, fires, to_target, bands)
         trade = np.abs(desired[:, :-1] - before[:, :-1])  # CASH (last) is not traded
-        moved = trade.sum(axis=1)
+        moved = _rowsum(trade)
         if cost_rate or commission:
-            cost = moved * cost_rate + commission * (trade > 1e-6).sum(axis=1)
-            kept = desired.sum(axis=1)
+            cost = moved * cost_rate + commission * _rowcount(trade > 1e-6)
+            kept = _rowsum(desired)
             scale = np.divide(
                 np.maximum(kept - cost, 0.0), kept, out=np.zeros_like(kept), where=kept > 0
             )
@@ -555,18 +583,18 @@ def _run_chunk(
     if invested_at_target:
         last[:] = 0
     else:
-        values = settle(0, values, values.sum(axis=1), np.zeros(n_paths))
-    start_total = values.sum(axis=1)
+        values = settle(0, values, _rowsum(values), np.zeros(n_paths))
+    start_total = _rowsum(values)
     totals[:, 0] = start_total
     flow = np.full(n_paths, contribution)
     for t in range(1, steps + 1):
         before = values * step_gross(t, rows)
-        grown = before.sum(axis=1)
+        grown = _rowsum(before)
         if contribution < 0:
             flow = np.maximum(contribution, -grown)  # a withdrawal takes at most everything
             depleted |= grown + contribution <= _EPS
         values = settle(t, before, grown, flow)
-        end_total = values.sum(axis=1)
+        end_total = _rowsum(values)
         totals[:, t] = end_total
         growth *= np.divide(
             end_total - flow, start_total, out=np.ones(n_paths), where=start_total > 0
@@ -869,7 +897,7 @@ def monte_carlo(
 
     def gross(t: int, rows: slice) -> np.ndarray:
         block, month = divmod(t - 1, s.block_months)
-        return table[starts[rows, block] + STEP_DAYS * month]
+        return np.take(table, starts[rows, block] + STEP_DAYS * month, axis=0)
 
     with _progress(progress, s.steps * s.paths, "Monte Carlo") as on_step:
         out = simulate_paths(
