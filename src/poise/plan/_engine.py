@@ -177,8 +177,10 @@ def _fmt_money(value: float) -> str:
 
 def _sell_quantity(value: float, price: float, fractional: bool, held: float) -> float:
     q = value / price
-    if fractional or q >= held - 0.5:
-        return min(q, held)  # whole-share rules still let a fractional position be closed
+    if fractional:
+        return min(q, held)
+    if q >= held - 0.5:
+        return held  # the whole position: whole-share rules still let a fractional one close
     return min(float(round(q)), held)
 
 
