@@ -240,3 +240,20 @@ def test_example_household_and_holdings():
     assert abs(sum(out["weights"].values()) - 1) < 1e-9
     # RRC is not in the example: the data checks only look at the household's symbols
     assert all(w["symbol"] != "RRC" for w in out["data_quality"])
+
+
+def test_allocation_model_targets_are_fitted_on_the_as_of_day(tmp_path: Path):
+    from datetime import date
+
+    from poise.allocate import resolve_targets
+
+    text = (
+        '[[accounts]]\nid = "brokerage"\nkind = "taxable"\n\n[allocation]\n'
+        'model = "min_variance"\nsymbols = ["JNJ", "KO", "PG"]\nlookback_days = 252\n'
+    )
+    hh = write(tmp_path, "model.toml", text)
+    out = stress(hh, "--prices", "sp500", "--as-of", "2019-06-28", *FAST)
+    fitted = resolve_targets(read_household(hh), load_dataset("sp500"), date(2019, 6, 28))
+    assert {k: v for k, v in out["weights"].items() if v} == pytest.approx(
+        {k: v for k, v in fitted.items() if v}
+    )

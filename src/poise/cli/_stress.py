@@ -3,6 +3,7 @@ replays, a Monte Carlo of the household's future and its drawdown overlay."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import typer
 from rich.table import Table
 
 from poise._errors import InputError
+from poise.allocate import resolve_targets
 from poise.cli._app import app, console, parse_date_option, print_json
 from poise.io import prices_on, read_holdings, read_household, read_prices, write_text_atomic
 from poise.model import CASH, Holdings
@@ -159,14 +161,19 @@ def stress(
     if not initial > 0:
         raise InputError(f"must be a positive amount, got {initial:g}", field="--initial")
 
-    targets_symbols = [s for s in hh.targets if s != CASH]
+    universe = [s for s in hh.targets if s != CASH]
+    if hh.allocation is not None:
+        universe = list(dict.fromkeys([*universe, *hh.allocation.symbols]))
     lots: Holdings | None = None
     if holdings is not None:
         lots = read_holdings(holdings, hh)
-        needed = list(dict.fromkeys([*targets_symbols, *lots.symbols]))
+        needed = list(dict.fromkeys([*universe, *lots.symbols]))
     else:
-        needed = targets_symbols
+        needed = universe
     on, price_map = prices_on(table, day, needed, source=str(prices))
+    backtested = hh  # crisis replays and the overlay refit an [allocation] model as they go
+    if hh.allocation is not None:  # shocks and the Monte Carlo hold the as-of targets
+        hh = replace(hh, targets=resolve_targets(hh, table, on), allocation=None)
     if lots is None:
         lots = holdings_at_target(hh, price_map, initial, on)
         start_weights = None
@@ -191,8 +198,8 @@ def stress(
         if windows_in:
             chosen = windows_in
         else:
-            chosen, skipped = covered_windows(history, targets_symbols)
-        crises = [replay(hh, history, w, initial=value) for w in chosen]
+            chosen, skipped = covered_windows(history, universe)
+        crises = [replay(backtested, history, w, initial=value) for w in chosen]
 
     mc = None
     if settings is not None:
@@ -210,7 +217,7 @@ def stress(
 
     overlay = None
     if not no_overlay and rules.overlay is not None:
-        overlay = backtest_overlay(hh, history, rules.overlay, initial=value)
+        overlay = backtest_overlay(backtested, history, rules.overlay, initial=value)
 
     written = None
     if report_path is not None:
