@@ -130,7 +130,7 @@ class BacktestResult:
     def total_withdrawals(self) -> float:
         """Withdrawals paid out (a positive number)."""
         paid = self.flows["paid"] if not self.flows.empty else pd.Series(dtype=float)
-        return float(-paid[paid < 0].sum())
+        return float(-paid[paid < 0].sum()) + 0.0
 
     @property
     def withdrawal_shortfall(self) -> float:
