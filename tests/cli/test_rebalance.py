@@ -204,3 +204,21 @@ def test_console_script_has_no_traceback(tmp_path, files):
     assert proc.returncode == 2
     assert "accounts[0].kind" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_data_quality_warnings_reach_the_plan(tmp_path, files):
+    # AAA is stuck at 100 for 7 days (stale) and BBB doubles overnight (impossible jump).
+    prices = write(
+        tmp_path,
+        "stale.csv",
+        "date,AAA,BBB\n"
+        + "".join(f"2024-05-{d},100,50\n" for d in (27, 28, 29, 30, 31))
+        + "2024-06-03,100,50\n2024-06-04,100,100\n",
+    )
+    result = run_cli(args((files[0], files[1], prices), "--json"))
+    assert result.code == 0, result.stderr
+    warnings = " ".join(result.json()["data_warnings"])
+    assert "AAA" in warnings
+    assert "BBB" in warnings
+    table = run_cli(args((files[0], files[1], prices)))
+    assert "data:" in table.stdout

@@ -15,8 +15,13 @@ from poise.io import history_matrix, prices_on, read_holdings, read_household, r
 from poise.model import CASH, Plan
 from poise.plan import CashFlow, plan_rebalance
 from poise.report import plan_to_dict
+from poise.risk._quality import check_prices
 
 __all__ = ["rebalance"]
+
+QUALITY_LOOKBACK_DAYS = 260
+"""Trading days of prices (about a year, up to the as-of day) checked for stale prices, gaps
+and impossible jumps before a plan is shown."""
 
 
 def _flows(
@@ -166,10 +171,18 @@ def rebalance(
             "what the account holds; withdraw less or from another account",
             field="--withdraw",
         )
+    # Data quality over the last year of prices that the decision rests on.
+    recent = table.loc[: str(on)].tail(QUALITY_LOOKBACK_DAYS)
+    data_warnings = [
+        str(w) for w in check_prices(recent, symbols=needed, as_of=on, source=str(prices))
+    ]
     if json_out:
         out = plan_to_dict(plan)
         out["household"] = hh.name
         out["policy"] = hh.policy.describe()
+        out["data_warnings"] = data_warnings
         print_json(out)
     else:
         render_plan(plan, hh.name)
+        for warning in data_warnings:
+            console.print(f"[yellow]data:[/] {warning}")
