@@ -1,8 +1,10 @@
 """The daily loop's steps, in the order they run on a day.
 
 A day on which any step is due is an *event day*; on it every step runs, in order, on the
-shared ``BacktestState``; between event days the holdings do not change. A step says on which
-days of a block it is due (``due``) and does its work (``run``):
+shared ``BacktestState``; between event days the holdings do not change. A step names the days
+it needs that are known in advance (``schedule``: cash flows, year starts, listings), flags
+others in a block of days given the current holdings (``due``: a policy's screen, a model's
+refit), and does its work (``run``):
 
 1. ``PayTaxes``: on the first trading day of a year, pay the previous year's tax from each
    account's cash, selling through the plan's withdrawal path when cash is short.
