@@ -203,3 +203,40 @@ def test_static_targets_with_profile_and_goals_are_accepted(tmp_path):
     household = read(tmp_path, text)
     assert household.allocation is None
     assert household.targets == {"VTI": 1.0}
+
+
+def test_rebalance_door_fits_the_model_up_to_as_of(tmp_path):
+    from tests.conftest import run_cli
+
+    household = tmp_path / "h.toml"
+    household.write_text(MODEL)
+    holdings = tmp_path / "holdings.csv"
+    holdings.write_text("account,symbol,quantity,cost_basis,acquired\nbrokerage,CASH,100000,,\n")
+    args = ["rebalance", household, "--holdings", holdings, "--prices", "sp500"]
+    result = run_cli([*args, "--as-of", "2020-06-30", "--json"])
+    assert result.code == 0, result.stderr
+    out = result.json()
+    expected = resolve_targets(read_household(household), load_dataset("sp500"), date(2020, 6, 30))
+    assert out["targets"] == pytest.approx(expected)
+    assert sum(out["weights_after"].values()) == pytest.approx(1.0)
+
+
+def test_backtest_follows_the_glide_path(tmp_path):
+    from poise.backtest import run_backtest
+
+    text = GLIDE.replace("date = 2010-01-01", "date = 2012-01-03")
+    text += '[policy]\nkind = "calendar"\nfrequency = "monthly"\n'
+    household = read(tmp_path, text)
+    prices = load_dataset("sp500")
+    result = run_backtest(household, prices, start=date(2006, 1, 3), end=date(2012, 6, 29))
+    weights = result.weights
+    # five years before the goal (profile growth 75%): growth sleeve JNJ + KO at 75%
+    early = weights.loc["2006-01-03"]
+    assert early["JNJ"] + early["KO"] == pytest.approx(0.75, abs=0.01)
+    # half way down the glide (2009-07-03: 2.5 years left; re-fitted on 2009-07-01, the
+    # month's first trading day) and after the goal date
+    middle = weights.loc["2009-07-06"]
+    assert middle["JNJ"] + middle["KO"] == pytest.approx(0.375, abs=0.03)
+    late = weights.loc["2012-02-01"]
+    assert late["JNJ"] + late["KO"] == pytest.approx(0.0, abs=1e-9)
+    assert late["CASH"] == pytest.approx(0.4, abs=0.02)
