@@ -177,3 +177,17 @@ def test_price_errors(tmp_path, text, where, hint):
 def test_unknown_dataset_or_missing_file():
     with pytest.raises(InputError, match="sp500"):
         read_prices("no_such_file.csv")
+
+
+def test_atomic_write_leaves_an_ordinary_readable_file(tmp_path):
+    import os
+    import stat
+
+    from poise.io import write_text_atomic
+
+    target = write_text_atomic(tmp_path / "out" / "report.html", "<html></html>")
+    assert target.read_text() == "<html></html>"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in target.parent.iterdir()] == ["report.html"]

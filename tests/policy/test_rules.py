@@ -141,3 +141,13 @@ def test_any_of_keeps_reasons_of_the_rules_that_fired():
     calm = policy.decide(ctx([0.6, 0.4, 0], [0.6, 0.4, 0], last_rebalanced=date(2024, 4, 1)))
     assert not calm.triggered
     assert policy.describe() == "calendar quarterly or ±5pp bands"
+
+
+def test_zero_target_assets_get_no_zero_wide_relative_band():
+    # CASH targeted at 0: 25% of 0 is no band at all; with 5/25 the 5pp absolute band applies,
+    # with relative bands alone none does (leftover cash never triggers on its own).
+    targets = np.array([0.6, 0.4, 0.0])
+    np.testing.assert_allclose(half_bands(targets, 0.05, 0.25), [0.05, 0.05, 0.05])
+    np.testing.assert_allclose(half_bands(targets, None, 0.25), [0.15, 0.10, np.inf])
+    policy = ThresholdPolicy(absolute=None, relative=0.25)
+    assert not policy.decide(ctx([0.59, 0.40, 0.01], targets)).triggered

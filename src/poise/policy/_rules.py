@@ -34,12 +34,18 @@ def _pct(weight: float) -> str:
 def half_bands(
     target_weights: np.ndarray, absolute: float | None, relative: float | None
 ) -> np.ndarray:
-    """Band half-widths per asset: the tighter of ``absolute`` and ``relative`` × target."""
+    """Band half-widths per asset: the tighter of ``absolute`` and ``relative`` × target.
+
+    A relative band means nothing for an asset whose target is zero (it would be zero wide, so
+    a dollar of leftover cash would trigger a rebalance): such assets get the absolute band, or
+    none when only relative bands are set. They are still sold when a rebalance happens.
+    """
     bands = np.full(target_weights.shape, np.inf)
     if absolute is not None:
         bands = np.minimum(bands, absolute)
     if relative is not None:
-        bands = np.minimum(bands, relative * np.abs(target_weights))
+        positive = target_weights > 0
+        bands[positive] = np.minimum(bands[positive], relative * target_weights[positive])
     return bands
 
 
