@@ -252,3 +252,40 @@ def test_demo_writes_a_report(tmp_path, monkeypatch) -> None:
     assert len(data["policies"]) == 6
     assert data["report"] == str(out.resolve())
     assert "Plotly.newPlot" in out.read_text()
+
+
+def test_backtest_report_adds_attribution_and_monte_carlo(household, tmp_path) -> None:
+    report = tmp_path / "risk.html"
+    result = run_cli(
+        [
+            "backtest",
+            household,
+            "--prices",
+            "sp500",
+            *WINDOW,
+            "--report",
+            report,
+            "--paths",
+            "200",
+            "--years",
+            "3",
+            "--json",
+        ]
+    )
+    assert result.code == 0, result.stderr
+    text = report.read_text()
+    assert "Against sp500_index" in text
+    assert "Brinson-Fachler" in text
+    assert "Monte Carlo: the next 3 years from 2017-12-29" in text
+    assert "200 × 36" in text
+    assert text.count("Plotly.newPlot") >= 8
+    assert text.count("* plotly.js v") == 1  # plotly.js embedded once, works offline
+
+
+def test_backtest_report_without_benchmark_overlap_says_so(household, tmp_path) -> None:
+    bench = write(tmp_path, "bench.csv", "date,IDX\n1980-01-02,100\n1980-01-03,101\n")
+    report = tmp_path / "r.html"
+    args = ["--report", report, "--benchmark", bench, "--paths", "50", "--years", "1"]
+    result = run_cli(["backtest", household, "--prices", "sp500", *WINDOW, *args])
+    assert result.code == 0, result.stderr
+    assert "Attribution</h2>\n<p>Not available" in report.read_text()

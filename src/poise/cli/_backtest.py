@@ -6,11 +6,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import typer
 from rich.table import Table
 
-from poise._errors import InputError
+from poise._errors import DataError, InputError
 from poise.backtest import BacktestResult, ScheduledFlow, run_backtest
 from poise.cli._app import app, console, parse_date_option, print_json
 from poise.io import read_household, read_prices, write_text_atomic
@@ -79,8 +81,64 @@ def describe_run(result: BacktestResult, flows: Sequence[ScheduledFlow]) -> str:
     return text
 
 
+def risk_sections(
+    household: Household,
+    prices: pd.DataFrame,
+    result: BacktestResult,
+    flows: Sequence[ScheduledFlow],
+    benchmark: str,
+    paths: int,
+    years: int,
+) -> list[tuple[str, Any]]:
+    """Report sections on one backtest: its attribution against ``benchmark`` and a Monte
+    Carlo of the next ``years`` from where it ended, with the same rule and savings."""
+    import html
+
+    from poise.risk import MonteCarloSettings, attribute_backtest, benchmark_series, monte_carlo
+    from poise.risk._report import attribution_blocks, montecarlo_blocks
+
+    sections: list[tuple[str, Any]] = []
+    try:
+        bench = benchmark_series(read_prices(benchmark), None, benchmark)
+        attribution = attribute_backtest(
+            household,
+            prices,
+            bench,
+            benchmark_name=benchmark,
+            start=result.start,
+            end=result.end,
+            initial=result.initial_value,
+            flows=flows,
+            result=result,
+        )
+        sections.append(("Attribution", ""))
+        sections += attribution_blocks(attribution)
+    except DataError as exc:
+        sections.append(("Attribution", f"<p>Not available: {html.escape(str(exc))}</p>"))
+    per_month = {"month": 1.0, "quarter": 3.0, "year": 12.0}
+    monthly = sum(f.amount / per_month[f.every] for f in flows)
+    final_weights = result.weights.iloc[-1]
+    final_targets = result.daily_targets().iloc[-1]
+    mc = monte_carlo(
+        household,
+        prices.loc[: pd.Timestamp(result.end)],
+        MonteCarloSettings(paths=paths, years=years, contribution=monthly, seed=0),
+        initial_value=float(result.values.iloc[-1]),
+        initial_weights={str(k): float(v) for k, v in final_weights.items()},
+        targets={str(k): float(v) for k, v in final_targets.items() if v > 0},
+        start=result.end,
+    )
+    blocks = montecarlo_blocks(mc)
+    heading = f"Monte Carlo: the next {years} years from {result.end}, same rule and savings"
+    return [*sections, (heading, blocks[0][1]), *blocks[1:]]
+
+
 def write_report(
-    path: Path, results: Mapping[str, BacktestResult], title: str, subtitle: str = ""
+    path: Path,
+    results: Mapping[str, BacktestResult],
+    title: str,
+    subtitle: str = "",
+    sections: Sequence[tuple[str, Any]] = (),
 ) -> Path:
     """Write the HTML report for ``results`` atomically; returns the resolved path."""
     from poise.report import backtest_report
@@ -95,7 +153,8 @@ def write_report(
             f"folder {str(path.parent)!r} does not exist; create it or choose another path",
             field="--report",
         )
-    write_text_atomic(path, backtest_report(results, title=title, subtitle=subtitle))
+    text = backtest_report(results, title=title, subtitle=subtitle, sections=sections)
+    write_text_atomic(path, text)
     return path.resolve()
 
 
@@ -137,8 +196,16 @@ def backtest(
         None, "--account", help="Account of the cash flows (default: the first)."
     ),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
+    benchmark: str = typer.Option(
+        "sp500_index", "--benchmark", help="Benchmark for the report's attribution (CSV/data set)."
+    ),
+    paths: int = typer.Option(2000, "--paths", help="Monte Carlo paths in the report."),
+    years: int = typer.Option(10, "--years", help="Monte Carlo horizon in the report (years)."),
 ) -> None:
-    """Replay the household's rule over a price history, with costs, lots and taxes."""
+    """Replay the household's rule over a price history, with costs, lots and taxes.
+
+    With --report, the HTML report also attributes the return (CAPM against --benchmark,
+    Brinson-Fachler, contributions) and fans out a Monte Carlo of the years after the end."""
     hh = read_household(household)
     first, last, initial = run_options(start, end, initial)
     flows = scheduled_flows(contribution, withdrawal, every, account, hh)
@@ -149,7 +216,10 @@ def backtest(
     written = None
     if report is not None:
         title = f"{hh.name}: backtest of {result.policy}"
-        written = write_report(report, {result.policy: result}, title, describe_run(result, flows))
+        extra = risk_sections(hh, table, result, flows, benchmark, paths, years)
+        written = write_report(
+            report, {result.policy: result}, title, describe_run(result, flows), extra
+        )
     if json_out:
         out = result.to_dict()
         if written is not None:

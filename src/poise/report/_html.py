@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -341,6 +341,7 @@ def backtest_report(
     *,
     title: str = "poise backtest",
     subtitle: str = "",
+    sections: Sequence[tuple[str, Any]] = (),
 ) -> str:
     """The HTML text of a report on one or more backtests (self-contained, offline).
 
@@ -350,6 +351,9 @@ def backtest_report(
         The backtests to show side by side (same household and dates, different rules).
     title, subtitle : str
         Heading and the line below it (rich markup such as ``[bold]`` is removed).
+    sections : sequence of (heading, block)
+        More sections after the costs and taxes (e.g. attribution, Monte Carlo): each block
+        is a plotly figure or an HTML fragment; an empty heading continues the section above.
     """
     if not isinstance(results, Mapping):
         results = {results.policy: results}
@@ -380,6 +384,10 @@ def backtest_report(
         parts.append("</details>")
     parts.append("<h2>Costs and taxes by year</h2>")
     parts.append(_div(_costs_taxes_figure(results), False))
+    for heading, block in sections:
+        if heading:
+            parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(block if isinstance(block, str) else _div(block, False))
     parts.append(f"<h2>How these figures are made</h2><div class='notes'>{_NOTES}</div>")
     parts.append("</body></html>")
     return "\n".join(parts)

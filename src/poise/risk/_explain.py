@@ -180,6 +180,7 @@ def attribute_backtest(
     risk_free: float = 0.0,
     groups: Mapping[str, str] | None = None,
     progress: bool = False,
+    result: Any = None,
 ) -> BacktestAttribution:
     """Backtest ``household`` and attribute its returns (see the module notes).
 
@@ -193,6 +194,9 @@ def attribute_backtest(
         Annual risk-free rate for the regression.
     groups : mapping of symbol to group, optional
         Groups for Brinson (default: the household's ``[risk.groups]``).
+    result : BacktestResult, optional
+        The household's backtest with these settings, when the caller already has it (it is
+        not run again).
 
     Raises
     ------
@@ -203,16 +207,17 @@ def attribute_backtest(
     from poise.backtest import run_backtest
     from poise.policy import NeverPolicy
 
-    result = run_backtest(
-        household,
-        prices,
-        start=start,
-        end=end,
-        initial=initial,
-        flows=flows,
-        progress=progress,
-        risk_free=risk_free,
-    )
+    if result is None:
+        result = run_backtest(
+            household,
+            prices,
+            start=start,
+            end=end,
+            initial=initial,
+            flows=flows,
+            progress=progress,
+            risk_free=risk_free,
+        )
     held = run_backtest(
         household, prices, start=start, end=end, initial=initial, flows=flows, policy=NeverPolicy()
     )

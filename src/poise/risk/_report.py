@@ -296,6 +296,67 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:.1%}"
 
 
+def montecarlo_blocks(montecarlo: Any) -> list[tuple[str, Any]]:
+    """Report blocks for a Monte Carlo result: a summary table, the fan chart, the notes."""
+    d = montecarlo.to_dict()
+    tv = d["terminal_value"]
+    rows = [
+        ["paths × months", f"{d['paths']:,} × {12 * d['years']}"],
+        ["terminal value, median", f"{tv['p50']:,.0f}"],
+        ["terminal value, 5% worst", f"{tv['p5']:,.0f}"],
+        ["put in", f"{d['total_invested']:,.0f}"],
+        ["probability of ending below what was put in", _pct(d["probability_of_loss"])],
+    ]
+    rows += [
+        [
+            f"VaR / CVaR {v['level']:.0%}, {v['months']} months",
+            f"{v['var']:,.0f} / {v['cvar']:,.0f}",
+        ]
+        for v in d["var"]
+    ]
+    rows += [
+        [f"goal {g['amount']:,.0f} by {g['date']}", _pct(g["probability"])] for g in d["goals"]
+    ]
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in d["notes"])
+    return [
+        ("Monte Carlo", _table(rows, ["", ""])),
+        ("", fan_chart(montecarlo)),
+        ("", f"<ul class='notes'>{notes}</ul>"),
+    ]
+
+
+def attribution_blocks(attribution: Any) -> list[tuple[str, Any]]:
+    """Report blocks for a backtest's attribution: CAPM table and scatter, Brinson-Fachler
+    bars by group, contribution per asset and year."""
+    from poise.analytics import daily_returns
+
+    d = attribution.to_dict()
+    rows = [
+        ["alpha (annualised)", _pct(d["alpha"]), f"t = {d['alpha_t']:.2f}"],
+        ["beta", f"{d['beta']:.3f}", f"t = {d['beta_t']:.2f}"],
+        ["R²", f"{d['r_squared']:.3f}", ""],
+        ["tracking error", _pct(d["tracking_error"]), ""],
+        ["information ratio", f"{d['information_ratio']:.2f}", ""],
+        ["CAGR / benchmark CAGR", _pct(d["cagr"]), _pct(d["benchmark_cagr"])],
+        ["rebalancing effect (CAGR vs buy-and-hold)", _pct(d["rebalancing_effect"]["effect"]), ""],
+        ["cost drag / tax drag (CAGR)", _pct(d["cost_drag"]), _pct(d["tax_drag"])],
+    ]
+    result = attribution.result
+    returns = daily_returns(result.values, result.cash_flows)
+    return [
+        (f"Against {d['benchmark']}", _table(rows, ["", "", ""])),
+        ("", capm_figure(returns, attribution.benchmark_returns, attribution.capm)),
+        (
+            "Brinson-Fachler against the targets, by group (linked)",
+            brinson_figure(attribution.brinson),
+        ),
+        (
+            "Contribution to return per asset and year",
+            contribution_figure(attribution.contributions_by_year),
+        ),
+    ]
+
+
 def stress_report(
     *,
     title: str,
@@ -313,29 +374,7 @@ def stress_report(
         items = [f"<li class='warn'>{html.escape(str(w))}</li>" for w in (*quality, *breaches)]
         blocks.append(("Data quality and concentration", f"<ul>{''.join(items)}</ul>"))
     if montecarlo is not None:
-        d = montecarlo.to_dict()
-        tv = d["terminal_value"]
-        rows = [
-            ["paths × months", f"{d['paths']:,} × {12 * d['years']}"],
-            ["terminal value, median", f"{tv['p50']:,.0f}"],
-            ["terminal value, 5% worst", f"{tv['p5']:,.0f}"],
-            ["put in", f"{d['total_invested']:,.0f}"],
-            ["probability of ending below what was put in", _pct(d["probability_of_loss"])],
-        ]
-        rows += [
-            [
-                f"VaR / CVaR {v['level']:.0%}, {v['months']} months",
-                f"{v['var']:,.0f} / {v['cvar']:,.0f}",
-            ]
-            for v in d["var"]
-        ]
-        rows += [
-            [f"goal {g['amount']:,.0f} by {g['date']}", _pct(g["probability"])] for g in d["goals"]
-        ]
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in d["notes"])
-        blocks.append(("Monte Carlo", _table(rows, ["", ""])))
-        blocks.append(("", fan_chart(montecarlo)))
-        blocks.append(("", f"<ul class='notes'>{notes}</ul>"))
+        blocks += montecarlo_blocks(montecarlo)
     if crises:
         rows = [
             [
@@ -387,31 +426,4 @@ def stress_report(
 
 def attribution_report(attribution: Any, *, title: str, subtitle: str = "") -> str:
     """The ``poise attribution --report`` page (self-contained HTML)."""
-    from poise.analytics import daily_returns
-
-    d = attribution.to_dict()
-    rows = [
-        ["alpha (annualised)", _pct(d["alpha"]), f"t = {d['alpha_t']:.2f}"],
-        ["beta", f"{d['beta']:.3f}", f"t = {d['beta_t']:.2f}"],
-        ["R²", f"{d['r_squared']:.3f}", ""],
-        ["tracking error", _pct(d["tracking_error"]), ""],
-        ["information ratio", f"{d['information_ratio']:.2f}", ""],
-        ["CAGR / benchmark CAGR", _pct(d["cagr"]), _pct(d["benchmark_cagr"])],
-        ["rebalancing effect (CAGR vs buy-and-hold)", _pct(d["rebalancing_effect"]["effect"]), ""],
-        ["cost drag / tax drag (CAGR)", _pct(d["cost_drag"]), _pct(d["tax_drag"])],
-    ]
-    result = attribution.result
-    returns = daily_returns(result.values, result.cash_flows)
-    blocks: list[tuple[str, Any]] = [
-        (f"Against {d['benchmark']}", _table(rows, ["", "", ""])),
-        ("", capm_figure(returns, attribution.benchmark_returns, attribution.capm)),
-        (
-            "Brinson-Fachler against the targets, by group (linked)",
-            brinson_figure(attribution.brinson),
-        ),
-        (
-            "Contribution to return per asset and year",
-            contribution_figure(attribution.contributions_by_year),
-        ),
-    ]
-    return _page(title, subtitle, blocks)
+    return _page(title, subtitle, attribution_blocks(attribution))
