@@ -128,10 +128,16 @@ def test_substitute_with_a_recent_loss_is_skipped_for_the_next():
 
 def test_swap_back_after_the_window():
     # ITOT held as VTI's substitute; VTI's last loss sale was 40 days ago: swap back the ITOT
-    # lot at a loss and the long-term one, keep the short-term gain lot.
+    # lot at a loss (basis 45/sh, price 40) and the break-even one; keep the lots with a gain,
+    # short- or long-term (a swap back never realises a gain).
     hh = household(swap_back=True)
     holdings = Holdings(
-        (lot("ITOT", 10, 450, 40), lot("ITOT", 10, 300, 40), lot("ITOT", 5, 100, 400)),
+        (
+            lot("ITOT", 10, 450, 40),
+            lot("ITOT", 10, 300, 40),
+            lot("ITOT", 5, 100, 400),
+            lot("ITOT", 2, 80, 400),
+        ),
         {"brokerage": 0.0, "ira": 0.0},
     )
     old_sale = Transaction(AS_OF - timedelta(days=40), "brokerage", "VTI", Side.SELL, 10, 90, 1200)
@@ -139,7 +145,7 @@ def test_swap_back_after_the_window():
     sells = [t for t in plan.trades if t.side is Side.SELL and t.symbol == "ITOT"]
     assert [(s.lot.cost_basis, s.quantity) for t in sells for s in t.lot_sales] == [
         (450, 10),
-        (100, 5),
+        (80, 2),
     ]
     assert any(t.side is Side.BUY and t.symbol == "VTI" for t in plan.trades)
     # inside the window it waits

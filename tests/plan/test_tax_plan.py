@@ -128,15 +128,24 @@ def test_a_buy_that_would_wash_a_recent_loss_buys_the_substitute():
     assert ("brokerage", "BND", Side.BUY) in trades_of(plan)
 
 
-def test_without_a_substitute_the_cash_waits_and_the_plan_says_so():
+def test_without_a_substitute_nothing_is_sold_for_it_and_the_plan_says_so():
+    # BND may not be bought (wash sale) and has no substitute: it is held at 500 instead of its
+    # 1,000 goal, and VTI is not sold to raise cash that could not be invested.
     hh = _blocked_household({})
     holdings = Holdings((lot("VTI", 15, 1000), lot("BND", 5, 600)), {"brokerage": 0.0})
     plan = plan_rebalance(
         hh, holdings, {"VTI": 100.0, "BND": 100.0}, AS_OF, transactions=[LOSS_SALE]
     )
-    assert not [t for t in plan.trades if t.side is Side.BUY]
-    assert any("BND: 500.00 left in cash" in w for w in plan.warnings)
-    assert plan.weights_after["CASH"] == pytest.approx(0.25)
+    assert plan.trades == ()
+    assert any("BND: held 500.00 below its goal" in w for w in plan.warnings)
+    assert any("buy it from 2024-06-24" in w for w in plan.warnings)
+    # A deposit is invested in VTI then, never left idle for BND.
+    plan = plan_rebalance(
+        hh, holdings, {"VTI": 100.0, "BND": 100.0}, AS_OF, transactions=[LOSS_SALE],
+        flows=[CashFlow("brokerage", 1000.0)],
+    )  # fmt: skip
+    assert [(t.symbol, t.side) for t in plan.trades] == [("VTI", Side.BUY)]
+    assert plan.weights_after["CASH"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_declared_identical_symbols_are_blocked_too():

@@ -3,6 +3,7 @@ with scheduled cash flows, costs, lots and annual taxes."""
 
 from poise.backtest._engine import run_backtest
 from poise.backtest._flows import Every, ScheduledFlow, flow_days
+from poise.backtest._harvest import Harvest, after_tax_values, recent_transactions
 from poise.backtest._result import TRADE_COLUMNS, BacktestResult
 from poise.backtest._state import BacktestState, TradeKind
 from poise.backtest._steps import PayTaxes, Rebalance, Step, UpdateTargets, default_steps
@@ -13,6 +14,7 @@ __all__ = [
     "BacktestResult",
     "BacktestState",
     "Every",
+    "Harvest",
     "PayTaxes",
     "RealizedGains",
     "Rebalance",
@@ -21,8 +23,10 @@ __all__ = [
     "TaxLedger",
     "TradeKind",
     "UpdateTargets",
+    "after_tax_values",
     "annual_tax",
     "default_steps",
     "flow_days",
+    "recent_transactions",
     "run_backtest",
 ]

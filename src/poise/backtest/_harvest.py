@@ -15,16 +15,14 @@ higher of the two rates, an upper bound) ``min_net_benefit``. Screening never ch
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
+from poise.backtest._state import BacktestState
 from poise.model import Side
 from poise.plan import plan_harvest
 from poise.tax import Transaction, annual_tax, is_long_term
-
-if TYPE_CHECKING:
-    from poise.backtest._state import BacktestState
 
 __all__ = ["HARVEST", "Harvest", "after_tax_values", "harvested_by_year", "recent_transactions"]
 
@@ -32,16 +30,23 @@ HARVEST = "harvest"
 """``kind`` of harvesting trades in ``BacktestResult.trades``."""
 
 
+# Transactions of each recorded trade batch, per run (batches are only ever appended).
+_BATCHES: WeakKeyDictionary[BacktestState, dict[int, list[Transaction]]] = WeakKeyDictionary()
+
+
 def recent_transactions(state: BacktestState, days: int = 61) -> list[Transaction]:
     """The run's trades of the last ``days`` calendar days (for the wash-sale rule)."""
     since = state.today - timedelta(days=days)
-    out: list[Transaction] = []
-    for day, _kind, _reason, trades in reversed(state.trade_batches):
+    cache = _BATCHES.setdefault(state, {})
+    out: list[list[Transaction]] = []
+    for n in range(len(state.trade_batches) - 1, -1, -1):
+        day, _kind, _reason, trades = state.trade_batches[n]
         if day < since:
             break
-        out.extend(Transaction.from_trade(t, day) for t in trades)
-    out.reverse()
-    return out
+        if n not in cache:
+            cache[n] = [Transaction.from_trade(t, day) for t in trades]
+        out.append(cache[n])
+    return [t for batch in reversed(out) for t in batch]
 
 
 class Harvest:

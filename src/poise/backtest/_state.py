@@ -217,8 +217,9 @@ class BacktestState:
         return self._history_matrix()[: self.offset + i + 1]
 
     def context(self, i: int) -> PolicyContext:
-        """What the policy sees at the close of day ``i``, before that day's trades."""
-        return PolicyContext(
+        """What the policy sees at the close of day ``i``, before that day's trades (a held
+        harvest substitute counted in its primary, see ``poise.plan._taxaware.group_context``)."""
+        context = PolicyContext(
             self.day(i),
             self.names,
             self.weights(i),
@@ -227,6 +228,11 @@ class BacktestState:
             self.day(i - 1) if i > 0 else None,
             self.history(i),
         )
+        if self.household.harvest.substitutes:
+            from poise.plan._taxaware import group_context
+
+            context = group_context(context, self.household, self.targets)
+        return context
 
     # ----- moving holdings forward --------------------------------------------------------
     def account_value(self, account: str, i: int) -> float:

@@ -27,7 +27,7 @@ from poise.model import (
 )
 from poise.plan._apply import apply_trades, group_lots
 from poise.plan._flows import CashFlow, waterfill
-from poise.plan._taxaware import TaxAware, fold_substitutes
+from poise.plan._taxaware import TaxAware, fold_substitutes, group_context
 from poise.policy import Decision, PolicyContext, RebalanceTo
 from poise.tax import Transaction, estimate_tax, is_long_term, select_lots
 
@@ -240,6 +240,7 @@ def plan_rebalance(
     rules = hh.trading
     targets = dict(targets if targets is not None else hh.targets)
     tax = TaxAware.build(hh, holdings, prices, as_of, transactions)
+    policy_targets = targets
     if hh.harvest.substitutes:
         targets = fold_substitutes(hh, targets, holdings, prices)
     for flow in flows:
@@ -273,6 +274,8 @@ def plan_rebalance(
         context = PolicyContext(
             as_of, names, weights_before, target_w, last_rebalanced, previous_day, history
         )
+        if hh.harvest.substitutes:  # a held substitute counts in its primary's drift
+            context = group_context(context, hh, policy_targets)
         decision = hh.policy.decide(context)
     if force and not decision.triggered:
         decision = Decision(
@@ -322,6 +325,8 @@ def plan_rebalance(
     else:
         desired = values - _capped_fill(values - goal, -net_flow, values)
 
+    if tax is not None:  # what may not be bought (wash sale, no free substitute) is held
+        desired = tax.hold_blocked(symbols, desired, values)
     book = _Book(hh, prices, as_of, holdings, dict(qty), cash, tax=tax)
     delta = desired[:-1] - held * price  # value to buy (+) or sell (-) per symbol
     before_pct = dict(zip(names, weights_before, strict=True))

@@ -16,7 +16,8 @@ The rule, for each taxable account and each symbol held there (largest loss firs
 
 With ``swap_back = true``, a substitute held in a taxable account in place of a target symbol
 is sold back into that symbol once the symbol's wash-sale window has closed, lot by lot, for
-lots at a loss or with a long-term gain (never a short-term gain).
+lots at a loss or break-even only: a swap back never realises a gain (a substitute lot with a
+gain stays until a rebalance or a later loss sells it).
 
 Timing as everywhere: decisions at the close of ``as_of``, fills at that close.
 """
@@ -28,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from poise.model import CASH, Holdings, Household, Lot, Side, Trade
+from poise.model import CASH, Holdings, Household, Lot, Plan, Side, Trade
 from poise.plan._apply import apply_trades
 from poise.plan._taxaware import sell_lots_trade
 from poise.tax import Transaction, WashCalendar, is_long_term
@@ -78,6 +79,24 @@ class HarvestPlan:
     @property
     def harvested(self) -> float:
         return self.harvested_short_term + self.harvested_long_term
+
+    def as_plan(self) -> Plan:
+        """The harvest as a ``Plan`` (for code that moves holdings forward with plans, such as
+        the backtest); weights and targets are left empty."""
+        return Plan(
+            as_of=self.as_of,
+            triggered=False,
+            reasons=("tax-loss harvest",),
+            total_value=0.0,
+            targets={},
+            weights_before={},
+            weights_after={},
+            trades=self.trades,
+            holdings_before=self.holdings_before,
+            holdings_after=self.holdings_after,
+            estimated_tax=-self.estimated_tax_saving,
+            warnings=self.warnings,
+        )
 
 
 def _loss_lots(household: Household, lots: Sequence[Lot], price: float) -> list[Lot]:
@@ -344,7 +363,7 @@ def _swap_back(
                 lots = [
                     lot
                     for lot in holdings.lots_of(acc.id, alt)
-                    if lot.cost_basis >= lot.quantity * price or is_long_term(lot.acquired, as_of)
+                    if lot.cost_basis >= lot.quantity * price
                 ]
                 if not lots:
                     continue

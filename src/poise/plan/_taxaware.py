@@ -23,7 +23,7 @@ What it adds to a plan, each only when the household asks for it:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -41,6 +41,7 @@ from poise.model import (
     TaxEfficiency,
     Trade,
 )
+from poise.policy import PolicyContext
 from poise.tax import (
     WashCalendar,
     is_long_term,
@@ -51,7 +52,7 @@ from poise.tax._location import LOCATION_ORDER, buy_priority
 from poise.tax._lots import turns_long_term_within
 from poise.tax._wash import Transaction
 
-__all__ = ["TaxAware", "fold_substitutes", "sell_lots_trade"]
+__all__ = ["TaxAware", "fold_substitutes", "group_context", "sell_lots_trade"]
 
 _EPS = 1e-9
 
@@ -87,6 +88,38 @@ def fold_substitutes(
                 out[symbol] = share
                 break
     return out
+
+
+def group_context(
+    context: PolicyContext, household: Household, targets: Mapping[str, float]
+) -> PolicyContext:
+    """The policy's view with each held substitute counted in its primary target symbol.
+
+    A substitute held in place of a target symbol (after a harvest) is no drift of its own:
+    its weight is added to the primary's, it shows weight 0 and target 0, and the bands stay
+    those of the primary's full target (``targets`` are the unfolded ones).
+    """
+    subs = household.harvest.substitutes
+    names = context.symbols
+    target_w = np.array([targets.get(s, 0.0) for s in names])
+    if not subs:
+        return context
+    index = {s: i for i, s in enumerate(names)}
+    weights = np.array(context.weights, dtype=float)
+    changed = False
+    for j, sym in enumerate(names):
+        if sym == CASH or target_w[j] > 0 or weights[j] == 0:
+            continue
+        for primary, alternates in subs.items():
+            k = index.get(primary)
+            if sym in alternates and k is not None and target_w[k] > 0:
+                weights[k] += weights[j]
+                weights[j] = 0.0
+                changed = True
+                break
+    if not changed and np.array_equal(target_w, context.target_weights):
+        return context
+    return replace(context, weights=weights, target_weights=target_w)
 
 
 @dataclass
@@ -256,12 +289,8 @@ class TaxAware:
         if reason is None:
             return symbol, ""
         assert self.calendar is not None
-        group = self.calendar.group(symbol)
-        for alt in self.household.harvest.substitutes.get(symbol, ()):
-            if alt in group or alt in self.sold or alt not in self.prices:
-                continue
-            if not np.isfinite(self.prices[alt]) or self.blocked(alt) is not None:
-                continue
+        alt = self._free_substitute(symbol)
+        if alt is not None:
             return alt, f"buys substitute {alt} instead of {symbol}: {reason}"
         until = self.calendar.window_end(symbol)
         self.notes.append(
@@ -270,6 +299,50 @@ class TaxAware:
             f"buy it from {until}"
         )
         return None, ""
+
+    def hold_blocked(
+        self, symbols: Sequence[str], desired: np.ndarray, current: np.ndarray
+    ) -> np.ndarray:
+        """``desired`` values (cash last) with every symbol that may not be bought today (a
+        wash sale and no free substitute) held at its current value, and what it would have
+        bought spread over the other assets in proportion to their desired values, so that
+        nothing is sold to raise cash that could not be invested."""
+        if self.calendar is None:
+            return desired
+        out = desired.copy()
+        frozen = np.zeros(len(out), dtype=bool)
+        for i, sym in enumerate(symbols):
+            if out[i] <= current[i] + _EPS or self.blocked(sym) is None:
+                continue
+            if self._free_substitute(sym) is not None:
+                continue
+            until = self.calendar.window_end(sym)
+            self.notes.append(
+                f"{sym}: held {out[i] - current[i]:,.2f} below its goal instead of buying it: "
+                f"{self.blocked(sym)}; no free substitute (declare one under "
+                f"[harvest.substitutes]); buy it from {until}"
+            )
+            out[i] = current[i]
+            frozen[i] = True
+        if not frozen.any():
+            return desired
+        spare = desired.sum() - out.sum()
+        share = np.where(frozen, 0.0, np.maximum(out, 0.0))
+        if share.sum() > _EPS:
+            out += spare * share / share.sum()
+        else:
+            out[-1] += spare
+        return out
+
+    def _free_substitute(self, symbol: str) -> str | None:
+        assert self.calendar is not None
+        group = self.calendar.group(symbol)
+        for alt in self.household.harvest.substitutes.get(symbol, ()):
+            if alt in group or alt in self.sold or alt not in self.prices:
+                continue
+            if np.isfinite(self.prices[alt]) and self.blocked(alt) is None:
+                return alt
+        return None
 
     def buy_passes(
         self, symbols: Sequence[str], wanted: np.ndarray

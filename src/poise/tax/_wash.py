@@ -313,17 +313,16 @@ class WashCalendar:
                     )
                 )
         purchases = [e.purchase for e in entries]
+        sold_since: dict[tuple[str, str], list[Purchase]] = {}  # bought, no longer held
+        for p in purchases:
+            if isinstance(p.key, tuple) and p.key[0] == "tx":
+                sold_since.setdefault((p.account, p.symbol), []).append(p)
         loss_sales: list[LossSale] = []
         for i, t in enumerate(txs):
             if t.side is not Side.SELL or t.loss <= _EPS or not taxable.get(t.account, True):
                 continue
             excluded = frozenset(
-                p.key
-                for p in purchases
-                if (p.account, p.symbol) == (t.account, t.symbol)
-                and p.date <= t.date
-                and isinstance(p.key, tuple)
-                and p.key[0] == "tx"
+                p.key for p in sold_since.get((t.account, t.symbol), ()) if p.date <= t.date
             )
             # The sold shares' holding period is unknown from a transaction; it only matters
             # for the replacement's carried-over period, which past matches do not adjust.
