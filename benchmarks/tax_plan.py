@@ -206,7 +206,8 @@ def _tlh_table(title: str, prices: pd.DataFrame, pairs: tuple[tuple[str, str], .
         "after-tax on − off (liq.)",
         "tax alpha: drag cut (liq.)",
         "tax alpha: drag cut (no liq.)",
-        "harvested / yr (% of value)",
+        "harvesting yield",
+        "yield × 35%",
         "time on",
     ):
         table.add_column(column, justify="left" if column == "window" else "right")
@@ -233,9 +234,22 @@ def _tlh_table(title: str, prices: pd.DataFrame, pairs: tuple[tuple[str, str], .
             pre = cagr(on.final_value) - cagr(off.final_value)
             liq = cagr(on.after_tax_liquidated) - cagr(off.after_tax_liquidated)
             kept = cagr(on.after_tax_value) - cagr(off.after_tax_value)
-            harvested = -float(on.taxes["harvested"].sum()) / years / float(on.values.mean())
+            # Wealthfront's "harvesting yield": losses harvested in a year over the portfolio's
+            # value at the start of that year, averaged over the years.
+            first = on.values.groupby(on.values.index.year).first()
+            harvested = -on.taxes["harvested"].reindex(first.index, fill_value=0.0)
+            harvest_yield = float((harvested / first).mean())
             figures.append(
-                (cagr(off.final_value), pre, liq, liq - pre, kept - pre, harvested, runs[True][1])
+                (
+                    cagr(off.final_value),
+                    pre,
+                    liq,
+                    liq - pre,
+                    kept - pre,
+                    harvest_yield,
+                    harvest_yield * 0.35,
+                    runs[True][1],
+                )
             )
         mean = np.mean(np.array(figures), axis=0)
         table.add_row(
@@ -246,7 +260,8 @@ def _tlh_table(title: str, prices: pd.DataFrame, pairs: tuple[tuple[str, str], .
             f"{mean[3]:+.2%}",
             f"{mean[4]:+.2%}",
             f"{mean[5]:.2%}",
-            f"{mean[6]:.1f} s",
+            f"{mean[6]:.2%}",
+            f"{mean[7]:.1f} s",
         )
     Console(width=170).print(table)
 

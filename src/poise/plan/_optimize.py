@@ -364,18 +364,37 @@ def _trades(
         cash[account] += trade.cash_change
     buys: list[Trade] = []
     reserve = rules.cash_reserve
+    rate = 1 + rules.spread_bps * 1e-4
     for k, acc in enumerate(accounts):
         wanted = [(j, z_val[k, j]) for j in range(len(symbols)) if z_val[k, j] > _EPS]
         wanted.sort(key=lambda pair: -pair[1])
+        shares: dict[int, float] = {}
+        left = cash[acc.id] - min(reserve, max(cash[acc.id], 0.0))
         for j, value in wanted:
-            sym = symbols[j]
-            p = prices[sym]
-            room = cash[acc.id] - min(reserve, max(cash[acc.id], 0.0)) - rules.commission
-            value = min(value, max(room, 0.0) / (1 + rules.spread_bps * 1e-4))
-            q = value / p
+            p = prices[symbols[j]]
+            room = left - rules.commission
+            q = min(value, max(room, 0.0) / rate) / p
             if not rules.fractional:
                 q = float(math.floor(q + 1e-9))
             if q <= _EPS or q * p < rules.min_trade_value:
+                continue
+            shares[j] = q
+            left -= q * p * rate + rules.commission
+        if not rules.fractional:  # whole shares leave cash: one more share where most is missing
+            for _ in range(4 * len(wanted)):
+                short = [
+                    (z_val[k, j] - shares.get(j, 0.0) * prices[symbols[j]], j) for j, _ in wanted
+                ]
+                gap, j = max(short, default=(0.0, -1))
+                p = prices[symbols[j]] if j >= 0 else 0.0
+                extra = 0.0 if j in shares else rules.commission
+                if j < 0 or gap < 0.5 * p or left < p * rate + extra:
+                    break
+                shares[j] = shares.get(j, 0.0) + 1.0
+                left -= p * rate + extra
+        for j, q in shares.items():
+            sym, p = symbols[j], prices[symbols[j]]
+            if q * p < rules.min_trade_value:
                 continue
             trade = Trade(acc.id, sym, Side.BUY, q, p, rules.cost(q * p), f"{sym}: optimiser buy")
             buys.append(trade)
