@@ -368,7 +368,7 @@ def _trades(
     for k, acc in enumerate(accounts):
         wanted = [(j, z_val[k, j]) for j in range(len(symbols)) if z_val[k, j] > _EPS]
         wanted.sort(key=lambda pair: -pair[1])
-        counts: dict[int, float] = {}
+        to_buy: dict[int, float] = {}
         left = cash[acc.id] - min(reserve, max(cash[acc.id], 0.0))
         for j, value in wanted:
             p = prices[symbols[j]]
@@ -378,21 +378,21 @@ def _trades(
                 q = float(math.floor(q + 1e-9))
             if q <= _EPS or q * p < rules.min_trade_value:
                 continue
-            counts[j] = q
+            to_buy[j] = q
             left -= q * p * rate + rules.commission
-        if not rules.fractional:  # whole counts leave cash: one more share where most is missing
+        if not rules.fractional:  # whole to_buy leave cash: one more share where most is missing
             for _ in range(4 * len(wanted)):
                 short = [
-                    (z_val[k, j] - counts.get(j, 0.0) * prices[symbols[j]], j) for j, _ in wanted
+                    (z_val[k, j] - to_buy.get(j, 0.0) * prices[symbols[j]], j) for j, _ in wanted
                 ]
                 gap, j = max(short, default=(0.0, -1))
                 p = prices[symbols[j]] if j >= 0 else 0.0
-                extra = 0.0 if j in counts else rules.commission
+                extra = 0.0 if j in to_buy else rules.commission
                 if j < 0 or gap < 0.5 * p or left < p * rate + extra:
                     break
-                counts[j] = counts.get(j, 0.0) + 1.0
+                to_buy[j] = to_buy.get(j, 0.0) + 1.0
                 left -= p * rate + extra
-        for j, q in counts.items():
+        for j, q in to_buy.items():
             sym, p = symbols[j], prices[symbols[j]]
             if q * p < rules.min_trade_value:
                 continue
