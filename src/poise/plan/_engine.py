@@ -34,6 +34,7 @@ from poise.tax import Transaction, estimate_tax, is_long_term, select_lots
 __all__ = ["plan_rebalance"]
 
 _EPS = 1e-9
+_USE_KERNEL = True  # False forces the general path (tests compare the two)
 
 
 @dataclass
@@ -291,6 +292,26 @@ def plan_rebalance(
         return optimize_plan(
             hh, holdings, prices, as_of, targets, decision, flows, transactions=transactions
         )
+    if _USE_KERNEL:  # one tax-advantaged account: lots and taxes cannot matter (_kernel.py)
+        from poise.plan._kernel import kernel_plan, kernel_serves
+
+        if kernel_serves(hh, holdings, transactions):
+            cash_now = cash[hh.accounts[0].id]
+            return kernel_plan(
+                hh,
+                holdings,
+                prices,
+                as_of,
+                names,
+                price,
+                held,
+                cash_now,
+                target_w,
+                weights_before,
+                total_before,
+                decision,
+                flows,
+            )
 
     net_flow = float(sum(f.amount for f in flows))
     total_after_flow = total_before + net_flow

@@ -1,0 +1,504 @@
+"""The plan's array kernel: the same decisions as ``plan_rebalance``, on numpy arrays.
+
+When lots and taxes cannot change a plan, the engine's choices depend only on quantities,
+prices, cash and the rules. That is the case for a household with **one** account that is
+tax-deferred or tax-free, the heuristic plan, no wash-sale input, no harvesting or
+substitutes, no ``[risk]`` limits and no tax-aware lot or location choices
+(``kernel_eligible``). For such a household ``plan_rebalance`` hands the work to
+``plan_kernel`` and builds its ``Plan`` from the result (``kernel_plan``); the backtest calls
+``plan_kernel`` directly on its arrays. There is still one engine: both doors run this code.
+
+``plan_kernel`` reproduces the engine's steps and its arithmetic, in the same order:
+
+1. the value each asset should end at (to target, to band, or cash flows water-filled);
+2. withdrawal sells, most overweight first (``_capped_fill``), grossed up for costs;
+3. rebalancing sells (when triggered), whole shares rounded as the engine rounds them;
+4. buys from spendable cash (cash goal and reserve kept), most underweight first, scaled
+   down when the cash cannot cover them and their costs;
+5. with whole shares, top-ups toward the goals while the cash lasts.
+
+Timing as in the engine: everything fills at the closes given (day *t*).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import IntEnum
+
+import numpy as np
+
+from poise._errors import InputError
+from poise.model import (
+    Holdings,
+    Household,
+    LotMethod,
+    Plan,
+    PlanMethod,
+    Side,
+    Trade,
+    TradingRules,
+)
+from poise.plan._apply import apply_trades
+from poise.plan._engine import _EPS, _Book, _capped_fill, _fmt_money, _sell_quantity
+from poise.plan._flows import CashFlow, waterfill
+from poise.policy import Decision, RebalanceTo
+from poise.tax import estimate_tax
+
+__all__ = [
+    "Action",
+    "KernelPlan",
+    "action_text",
+    "kernel_eligible",
+    "kernel_plan",
+    "kernel_serves",
+    "plan_kernel",
+    "reason_text",
+]
+
+
+class Action(IntEnum):
+    """Why the kernel trades (the end of a trade's reason, see ``action_text``)."""
+
+    WITHDRAWAL = 0
+    SELL_TO_TARGET = 1
+    SELL_TO_BAND = 2
+    BUY_TO_TARGET = 3
+    BUY_TOWARD_TARGET = 4
+    BUY_DEPOSIT = 5
+    BUY_FREED = 6
+
+
+_ACTION_TEXT = {
+    Action.SELL_TO_TARGET: "sell to target",
+    Action.SELL_TO_BAND: "sell to band",
+    Action.BUY_TO_TARGET: "buy to target",
+    Action.BUY_TOWARD_TARGET: "buy toward target",
+    Action.BUY_DEPOSIT: "buy with the deposit (most underweight first)",
+    Action.BUY_FREED: "buy with cash freed by the withdrawal sells",
+}
+
+
+def action_text(action: int, withdrawal: float = 0.0, account: str = "") -> str:
+    """The words the engine puts after a trade's drift (``withdrawal``: the amount withdrawn
+    from ``account``, for withdrawal sells)."""
+    if action == Action.WITHDRAWAL:
+        return f"sell to fund the withdrawal of {_fmt_money(withdrawal)} from {account}"
+    return _ACTION_TEXT[Action(action)]
+
+
+def reason_text(symbol: str, weight: float, target: float, band: float | None, action: str) -> str:
+    """A trade's reason exactly as the engine words it: the symbol's weight before the plan,
+    its target, its band half-width (None or not finite: no band) and the action."""
+    text = ""
+    if band is not None and math.isfinite(band):
+        text = f" (band ±{band * 100:.2f}pp)"
+    return f"{symbol} {weight * 100:.1f}% vs target {target * 100:.1f}%{text}: {action}"
+
+
+@dataclass(frozen=True, slots=True)
+class KernelPlan:
+    """The kernel's trades, in the engine's order (sells as made, then buys), and the account
+    after them.
+
+    ``index`` is each trade's position in the symbols given to ``plan_kernel``; ``cost`` is
+    commission plus spread; ``held`` and ``cash`` are after every trade and flow (cash summed
+    in the order ``apply_trades`` sums it; a sell within 1e-12 shares of a whole position
+    closes it, as ``Lot.take`` does). ``withdrawal`` is the amount withdrawn (positive) and
+    ``unmet`` what the cash falls short of it (0 when met).
+    """
+
+    index: np.ndarray
+    sell: np.ndarray
+    quantity: np.ndarray
+    cost: np.ndarray
+    action: np.ndarray
+    held: np.ndarray
+    cash: float
+    withdrawal: float
+    unmet: float
+
+    def __len__(self) -> int:
+        return int(self.index.size)
+
+
+def kernel_eligible(household: Household, transactions: object | None = None) -> bool:
+    """Whether ``plan_kernel`` plans for ``household`` exactly as the engine's general path:
+    one tax-deferred or tax-free account, the heuristic plan, no wash-sale input
+    (``transactions``), no harvesting or substitutes, no ``[risk]`` limits, no tax-aware lot,
+    deferral or location choices."""
+    hh = household
+    return (
+        transactions is None
+        and len(hh.accounts) == 1
+        and not hh.accounts[0].taxable
+        and hh.plan_method is PlanMethod.HEURISTIC
+        and not hh.harvest.enabled
+        and not hh.harvest.substitutes
+        and hh.risk is None
+        and hh.tax.lot_method is not LotMethod.TAX_MIN
+        and hh.tax.defer_days <= 0
+        and not hh.location
+    )
+
+
+def kernel_serves(
+    household: Household, holdings: Holdings, transactions: object | None = None
+) -> bool:
+    """``kernel_eligible``, and every lot and all cash are in the household's one account."""
+    if not kernel_eligible(household, transactions):
+        return False
+    account = household.accounts[0].id
+    return all(lot.account == account for lot in holdings.lots) and all(
+        a == account for a in holdings.cash
+    )
+
+
+def _desired(
+    values: np.ndarray,
+    goal: np.ndarray,
+    target_w: np.ndarray,
+    total_after_flow: float,
+    net_flow: float,
+    triggered: bool,
+    to_target: bool,
+    half_bands: np.ndarray | None,
+) -> np.ndarray:
+    """The value each asset (cash last) should end at: the engine's rule, term for term."""
+    if triggered and to_target:
+        return goal.copy()
+    if triggered:
+        current = values.copy()
+        current[-1] += net_flow
+        w_now = current / total_after_flow if total_after_flow > 0 else current
+        bands = half_bands if half_bands is not None else np.zeros_like(w_now)
+        low, high = target_w - bands, target_w + bands
+        breach = (w_now < low - 1e-12) | (w_now > high + 1e-12)
+        desired = current.copy()
+        desired[breach] = np.clip(w_now, low, high)[breach] * total_after_flow
+        free = ~breach if not breach.all() else np.ones_like(breach)
+        slack = total_after_flow - desired.sum()
+        if slack > 0:
+            desired[free] += waterfill(goal[free] - desired[free], slack, target_w[free])
+        elif slack < 0:
+            desired[free] -= _capped_fill(desired[free] - goal[free], -slack, desired[free])
+        return desired
+    if net_flow >= 0:
+        return values + waterfill(goal - values, net_flow, target_w)
+    return values - _capped_fill(values - goal, -net_flow, values)
+
+
+def plan_kernel(
+    held: np.ndarray,
+    price: np.ndarray,
+    cash: float,
+    target_w: np.ndarray,
+    rules: TradingRules,
+    decision: Decision,
+    flows: Sequence[float] = (),
+) -> KernelPlan:
+    """Plan one account's trades as ``plan_rebalance`` does for a ``kernel_eligible`` household.
+
+    Parameters
+    ----------
+    held : ndarray
+        Shares held per symbol (the engine's symbol order: targets, then held extras).
+    price : ndarray
+        Closes of those symbols on the plan's day; trades fill at them.
+    cash : float
+        The account's cash before flows and trades.
+    target_w : ndarray
+        Target weights of the symbols and, last, of cash.
+    rules : TradingRules
+        Fractional or whole shares, minimum trade, cash reserve, commission, spread.
+    decision : Decision
+        The policy's decision (``force`` already applied).
+    flows : sequence of float
+        Today's deposits (> 0) and withdrawals (< 0) into and out of the account, in order.
+
+    Returns
+    -------
+    KernelPlan
+
+    Raises
+    ------
+    InputError
+        Withdrawals larger than the household's total value.
+    """
+    fractional = rules.fractional
+    commission = rules.commission
+    min_trade = rules.min_trade_value
+    values = np.append(held * price, cash)
+    total_before = float(values.sum())
+    triggered = decision.triggered and decision.sells_allowed
+    to_target = decision.rebalance_to is RebalanceTo.TARGET
+    net_flow = float(sum(flows))
+    total_after_flow = total_before + net_flow
+    if total_after_flow < -_EPS:
+        raise InputError(
+            f"withdrawals of {_fmt_money(-net_flow)} exceed the household's total value "
+            f"{_fmt_money(total_before)}",
+            field="--withdraw",
+        )
+    goal = target_w * total_after_flow
+    desired = _desired(
+        values,
+        goal,
+        target_w,
+        total_after_flow,
+        net_flow,
+        triggered,
+        to_target,
+        decision.half_bands,
+    )
+    delta = desired[:-1] - held * price  # value to buy (+) or sell (-) per symbol
+
+    qty = held.tolist()  # the book's shares, changed trade by trade
+    p_list = price.tolist()
+    book_cash = cash
+    withdrawal = 0.0
+    withdrawing = False
+    for amount in flows:
+        if amount < 0:
+            withdrawal = withdrawal - amount
+            withdrawing = True
+        else:
+            book_cash += amount
+    sells: list[tuple[int, float, float, int]] = []  # (index, quantity, cost, action)
+
+    # 1. Withdrawals: raise the cash, selling what is most overweight.
+    if withdrawing:
+        need = withdrawal + rules.cash_reserve - book_cash
+        if need > _EPS:
+            caps = np.array(qty) * price
+            grossed = need / (1.0 - rules.spread_bps * 1e-4)
+            for _ in range(2):
+                amounts = _capped_fill(-delta, grossed, caps)
+                count = int((amounts > _EPS).sum())
+                grossed = (need + count * commission) / (1.0 - rules.spread_bps * 1e-4)
+            amounts = _capped_fill(-delta, grossed, caps)
+            for i in np.flatnonzero(amounts > _EPS).tolist():
+                q = amounts[i] / price[i]
+                if not fractional:
+                    q = float(min(math.ceil(q - 1e-9), qty[i]))
+                quantity = min(q, qty[i])
+                if quantity > _EPS:
+                    value = quantity * p_list[i]
+                    cost = commission + abs(value) * rules.spread_bps * 1e-4
+                    sells.append((i, quantity, cost, Action.WITHDRAWAL))
+                    qty[i] = qty[i] - quantity
+                    book_cash = book_cash + (value - cost)
+                delta[i] += q * price[i]
+
+    # 2. Rebalancing sells.
+    if triggered:
+        action = Action.SELL_TO_TARGET if to_target else Action.SELL_TO_BAND
+        over = np.flatnonzero(delta < -_EPS)
+        if over.size:
+            d_list = delta.tolist()
+            for i in over.tolist():
+                have = qty[i]
+                if have <= _EPS:
+                    continue
+                p = p_list[i]
+                q = _sell_quantity(-d_list[i], p, fractional, have)
+                if q * p < min_trade or q <= _EPS:
+                    continue
+                value = q * p
+                cost = commission + abs(value) * rules.spread_bps * 1e-4
+                sells.append((i, q, cost, action))
+                qty[i] = have - q
+                book_cash = book_cash + (value - cost)
+                d_list[i] += q * p
+            delta = np.array(d_list)
+
+    # 3. Buys from spendable cash, most underweight first.
+    cash_goal = float(desired[-1])
+    total_cash = book_cash - withdrawal
+    keep = cash_goal * (total_cash / total_cash) if total_cash > _EPS else 0.0
+    spendable = max(0.0, total_cash - rules.cash_reserve - max(keep, 0.0))
+    wanted = np.maximum(delta, 0.0)
+    if triggered:
+        buy_action = Action.BUY_TO_TARGET if to_target else Action.BUY_TOWARD_TARGET
+    else:
+        buy_action = Action.BUY_DEPOSIT if any(a > 0 for a in flows) else Action.BUY_FREED
+    cost_rate = 1.0 + rules.spread_bps * 1e-4
+    n_buys = int((wanted > _EPS).sum())
+    need_cash = wanted.sum() * cost_rate + n_buys * commission
+    if need_cash > spendable and need_cash > 0:
+        wanted *= max(0.0, spendable - n_buys * commission) / (wanted.sum() * cost_rate)
+    buys: dict[int, tuple[float, float]] = {}  # index -> (quantity, cost), in the engine's order
+    if n_buys:
+        w_list = wanted.tolist()
+        for i in np.argsort(-wanted, kind="stable").tolist():
+            w = w_list[i]
+            if w <= _EPS:
+                continue
+            budget = spendable - commission
+            if budget <= _EPS:
+                continue
+            p = p_list[i]
+            q = min(w, budget / cost_rate) / p
+            if not fractional:
+                q = float(math.floor(q + 1e-9))
+            if q <= _EPS or q * p < min_trade:
+                continue
+            qty[i] = qty[i] + q
+            value = q * p
+            cost = commission + abs(value) * rules.spread_bps * 1e-4
+            before = book_cash
+            book_cash = before + (-value - cost)
+            buys[i] = (q, cost)
+            spendable -= before - book_cash
+
+    # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares).
+    if not fractional and (triggered or net_flow > 0):
+        goal_values = desired[:-1]
+        for _ in range(3):
+            short_shares = (goal_values - np.array(qty) * price) / price
+            s_list = short_shares.tolist()
+            bought_any = False
+            for k in np.argsort(-short_shares, kind="stable").tolist():
+                if s_list[k] < 0.5:
+                    break
+                p = p_list[k]
+                unit = p * cost_rate
+                extra = min(
+                    math.floor(s_list[k] + 0.5),
+                    math.floor((spendable - commission) / unit + 1e-9),
+                )
+                earlier = buys.get(k)
+                if extra < 1 or ((earlier[0] if earlier else 0.0) + extra) * p < min_trade:
+                    continue
+                qty[k] = qty[k] + float(extra)
+                before = book_cash
+                quantity = float(extra)
+                if earlier is not None:  # merged into the earlier buy, which moves last
+                    del buys[k]
+                    book_cash = before - (-(earlier[0] * p) - earlier[1])
+                    quantity += earlier[0]
+                value = quantity * p
+                cost = commission + abs(value) * rules.spread_bps * 1e-4
+                book_cash = book_cash + (-value - cost)
+                buys[k] = (quantity, cost)
+                spendable -= before - book_cash
+                bought_any = True
+            if not bought_any:
+                break
+
+    return _result(held, cash, price, flows, sells, buys, buy_action, withdrawal)
+
+
+def _result(
+    held: np.ndarray,
+    cash: float,
+    price: np.ndarray,
+    flows: Sequence[float],
+    sells: list[tuple[int, float, float, int]],
+    buys: dict[int, tuple[float, float]],
+    buy_action: int,
+    withdrawal: float,
+) -> KernelPlan:
+    m = len(sells) + len(buys)
+    index = np.empty(m, dtype=np.int64)
+    quantity = np.empty(m)
+    cost = np.empty(m)
+    action = np.empty(m, dtype=np.int64)
+    sell = np.zeros(m, dtype=bool)
+    after = held.tolist()
+    p_list = price.tolist()
+    c = cash
+    for amount in flows:  # apply_trades: flows first, then each trade's cash, in trade order
+        c = c + amount
+    k = 0
+    for i, q, fee, act in sells:
+        index[k], quantity[k], cost[k], action[k] = i, q, fee, act
+        sell[k] = True
+        rest = after[i] - q
+        after[i] = 0.0 if q >= after[i] - 1e-12 else rest  # Lot.take closes a near-whole lot
+        c = c + (q * p_list[i] - fee)
+        k += 1
+    for i, (q, fee) in buys.items():
+        index[k], quantity[k], cost[k], action[k] = i, q, fee, buy_action
+        after[i] = after[i] + q
+        c = c + (-(q * p_list[i]) - fee)
+        k += 1
+    unmet = -c if withdrawal > 0 and c < -1e-6 else 0.0
+    return KernelPlan(index, sell, quantity, cost, action, np.array(after), c, withdrawal, unmet)
+
+
+def kernel_plan(
+    household: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    names: Sequence[str],
+    price: np.ndarray,
+    held: np.ndarray,
+    cash: float,
+    target_w: np.ndarray,
+    weights_before: np.ndarray,
+    total_before: float,
+    decision: Decision,
+    flows: Sequence[CashFlow],
+) -> Plan:
+    """``plan_rebalance``'s result for a ``kernel_eligible`` household: the kernel decides,
+    and the plan is built as the engine builds it (lot sales chosen by the lot method, the
+    holdings after from ``apply_trades``, the same reasons and warnings)."""
+    hh = household
+    account = hh.accounts[0].id
+    out = plan_kernel(held, price, cash, target_w, hh.trading, decision, [f.amount for f in flows])
+    symbols = names[:-1]
+    bands = decision.half_bands
+    book = _Book(hh, prices, as_of, holdings, {}, {})
+    trades: list[Trade] = []
+    for k in range(len(out)):
+        i = int(out.index[k])
+        sym = symbols[i]
+        why = reason_text(
+            sym,
+            float(weights_before[i]),
+            float(target_w[i]),
+            None if bands is None else float(bands[i]),
+            action_text(int(out.action[k]), out.withdrawal, account),
+        )
+        q = float(out.quantity[k])
+        if out.sell[k]:
+            trades.append(book._sell_trade(account, sym, q, why))
+        else:
+            p = prices[sym]
+            trades.append(Trade(account, sym, Side.BUY, q, p, hh.trading.cost(q * p), why))
+    after = apply_trades(holdings, trades, as_of, [(f.account, f.amount) for f in flows])
+    warnings: list[str] = []
+    unmet: dict[str, float] = {}
+    if out.withdrawal > 0 and after.cash.get(account, 0.0) < -1e-6:
+        unmet[account] = -after.cash[account]
+        warnings.append(
+            f"withdrawal of {_fmt_money(out.withdrawal)} from {account} cannot be met: "
+            f"short by {_fmt_money(-after.cash[account])}"
+        )
+    short_term = sum(t.realized_short_term for t in trades)
+    long_term = sum(t.realized_long_term for t in trades)
+    weights_after = after.weights(prices)
+    for sym in names:
+        weights_after.setdefault(sym, 0.0)
+    reasons = decision.reasons
+    if not trades:
+        reasons = (*reasons, "no trades needed")
+    return Plan(
+        as_of=as_of,
+        triggered=decision.triggered,
+        reasons=tuple(reasons),
+        total_value=total_before,
+        targets={s: float(target_w[i]) for i, s in enumerate(names)},
+        weights_before={s: float(w) for s, w in zip(names, weights_before, strict=True)},
+        weights_after={s: float(weights_after[s]) for s in names},
+        trades=tuple(trades),
+        holdings_before=holdings,
+        holdings_after=after,
+        estimated_tax=estimate_tax(short_term, long_term, hh.tax),
+        warnings=tuple(warnings),
+        unmet_withdrawals=unmet,
+    )
