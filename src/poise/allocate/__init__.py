@@ -6,6 +6,7 @@ Everything here imports without skfolio; skfolio is loaded when a model is first
 from typing import Any
 
 from poise.allocate._allocation import Allocation, ModelAllocation, history_until
+from poise.allocate._fast import ProblemCache
 from poise.allocate._fit import (
     FitResult,
     FrontierPoint,
@@ -53,6 +54,7 @@ __all__ = [
     "ModelAllocation",
     "ModelName",
     "ModelSpec",
+    "ProblemCache",
     "RegimeCovariance",
     "RiskProfile",
     "View",

@@ -11,13 +11,14 @@ Timing: ``targets_on(history, as_of)`` uses prices up to and including the close
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
 from poise._errors import DataError
+from poise.allocate._fast import ProblemCache
 from poise.allocate._fit import FitResult, daily_returns, fit_model
 from poise.allocate._types import ModelSpec
 from poise.model import CASH
@@ -86,6 +87,9 @@ class ModelAllocation:
         initial equal weights; ``fit_on`` then returns None.
     cash_weight : float
         A fixed ``CASH`` target; the model's weights are scaled by 1 − cash_weight.
+    problems : ProblemCache
+        The allocation's compiled optimisation problem, re-solved at each re-fit (not
+        configuration: left out of comparisons, copies and pickles).
     """
 
     spec: ModelSpec
@@ -94,6 +98,9 @@ class ModelAllocation:
     refit: Frequency | None = Frequency.MONTHLY
     min_observations: int = 60
     cash_weight: float = 0.0
+    problems: ProblemCache = field(
+        default_factory=ProblemCache, init=False, repr=False, compare=False
+    )
 
     def initial_targets(self) -> dict[str, float]:
         """Equal weights over the universe (and the fixed cash weight)."""
@@ -119,7 +126,7 @@ class ModelAllocation:
         returns = self.window(history, as_of)
         if len(returns) < self.min_observations:
             return None
-        return fit_model(returns, self.spec, label=_label)
+        return fit_model(returns, self.spec, label=_label, problems=self.problems)
 
     def targets_on(self, history: pd.DataFrame, as_of: date) -> dict[str, float]:
         fit = self.fit_on(history, as_of)

@@ -1,4 +1,5 @@
-"""Fit an allocation model on daily returns with skfolio, and explain infeasible problems.
+"""Fit an allocation model on daily returns (skfolio, or poise's mean-variance fast path),
+and explain infeasible problems.
 
 skfolio is imported inside the functions, so importing poise stays fast.
 
@@ -20,6 +21,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from poise._errors import DataError, InputError
+from poise.allocate import _fast
+from poise.allocate._fast import ProblemCache
 from poise.allocate._types import (
     TRADING_DAYS,
     Constraints,
@@ -316,6 +319,29 @@ def _run(estimator: Any, returns: pd.DataFrame) -> tuple[Any, list[str]]:
     return estimator, notes
 
 
+def _fit_fast(
+    returns: pd.DataFrame,
+    spec: ModelSpec,
+    symbols: Sequence[str],
+    problems: ProblemCache | None,
+) -> tuple[NDArray[np.float64], Any, list[str]] | None:
+    """Raw weights, fitted prior and notes from the fast path; None when it does not apply
+    or finds no optimal solution (skfolio then fits and, if need be, explains)."""
+    form = _fast.formulation(spec, symbols)
+    if form is None:
+        return None
+    try:
+        prior, notes = _run(_prior(spec, symbols), returns)
+    except _failures():
+        return None
+    dist = prior.return_distribution_
+    with _blas_limit():
+        weights = (_fast.SHARED if problems is None else problems).solve(form, dist)
+    if weights is None:
+        return None
+    return weights, prior, notes
+
+
 def _moments(
     estimator: Any, spec: ModelSpec, symbols: Sequence[str], returns: pd.DataFrame
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], Any]:
@@ -338,8 +364,15 @@ def fit_model(
     *,
     source: str | None = None,
     label: Label = _same,
+    problems: ProblemCache | None = None,
 ) -> FitResult:
     """Fit ``spec`` on daily ``returns`` (one column per asset, no missing values).
+
+    The mean-variance family (minimum variance, mean-variance, maximum Sharpe,
+    Black-Litterman) is optimised by poise's fast path (cvxpy and Clarabel, see
+    ``poise.allocate._fast``) on skfolio's moment estimates, every other model by skfolio;
+    a problem the fast path cannot solve to optimality goes to skfolio as well. Give
+    ``problems`` (one per allocation) to re-solve one compiled problem at each re-fit.
 
     Raises
     ------
@@ -363,15 +396,19 @@ def fit_model(
             f"({returns.index[0].date()} to {returns.index[-1].date()}); "
             "drop it or use a longer window"
         )
-    try:
-        estimator, notes = _run(_estimator(spec, symbols), returns)
-    except _failures() as exc:
-        raise _explain(exc, returns, spec, symbols, source, label) from None
-    weights = _clean(
-        np.asarray(estimator.weights_, dtype=float),
-        _bounds(spec.constraints, symbols, frozenset())[0],
-    )
-    mu, cov, prior = _moments(estimator, spec, symbols, returns)
+    fast = _fit_fast(returns, spec, symbols, problems)
+    if fast is None:
+        try:
+            estimator, notes = _run(_estimator(spec, symbols), returns)
+        except _failures() as exc:
+            raise _explain(exc, returns, spec, symbols, source, label) from None
+        raw = np.asarray(estimator.weights_, dtype=float)
+        mu, cov, prior = _moments(estimator, spec, symbols, returns)
+    else:
+        raw, prior, notes = fast
+        dist = prior.return_distribution_
+        mu, cov = np.asarray(dist.mu, dtype=float), np.asarray(dist.covariance, dtype=float)
+    weights = _clean(raw, _bounds(spec.constraints, symbols, frozenset())[0])
     contributions = risk_contributions(weights, cov)
     vol = math.sqrt(max(float(weights @ cov @ weights), 0.0) * TRADING_DAYS)
     ret = float(weights @ mu) * TRADING_DAYS
