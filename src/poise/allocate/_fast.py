@@ -52,7 +52,6 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from poise.allocate._types import TRADING_DAYS, ModelName, ModelSpec
@@ -80,6 +79,15 @@ DENSE_FACTOR_SHARE = 0.25
 SOLVER_PARAMS: dict[str, float] = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9}
 """Clarabel tolerances for the scaled problems (tighter than its 1e-8 defaults; skfolio's
 unscaled daily problems need 1e-10 to 1e-11, where a volatility cap can stall short of them)."""
+
+DENSE_SOLVER_PARAMS: dict[str, float | bool] = {
+    **SOLVER_PARAMS,
+    "iterative_refinement_enable": False,
+}
+"""For Σ as the quadratic term: the scaled KKT system is well conditioned, and skipping
+Clarabel's iterative refinement saves a fifth of a 500-asset solve. The solution is as
+accurate (measured), since optimality is judged on the residuals; a solve that stalls
+falls back to skfolio like any other."""
 
 _MIN_KAPPA = 1e-12
 """Smallest Charnes-Cooper scale accepted for the ratio (as skfolio)."""
@@ -240,6 +248,7 @@ class _Program:
 
         self.form = form
         self.parametrize = parametrize
+        self.settings = DENSE_SOLVER_PARAMS if dense else SOLVER_PARAMS
         n = form.n_assets
         ratio = form.objective is Objective.RATIO
         self.w = cp.Variable(n)
@@ -275,6 +284,8 @@ class _Program:
             constraints.append(mu @ w - value("rf") * scale == 1.0)
 
         if dense:
+            import scipy.sparse as sp
+
             # a sparse matrix compiles faster than the same dense array
             scaled = sp.csc_matrix(moments.scale * moments.covariance)
             risk = cp.quad_form(w, cp.psd_wrap(scaled))
@@ -332,7 +343,7 @@ class _Program:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 # no warm start: the result must not depend on the previous solve
-                self.problem.solve(solver="CLARABEL", warm_start=False, **SOLVER_PARAMS)
+                self.problem.solve(solver="CLARABEL", warm_start=False, **self.settings)
         except (cp.SolverError, ArithmeticError):
             return None
         if self.problem.status != cp.OPTIMAL or self.w.value is None:
