@@ -278,7 +278,7 @@ def part_b(repeat: int, anchor_repeat: int) -> None:
     figure = best_of(lambda: backtest(fitted), repeat)
     rebalances = len(figure.result.rebalances)
     table.add_row(
-        "poise run_backtest, [allocation] min_variance",
+        "poise run_backtest, \\[allocation] min_variance",
         f"{figure.wall:.2f}",
         f"{figure.cpu:.2f}",
         f"the figure; goal ≤ {GOAL_B} s; {rebalances} rebalances",

@@ -27,6 +27,7 @@ from poise.allocate import (
     _fast,
     daily_returns,
     fit_model,
+    parse_view,
 )
 from poise.allocate import _fit as fit_module
 from poise.data import load_dataset
@@ -205,6 +206,29 @@ def test_max_sharpe_matches_skfolio(prices, no_skfolio_optimiser):
         max_standard_deviation=0.24 / math.sqrt(252),
     )
     np.testing.assert_allclose(weights(capped, TEN), expected, atol=ATOL)
+
+
+def test_black_litterman_matches_skfolio(prices, no_skfolio_optimiser):
+    from skfolio.measures import RiskMeasure
+    from skfolio.moments import EquilibriumMu
+    from skfolio.optimization import ObjectiveFunction
+    from skfolio.prior import BlackLitterman, EmpiricalPrior
+
+    returns = window(prices, TEN, 500)
+    views = (parse_view("AAPL=0.2@0.6", TEN), parse_view("JPM-BAC=0.03@0.5", TEN))
+    fit = fit_model(returns, ModelSpec(model=ModelName.BLACK_LITTERMAN, views=views))
+    prior = BlackLitterman(
+        views=[f"AAPL == {0.2 / 252}", f"JPM - BAC == {0.03 / 252}"],
+        view_confidences=[0.6, 0.5],
+        prior_estimator=EmpiricalPrior(mu_estimator=EquilibriumMu(risk_aversion=2.5)),
+    )
+    expected = skfolio_weights(
+        returns,
+        objective_function=ObjectiveFunction.MAXIMIZE_RATIO,
+        risk_measure=RiskMeasure.VARIANCE,
+        prior_estimator=prior,
+    )
+    np.testing.assert_allclose(weights(fit, TEN), expected, atol=ATOL)
 
 
 @pytest.mark.parametrize("covariance", ["ledoit_wolf", "factor"])
