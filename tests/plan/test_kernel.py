@@ -25,7 +25,13 @@ from poise.model import (
     TradingRules,
 )
 from poise.plan import CashFlow, _engine, plan_rebalance
-from poise.plan._kernel import kernel_eligible, kernel_serves, plan_kernel
+from poise.plan._kernel import (
+    kernel_eligible,
+    kernel_serves,
+    plan_kernel,
+    reason_text,
+    reason_texts,
+)
 from poise.policy import (
     CalendarPolicy,
     CashFlowPolicy,
@@ -227,7 +233,8 @@ def test_kernel_hand_checked() -> None:
         rules,
         Decision(True, ("test",)),
     )
-    assert out.sell.tolist() == [True, False]
+    assert out.n_sells == 1
+    assert out.index == [0, 1]
     assert out.quantity[0] == pytest.approx(16.0)
     assert out.cost[0] == pytest.approx(0.16)
     bought = 359.84 / 1.001
@@ -278,3 +285,33 @@ def test_kernel_hand_picked_cases(rules: TradingRules, flows: list[float], polic
         assert fast.warnings == ("withdrawal of 995.00 from ira cannot be met: short by 5.00",)
     else:
         assert fast.trades
+
+
+weight_values = st.one_of(
+    st.floats(0.0, 1.0),
+    st.integers(0, 2000).map(lambda k: (k + 0.5) / 1000),  # .x5 percent: rounding ties
+    st.integers(0, 2000).map(lambda k: (k + 0.5) / 1000 * (1 + 1e-15)),
+    st.floats(-1.0, 20.0),
+    st.sampled_from([0.0, -0.0, float("nan"), float("inf"), 1e-300]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    weights=st.lists(weight_values, min_size=1, max_size=30),
+    target=weight_values,
+    band=st.one_of(st.none(), st.floats(0.0, 0.5), st.just(float("inf"))),
+)
+def test_reason_texts_word_as_reason_text(
+    weights: list[float], target: float, band: float | None
+) -> None:
+    n = len(weights)
+    symbols = [SYMBOLS[k % len(SYMBOLS)] for k in range(n)]
+    actions = ["buy to target" if k % 2 else "sell to band" for k in range(n)]
+    bands = None if band is None else np.full(n, band)
+    fast = reason_texts(symbols, np.array(weights), np.full(n, target), bands, actions)
+    slow = [
+        reason_text(s, w, target, band, a)
+        for s, w, a in zip(symbols, weights, actions, strict=True)
+    ]
+    assert fast == slow

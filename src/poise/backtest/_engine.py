@@ -18,6 +18,7 @@ import pandas as pd
 
 from poise._errors import InputError
 from poise.analytics import compute_metrics
+from poise.backtest._fast import ArrayState, array_steps, uses_arrays
 from poise.backtest._flows import ScheduledFlow
 from poise.backtest._harvest import after_tax_values, harvested_by_year
 from poise.backtest._result import TRADE_COLUMNS, BacktestResult, empty_frame, weights_frame
@@ -169,7 +170,8 @@ def run_backtest(
     days = frame.index[lo:hi].to_numpy().astype("datetime64[D]")
     cash = {a: 0.0 for a in accounts}
     cash[accounts[0]] = float(initial)
-    state = BacktestState(
+    arrays = uses_arrays(household, steps)  # one tax-advantaged account: see _fast.py
+    state = (ArrayState if arrays else BacktestState)(
         household=household,
         policy=policy,
         universe=tuple(universe),
@@ -186,7 +188,10 @@ def run_backtest(
         ),
     )
     state.set_targets(state.base_targets, 0)
-    loop = list(steps) if steps is not None else default_steps(state, flows, screen)
+    if steps is not None:
+        loop = list(steps)
+    else:
+        loop = (array_steps if arrays else default_steps)(state, flows, screen)
     _run(state, loop, progress)
     return _result(state, policy, float(initial), risk_free)
 
@@ -291,7 +296,7 @@ def _result(
 
     trades = (
         pd.DataFrame(state.trade_columns(), columns=list(TRADE_COLUMNS))
-        if state.trade_batches
+        if state.trade_batches or getattr(state, "has_trades", False)
         else empty_frame(TRADE_COLUMNS)
     )
     if not trades.empty:

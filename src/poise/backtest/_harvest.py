@@ -131,8 +131,9 @@ def after_tax_values(state: BacktestState, final_value: float) -> tuple[float, f
     without = final_value - due
     row = state.price_map(state.n_days - 1)
     st, lt, costs = year.realized_short_term, year.realized_long_term, 0.0
-    for lot in state.holdings.lots:
-        if lot.account not in {a.id for a in hh.accounts if a.taxable}:
+    taxable = {a.id for a in hh.accounts if a.taxable}
+    for lot in state.holdings.lots if taxable else ():
+        if lot.account not in taxable:
             continue
         value = lot.quantity * row[lot.symbol]
         cost = hh.trading.cost(value)

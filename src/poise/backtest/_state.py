@@ -188,8 +188,15 @@ class BacktestState:
 
     def weights(self, i: int) -> np.ndarray:
         """Weights (names order, CASH last) at the close of day ``i`` with today's holdings
-        (computed as ``weights_block`` does, so that screens see exactly the same numbers)."""
-        return self.weights_block(i, i + 1)[0]
+        (the same arithmetic as a row of ``weights_block``, so that screens see exactly the
+        same numbers)."""
+        values = self._history_matrix()[self.offset + i] * self._q
+        total = values.sum()
+        if total <= 0:
+            values[:] = 0.0
+        else:
+            values /= total
+        return values
 
     def weights_block(self, lo: int, hi: int) -> np.ndarray:
         """Weights on days ``[lo, hi)`` if the holdings stayed as they are (one row per day).

@@ -127,6 +127,7 @@ class UpdateTargets:
 
     def __init__(self, state: BacktestState) -> None:
         self.listings = state.listing_days()
+        self._listed_on = frozenset(self.listings.tolist())
 
     def schedule(self, state: BacktestState) -> np.ndarray:
         return np.union1d(self.listings, [0])
@@ -153,8 +154,7 @@ class UpdateTargets:
             state.set_targets(state.base_targets, i)
 
     def _listing(self, i: int) -> bool:
-        k = int(np.searchsorted(self.listings, i))
-        return k < self.listings.size and int(self.listings[k]) == i
+        return i in self._listed_on
 
 
 class Rebalance:

@@ -42,7 +42,7 @@ from poise.model import (
     TradingRules,
 )
 from poise.plan._apply import apply_trades
-from poise.plan._engine import _EPS, _Book, _capped_fill, _fmt_money, _sell_quantity
+from poise.plan._engine import _EPS, _Book, _capped_fill, _fmt_money
 from poise.plan._flows import CashFlow, waterfill
 from poise.policy import Decision, RebalanceTo
 from poise.tax import estimate_tax
@@ -56,6 +56,7 @@ __all__ = [
     "kernel_serves",
     "plan_kernel",
     "reason_text",
+    "reason_texts",
 ]
 
 
@@ -98,30 +99,81 @@ def reason_text(symbol: str, weight: float, target: float, band: float | None, a
     return f"{symbol} {weight * 100:.1f}% vs target {target * 100:.1f}%{text}: {action}"
 
 
+_TENTHS = [f"{k // 10}.{k % 10}" for k in range(1001)]  # "0.0" … "100.0"
+
+
+def _one_decimal(percent: np.ndarray) -> list[str]:
+    """``f"{x:.1f}"`` of each value, from a table wherever the table is provably exact.
+
+    ``.1f`` rounds the exact binary value of x to one decimal (half to even). x × 10 computed
+    in floating point is within 1e-12 of the exact product for x ≤ 100, so away from a
+    rounding tie (more than 1e-9 from one) ``rint`` of it rounds the same way; ties, negative
+    and large values are formatted one by one.
+    """
+    scaled = percent * 10.0
+    tenths = np.rint(scaled)
+    with np.errstate(invalid="ignore"):  # inf and nan are formatted one by one
+        tie = np.abs(scaled - np.floor(scaled) - 0.5) <= 1e-9
+    ok = ~tie & (tenths <= 1000.0) & ~np.signbit(scaled)
+    table = _TENTHS
+    if ok.all():
+        return [table[k] for k in tenths.astype(np.int64).tolist()]
+    return [
+        table[int(k)] if good else f"{x:.1f}"
+        for x, k, good in zip(percent.tolist(), tenths.tolist(), ok.tolist(), strict=True)
+    ]
+
+
+def reason_texts(
+    symbols: Sequence[str],
+    weights: np.ndarray,
+    targets: np.ndarray,
+    bands: np.ndarray | None,
+    actions: Sequence[str],
+) -> list[str]:
+    """``reason_text`` of many trades at once (the same strings, faster)."""
+    w_text = _one_decimal(weights * 100)
+    t_text = _one_decimal(targets * 100)
+    b_list: list[float | None] = [None] * len(symbols) if bands is None else bands.tolist()
+    suffixes: dict[tuple[str, float | None, str], str] = {}
+    out = []
+    for sym, w, t, b, action in zip(symbols, w_text, t_text, b_list, actions, strict=True):
+        key = (t, b, action)
+        suffix = suffixes.get(key)
+        if suffix is None:
+            band = "" if b is None or not math.isfinite(b) else f" (band ±{b * 100:.2f}pp)"
+            suffix = suffixes[key] = f"% vs target {t}%{band}: {action}"
+        out.append(f"{sym} {w}{suffix}")
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class KernelPlan:
     """The kernel's trades, in the engine's order (sells as made, then buys), and the account
     after them.
 
-    ``index`` is each trade's position in the symbols given to ``plan_kernel``; ``cost`` is
-    commission plus spread; ``held`` and ``cash`` are after every trade and flow (cash summed
-    in the order ``apply_trades`` sums it; a sell within 1e-12 shares of a whole position
-    closes it, as ``Lot.take`` does). ``withdrawal`` is the amount withdrawn (positive) and
-    ``unmet`` what the cash falls short of it (0 when met).
+    Trade ``k`` is a sell when ``k < n_sells``: ``index[k]`` is its symbol's position in the
+    arrays given to ``plan_kernel``, ``quantity[k]`` its shares, ``cost[k]`` its commission
+    plus spread and ``action[k]`` why (an ``Action``). ``held`` and ``cash`` are after every
+    trade and flow (cash summed in the order ``apply_trades`` sums it; a sell within 1e-12
+    shares of a whole position closes it, as ``Lot.take`` does). ``withdrawal`` is the amount
+    withdrawn (positive), ``unmet`` what the cash falls short of it (0 when met), and
+    ``total_value`` the account's value before the plan (the weights' denominator).
     """
 
-    index: np.ndarray
-    sell: np.ndarray
-    quantity: np.ndarray
-    cost: np.ndarray
-    action: np.ndarray
+    index: list[int]
+    quantity: list[float]
+    cost: list[float]
+    action: list[int]
+    n_sells: int
     held: np.ndarray
     cash: float
     withdrawal: float
     unmet: float
+    total_value: float
 
     def __len__(self) -> int:
-        return int(self.index.size)
+        return len(self.index)
 
 
 def kernel_eligible(household: Household, transactions: object | None = None) -> bool:
@@ -229,8 +281,13 @@ def plan_kernel(
     """
     fractional = rules.fractional
     commission = rules.commission
+    spread_bps = rules.spread_bps
     min_trade = rules.min_trade_value
-    values = np.append(held * price, cash)
+    n = held.shape[0]
+    held_value = held * price
+    values = np.empty(n + 1)
+    values[:n] = held_value
+    values[n] = cash
     total_before = float(values.sum())
     triggered = decision.triggered and decision.sells_allowed
     to_target = decision.rebalance_to is RebalanceTo.TARGET
@@ -242,18 +299,20 @@ def plan_kernel(
             f"{_fmt_money(total_before)}",
             field="--withdraw",
         )
-    goal = target_w * total_after_flow
-    desired = _desired(
-        values,
-        goal,
-        target_w,
-        total_after_flow,
-        net_flow,
-        triggered,
-        to_target,
-        decision.half_bands,
-    )
-    delta = desired[:-1] - held * price  # value to buy (+) or sell (-) per symbol
+    if triggered and to_target:  # the common case, inlined: every asset to its goal
+        desired = target_w * total_after_flow
+    else:
+        desired = _desired(
+            values,
+            target_w * total_after_flow,
+            target_w,
+            total_after_flow,
+            net_flow,
+            triggered,
+            to_target,
+            decision.half_bands,
+        )
+    delta = desired[:n] - held_value  # value to buy (+) or sell (-) per symbol
 
     qty = held.tolist()  # the book's shares, changed trade by trade
     p_list = price.tolist()
@@ -266,73 +325,99 @@ def plan_kernel(
             withdrawing = True
         else:
             book_cash += amount
-    sells: list[tuple[int, float, float, int]] = []  # (index, quantity, cost, action)
+    # Trades as made (sells first, then buys): index, quantity, cost, action. ``applied`` is
+    # the cash as apply_trades sums it (flows first, then each trade in order); ``redo`` says
+    # that the account after must be recomputed trade by trade (a sell closed a position to
+    # within 1e-12 shares, or a whole-share top-up merged buys).
+    index: list[int] = []
+    quantity: list[float] = []
+    costs: list[float] = []
+    actions: list[int] = []
+    applied = cash
+    for amount in flows:
+        applied = applied + amount
+    redo = False
 
     # 1. Withdrawals: raise the cash, selling what is most overweight.
     if withdrawing:
         need = withdrawal + rules.cash_reserve - book_cash
         if need > _EPS:
-            caps = np.array(qty) * price
-            grossed = need / (1.0 - rules.spread_bps * 1e-4)
+            caps = held_value.copy()
+            grossed = need / (1.0 - spread_bps * 1e-4)
             for _ in range(2):
                 amounts = _capped_fill(-delta, grossed, caps)
                 count = int((amounts > _EPS).sum())
-                grossed = (need + count * commission) / (1.0 - rules.spread_bps * 1e-4)
+                grossed = (need + count * commission) / (1.0 - spread_bps * 1e-4)
             amounts = _capped_fill(-delta, grossed, caps)
             for i in np.flatnonzero(amounts > _EPS).tolist():
                 q = amounts[i] / price[i]
+                have = qty[i]
                 if not fractional:
-                    q = float(min(math.ceil(q - 1e-9), qty[i]))
-                quantity = min(q, qty[i])
-                if quantity > _EPS:
-                    value = quantity * p_list[i]
-                    cost = commission + abs(value) * rules.spread_bps * 1e-4
-                    sells.append((i, quantity, cost, Action.WITHDRAWAL))
-                    qty[i] = qty[i] - quantity
+                    q = float(min(math.ceil(q - 1e-9), have))
+                sold = min(q, have)
+                if sold > _EPS:
+                    value = sold * p_list[i]
+                    cost = commission + value * spread_bps * 1e-4
+                    index.append(i)
+                    quantity.append(sold)
+                    costs.append(cost)
+                    actions.append(Action.WITHDRAWAL)
+                    qty[i] = have - sold
+                    redo = redo or (sold >= have - 1e-12 and have != sold)
                     book_cash = book_cash + (value - cost)
+                    applied = applied + (value - cost)
                 delta[i] += q * price[i]
 
     # 2. Rebalancing sells.
+    d_list = delta.tolist()
     if triggered:
         action = Action.SELL_TO_TARGET if to_target else Action.SELL_TO_BAND
-        over = np.flatnonzero(delta < -_EPS)
-        if over.size:
-            d_list = delta.tolist()
-            for i in over.tolist():
-                have = qty[i]
-                if have <= _EPS:
-                    continue
-                p = p_list[i]
-                q = _sell_quantity(-d_list[i], p, fractional, have)
-                if q * p < min_trade or q <= _EPS:
-                    continue
-                value = q * p
-                cost = commission + abs(value) * rules.spread_bps * 1e-4
-                sells.append((i, q, cost, action))
-                qty[i] = have - q
-                book_cash = book_cash + (value - cost)
-                d_list[i] += q * p
-            delta = np.array(d_list)
+        for i in [i for i, d in enumerate(d_list) if d < -_EPS]:
+            have = qty[i]
+            if have <= _EPS:
+                continue
+            p = p_list[i]
+            q = -d_list[i] / p  # as _sell_quantity
+            if fractional:
+                q = min(q, have)
+            elif q >= have - 0.5:
+                q = have
+            else:
+                q = min(float(round(q)), have)
+            value = q * p
+            if value < min_trade or q <= _EPS:
+                continue
+            cost = commission + value * spread_bps * 1e-4
+            index.append(i)
+            quantity.append(q)
+            costs.append(cost)
+            actions.append(action)
+            qty[i] = have - q
+            redo = redo or (q >= have - 1e-12 and have != q)
+            book_cash = book_cash + (value - cost)
+            applied = applied + (value - cost)
+            d_list[i] += value
+    n_sells = len(index)
 
     # 3. Buys from spendable cash, most underweight first.
-    cash_goal = float(desired[-1])
+    cash_goal = float(desired[n])
     total_cash = book_cash - withdrawal
     keep = cash_goal * (total_cash / total_cash) if total_cash > _EPS else 0.0
     spendable = max(0.0, total_cash - rules.cash_reserve - max(keep, 0.0))
-    wanted = np.maximum(delta, 0.0)
     if triggered:
         buy_action = Action.BUY_TO_TARGET if to_target else Action.BUY_TOWARD_TARGET
     else:
         buy_action = Action.BUY_DEPOSIT if any(a > 0 for a in flows) else Action.BUY_FREED
-    cost_rate = 1.0 + rules.spread_bps * 1e-4
-    n_buys = int((wanted > _EPS).sum())
-    need_cash = wanted.sum() * cost_rate + n_buys * commission
-    if need_cash > spendable and need_cash > 0:
-        wanted *= max(0.0, spendable - n_buys * commission) / (wanted.sum() * cost_rate)
-    buys: dict[int, tuple[float, float]] = {}  # index -> (quantity, cost), in the engine's order
+    wanted = np.maximum(d_list, 0.0) if n_sells else np.maximum(delta, 0.0)
+    cost_rate = 1.0 + spread_bps * 1e-4
+    n_buys = int(np.count_nonzero(wanted > _EPS))
     if n_buys:
+        w_sum = wanted.sum()
+        need_cash = w_sum * cost_rate + n_buys * commission
+        if need_cash > spendable and need_cash > 0:
+            wanted *= max(0.0, spendable - n_buys * commission) / (w_sum * cost_rate)
         w_list = wanted.tolist()
-        for i in np.argsort(-wanted, kind="stable").tolist():
+        for i in np.argsort(-wanted, kind="stable")[:n_buys].tolist():
             w = w_list[i]
             if w <= _EPS:
                 continue
@@ -343,19 +428,24 @@ def plan_kernel(
             q = min(w, budget / cost_rate) / p
             if not fractional:
                 q = float(math.floor(q + 1e-9))
-            if q <= _EPS or q * p < min_trade:
+            value = q * p
+            if q <= _EPS or value < min_trade:
                 continue
             qty[i] = qty[i] + q
-            value = q * p
-            cost = commission + abs(value) * rules.spread_bps * 1e-4
+            cost = commission + value * spread_bps * 1e-4
+            index.append(i)
+            quantity.append(q)
+            costs.append(cost)
+            actions.append(buy_action)
             before = book_cash
             book_cash = before + (-value - cost)
-            buys[i] = (q, cost)
+            applied = applied + (-value - cost)
             spendable -= before - book_cash
 
     # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares).
     if not fractional and (triggered or net_flow > 0):
-        goal_values = desired[:-1]
+        buys = {index[k]: (quantity[k], costs[k]) for k in range(n_sells, len(index))}
+        goal_values = desired[:n]
         for _ in range(3):
             short_shares = (goal_values - np.array(qty) * price) / price
             s_list = short_shares.tolist()
@@ -374,59 +464,76 @@ def plan_kernel(
                     continue
                 qty[k] = qty[k] + float(extra)
                 before = book_cash
-                quantity = float(extra)
+                q = float(extra)
                 if earlier is not None:  # merged into the earlier buy, which moves last
                     del buys[k]
                     book_cash = before - (-(earlier[0] * p) - earlier[1])
-                    quantity += earlier[0]
-                value = quantity * p
-                cost = commission + abs(value) * rules.spread_bps * 1e-4
+                    q += earlier[0]
+                value = q * p
+                cost = commission + value * spread_bps * 1e-4
                 book_cash = book_cash + (-value - cost)
-                buys[k] = (quantity, cost)
+                buys[k] = (q, cost)
                 spendable -= before - book_cash
                 bought_any = True
+                redo = True
             if not bought_any:
                 break
+        if redo:
+            del index[n_sells:], quantity[n_sells:], costs[n_sells:], actions[n_sells:]
+            for i, (q, cost) in buys.items():
+                index.append(i)
+                quantity.append(q)
+                costs.append(cost)
+                actions.append(buy_action)
 
-    return _result(held, cash, price, flows, sells, buys, buy_action, withdrawal)
+    if not redo:
+        held_after, applied_cash = np.array(qty), applied
+    else:
+        held_after, applied_cash = _replay(
+            held, cash, p_list, flows, index, quantity, costs, n_sells
+        )
+    unmet = -applied_cash if withdrawing and applied_cash < -1e-6 else 0.0
+    return KernelPlan(
+        index,
+        quantity,
+        costs,
+        actions,
+        n_sells,
+        held_after,
+        applied_cash,
+        withdrawal,
+        unmet,
+        total_before,
+    )
 
 
-def _result(
+def _replay(
     held: np.ndarray,
     cash: float,
-    price: np.ndarray,
+    p_list: list[float],
     flows: Sequence[float],
-    sells: list[tuple[int, float, float, int]],
-    buys: dict[int, tuple[float, float]],
-    buy_action: int,
-    withdrawal: float,
-) -> KernelPlan:
-    m = len(sells) + len(buys)
-    index = np.empty(m, dtype=np.int64)
-    quantity = np.empty(m)
-    cost = np.empty(m)
-    action = np.empty(m, dtype=np.int64)
-    sell = np.zeros(m, dtype=bool)
+    index: list[int],
+    quantity: list[float],
+    costs: list[float],
+    n_sells: int,
+) -> tuple[np.ndarray, float]:
+    """Shares and cash after the trades, as ``apply_trades`` computes them: flows first, then
+    each trade's cash in order; a sell within 1e-12 shares of a whole position closes it (as
+    ``Lot.take`` does)."""
     after = held.tolist()
-    p_list = price.tolist()
     c = cash
-    for amount in flows:  # apply_trades: flows first, then each trade's cash, in trade order
+    for amount in flows:
         c = c + amount
-    k = 0
-    for i, q, fee, act in sells:
-        index[k], quantity[k], cost[k], action[k] = i, q, fee, act
-        sell[k] = True
-        rest = after[i] - q
-        after[i] = 0.0 if q >= after[i] - 1e-12 else rest  # Lot.take closes a near-whole lot
-        c = c + (q * p_list[i] - fee)
-        k += 1
-    for i, (q, fee) in buys.items():
-        index[k], quantity[k], cost[k], action[k] = i, q, fee, buy_action
-        after[i] = after[i] + q
-        c = c + (-(q * p_list[i]) - fee)
-        k += 1
-    unmet = -c if withdrawal > 0 and c < -1e-6 else 0.0
-    return KernelPlan(index, sell, quantity, cost, action, np.array(after), c, withdrawal, unmet)
+    for k, (i, q, cost) in enumerate(zip(index, quantity, costs, strict=True)):
+        value = q * p_list[i]
+        if k < n_sells:
+            have = after[i]
+            after[i] = 0.0 if q >= have - 1e-12 else have - q
+            c = c + (value - cost)
+        else:
+            after[i] = after[i] + q
+            c = c + (-value - cost)
+    return np.array(after), c
 
 
 def kernel_plan(
@@ -455,17 +562,17 @@ def kernel_plan(
     book = _Book(hh, prices, as_of, holdings, {}, {})
     trades: list[Trade] = []
     for k in range(len(out)):
-        i = int(out.index[k])
+        i = out.index[k]
         sym = symbols[i]
         why = reason_text(
             sym,
             float(weights_before[i]),
             float(target_w[i]),
             None if bands is None else float(bands[i]),
-            action_text(int(out.action[k]), out.withdrawal, account),
+            action_text(out.action[k], out.withdrawal, account),
         )
-        q = float(out.quantity[k])
-        if out.sell[k]:
+        q = out.quantity[k]
+        if k < out.n_sells:
             trades.append(book._sell_trade(account, sym, q, why))
         else:
             p = prices[sym]
