@@ -9,6 +9,16 @@ from rich.table import Table
 
 from poise._errors import InputError
 from poise.cli._app import app, console, print_json
+from poise.cli._options import (
+    ACCOUNT,
+    CONTRIBUTION,
+    END,
+    EVERY,
+    INITIAL,
+    PRICES,
+    START,
+    WITHDRAWAL,
+)
 from poise.io import read_household, read_prices, write_text_atomic
 
 __all__ = ["attribution"]
@@ -25,26 +35,20 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
 @app.command()
 def attribution(
     household: Path = typer.Argument(..., help="Household TOML file."),
-    prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
+    prices: str = PRICES,
     benchmark: str = typer.Option(
         "sp500_index", "--benchmark", help="Benchmark prices: a CSV or a bundled data set."
     ),
     benchmark_column: str | None = typer.Option(
         None, "--benchmark-column", help="The benchmark's column when its file has several."
     ),
-    start: str | None = typer.Option(None, "--start", help="First day (default: first date)."),
-    end: str | None = typer.Option(None, "--end", help="Last day (default: last date)."),
-    initial: float = typer.Option(100_000.0, "--initial", help="Cash in the first account."),
-    contribution: float | None = typer.Option(
-        None, "--contribution", help="Amount deposited every period (see --every)."
-    ),
-    withdrawal: float | None = typer.Option(
-        None, "--withdrawal", help="Amount withdrawn every period (see --every)."
-    ),
-    every: str = typer.Option("month", "--every", help="month | quarter | year."),
-    account: str | None = typer.Option(
-        None, "--account", help="Account of the cash flows (default: the first)."
-    ),
+    start: str | None = START,
+    end: str | None = END,
+    initial: float = INITIAL,
+    contribution: float | None = CONTRIBUTION,
+    withdrawal: float | None = WITHDRAWAL,
+    every: str = EVERY,
+    account: str | None = ACCOUNT,
     risk_free: float = typer.Option(0.0, "--risk-free", help="Annual risk-free rate (0.02)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),

@@ -15,13 +15,23 @@ from rich.table import Table
 from poise._errors import DataError, InputError
 from poise.backtest import BacktestResult, ScheduledFlow, run_backtest
 from poise.cli._app import app, console, parse_date_option, print_json
+from poise.cli._options import (
+    ACCOUNT,
+    CONTRIBUTION,
+    END,
+    EVERY,
+    INITIAL,
+    PRICES,
+    START,
+    WITHDRAWAL,
+)
 from poise.io import read_household, read_prices, write_text_atomic
 from poise.model import Household
 from poise.report import METRIC_ROWS, format_metric
 
 __all__ = ["backtest", "metrics_table", "scheduled_flows", "write_report"]
 
-EVERY = ("month", "quarter", "year")
+PERIODS = ("month", "quarter", "year")
 
 
 def scheduled_flows(
@@ -32,7 +42,7 @@ def scheduled_flows(
     household: Household,
 ) -> list[ScheduledFlow]:
     """``--contribution`` / ``--withdrawal`` / ``--every`` / ``--account`` as flows."""
-    if every not in EVERY:
+    if every not in PERIODS:
         raise InputError(
             f"{every!r} is not a frequency; use month | quarter | year", field="--every"
         )
@@ -180,21 +190,15 @@ def run_options(
 @app.command()
 def backtest(
     household: Path = typer.Argument(..., help="Household TOML file."),
-    prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
-    start: str | None = typer.Option(None, "--start", help="First day (default: first date)."),
-    end: str | None = typer.Option(None, "--end", help="Last day (default: last date)."),
-    initial: float = typer.Option(100_000.0, "--initial", help="Cash in the first account."),
+    prices: str = PRICES,
+    start: str | None = START,
+    end: str | None = END,
+    initial: float = INITIAL,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    contribution: float | None = typer.Option(
-        None, "--contribution", help="Amount deposited every period (see --every)."
-    ),
-    withdrawal: float | None = typer.Option(
-        None, "--withdrawal", help="Amount withdrawn every period (see --every)."
-    ),
-    every: str = typer.Option("month", "--every", help="month | quarter | year."),
-    account: str | None = typer.Option(
-        None, "--account", help="Account of the cash flows (default: the first)."
-    ),
+    contribution: float | None = CONTRIBUTION,
+    withdrawal: float | None = WITHDRAWAL,
+    every: str = EVERY,
+    account: str | None = ACCOUNT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
     benchmark: str = typer.Option(
         "sp500_index", "--benchmark", help="Benchmark for the report's attribution (CSV/data set)."

@@ -17,6 +17,16 @@ from poise.cli._backtest import (
     show_progress,
     write_report,
 )
+from poise.cli._options import (
+    ACCOUNT,
+    CONTRIBUTION,
+    END,
+    EVERY,
+    INITIAL,
+    PRICES,
+    START,
+    WITHDRAWAL,
+)
 from poise.io import read_household, read_prices
 from poise.policy import policy_from_spec
 
@@ -26,27 +36,21 @@ __all__ = ["compare"]
 @app.command()
 def compare(
     household: Path = typer.Argument(..., help="Household TOML file."),
-    prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
+    prices: str = PRICES,
     policy: list[str] = typer.Option(
         ...,
         "--policy",
         help="A rule to compare (repeat): calendar:annual, threshold:abs=0.05, 5/25, "
         "cash_flow, volatility, never, or a+b for either.",
     ),
-    start: str | None = typer.Option(None, "--start", help="First day (default: first date)."),
-    end: str | None = typer.Option(None, "--end", help="Last day (default: last date)."),
-    initial: float = typer.Option(100_000.0, "--initial", help="Cash in the first account."),
+    start: str | None = START,
+    end: str | None = END,
+    initial: float = INITIAL,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    contribution: float | None = typer.Option(
-        None, "--contribution", help="Amount deposited every period (see --every)."
-    ),
-    withdrawal: float | None = typer.Option(
-        None, "--withdrawal", help="Amount withdrawn every period (see --every)."
-    ),
-    every: str = typer.Option("month", "--every", help="month | quarter | year."),
-    account: str | None = typer.Option(
-        None, "--account", help="Account of the cash flows (default: the first)."
-    ),
+    contribution: float | None = CONTRIBUTION,
+    withdrawal: float | None = WITHDRAWAL,
+    every: str = EVERY,
+    account: str | None = ACCOUNT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
 ) -> None:
     """Backtest several rules on the same household, prices and cash flows; one table."""
