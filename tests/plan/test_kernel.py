@@ -307,11 +307,12 @@ def test_reason_texts_word_as_reason_text(
 ) -> None:
     n = len(weights)
     symbols = [SYMBOLS[k % len(SYMBOLS)] for k in range(n)]
-    actions = ["buy to target" if k % 2 else "sell to band" for k in range(n)]
+    texts = ["sell to band", "buy to target", "sell to fund the withdrawal of 1.00 from ira"]
+    codes = np.arange(n) % len(texts)
     bands = None if band is None else np.full(n, band)
-    fast = reason_texts(symbols, np.array(weights), np.full(n, target), bands, actions)
+    fast = reason_texts(symbols, np.array(weights), np.full(n, target), bands, codes, texts)
     slow = [
-        reason_text(s, w, target, band, a)
-        for s, w, a in zip(symbols, weights, actions, strict=True)
+        reason_text(s, w, target, band, texts[a])
+        for s, w, a in zip(symbols, weights, codes, strict=True)
     ]
     assert fast == slow

@@ -43,7 +43,7 @@ __all__ = ["ArrayRebalance", "ArrayState", "array_steps", "uses_arrays"]
 
 _USE_ARRAYS = True  # False forces the object path (tests compare the two)
 
-_ACTION_TEXT = {a: action_text(a) for a in Action if a != Action.WITHDRAWAL}
+_ACTION_TEXT: dict[int, str] = {a: action_text(a) for a in Action if a != Action.WITHDRAWAL}
 
 
 def uses_arrays(household: Household, steps: Sequence[Step] | None) -> bool:
@@ -254,13 +254,16 @@ class ArrayState(BacktestState):
         action = np.fromiter(chain.from_iterable(p.action for p in plans), np.int64, count=n)
         position = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         sell = position < np.repeat(np.array([p.n_sells for p in plans]), sizes)
-        texts = [_ACTION_TEXT.get(a, "") for a in action.tolist()]
-        if Action.WITHDRAWAL in action:
-            withdrawal = np.repeat(np.array([p.withdrawal for p in plans]), sizes)
-            for k in np.flatnonzero(action == Action.WITHDRAWAL).tolist():
-                texts[k] = action_text(Action.WITHDRAWAL, float(withdrawal[k]), self.account)
+        texts = [_ACTION_TEXT.get(a, "") for a in Action]
+        sold_for = np.flatnonzero(action == Action.WITHDRAWAL)
+        if sold_for.size:  # a withdrawal's sells name its amount: one text per plan
+            plan_of = np.repeat(np.arange(len(plans)), sizes)
+            for k in sold_for.tolist():
+                p = plans[int(plan_of[k])]
+                action[k] = len(texts)
+                texts.append(action_text(Action.WITHDRAWAL, p.withdrawal, self.account))
         symbols = np.array(self.universe, dtype=object)[cols]
-        reasons = reason_texts(symbols.tolist(), weights, target, band, texts)
+        reasons = reason_texts(symbols, weights, target, band, action, texts)
         days = self.days[np.array([e[0] for e in entries], dtype=np.int64)]
         return {
             "date": np.repeat(days, sizes),

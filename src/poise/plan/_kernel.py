@@ -99,11 +99,12 @@ def reason_text(symbol: str, weight: float, target: float, band: float | None, a
     return f"{symbol} {weight * 100:.1f}% vs target {target * 100:.1f}%{text}: {action}"
 
 
-_TENTHS = [f"{k // 10}.{k % 10}" for k in range(1001)]  # "0.0" … "100.0"
+_TENTHS = np.array([f"{k // 10}.{k % 10}" for k in range(1001)], dtype=object)  # "0.0" … "100.0"
 
 
-def _one_decimal(percent: np.ndarray) -> list[str]:
-    """``f"{x:.1f}"`` of each value, from a table wherever the table is provably exact.
+def _one_decimal(percent: np.ndarray) -> np.ndarray:
+    """``f"{x:.1f}"`` of each value (an object array), from a table wherever the table is
+    provably exact.
 
     ``.1f`` rounds the exact binary value of x to one decimal (half to even). x × 10 computed
     in floating point is within 1e-12 of the exact product for x ≤ 100, so away from a
@@ -115,36 +116,44 @@ def _one_decimal(percent: np.ndarray) -> list[str]:
     with np.errstate(invalid="ignore"):  # inf and nan are formatted one by one
         tie = np.abs(scaled - np.floor(scaled) - 0.5) <= 1e-9
     ok = ~tie & (tenths <= 1000.0) & ~np.signbit(scaled)
-    table = _TENTHS
-    if ok.all():
-        return [table[k] for k in tenths.astype(np.int64).tolist()]
-    return [
-        table[int(k)] if good else f"{x:.1f}"
-        for x, k, good in zip(percent.tolist(), tenths.tolist(), ok.tolist(), strict=True)
-    ]
+    out = _TENTHS[np.where(ok, tenths, 0.0).astype(np.int64)]
+    for k in np.flatnonzero(~ok).tolist():
+        out[k] = f"{percent[k]:.1f}"
+    return out
 
 
 def reason_texts(
-    symbols: Sequence[str],
+    symbols: Sequence[str] | np.ndarray,
     weights: np.ndarray,
     targets: np.ndarray,
     bands: np.ndarray | None,
-    actions: Sequence[str],
+    actions: np.ndarray,
+    action_texts: Sequence[str],
 ) -> list[str]:
-    """``reason_text`` of many trades at once (the same strings, faster)."""
-    w_text = _one_decimal(weights * 100)
-    t_text = _one_decimal(targets * 100)
-    b_list: list[float | None] = [None] * len(symbols) if bands is None else bands.tolist()
-    suffixes: dict[tuple[str, float | None, str], str] = {}
-    out = []
-    for sym, w, t, b, action in zip(symbols, w_text, t_text, b_list, actions, strict=True):
-        key = (t, b, action)
-        suffix = suffixes.get(key)
-        if suffix is None:
-            band = "" if b is None or not math.isfinite(b) else f" (band ±{b * 100:.2f}pp)"
-            suffix = suffixes[key] = f"% vs target {t}%{band}: {action}"
-        out.append(f"{sym} {w}{suffix}")
-    return out
+    """``reason_text`` of many trades at once (the same strings, faster): trade k's action is
+    ``action_texts[actions[k]]``; ``bands`` None means no bands."""
+    n = len(weights)
+    if n == 0:
+        return []
+    if bands is None:
+        bands = np.full(n, np.inf)
+    # what follows the weight depends only on (target, band, action): worded once per distinct
+    # combination of their bit patterns (so that -0.0 and 0.0 stay apart, as in the text)
+    keys = np.empty((n, 3), dtype=np.int64)
+    keys[:, 0] = np.ascontiguousarray(targets, dtype=float).view(np.int64)
+    keys[:, 1] = np.ascontiguousarray(bands, dtype=float).view(np.int64)
+    keys[:, 2] = actions
+    _, first, inverse = np.unique(
+        keys.view(np.dtype((np.void, 24))).ravel(), return_index=True, return_inverse=True
+    )
+    suffixes = np.empty(first.size, dtype=object)
+    for u, k in enumerate(first.tolist()):
+        b = float(bands[k])
+        band = f" (band ±{b * 100:.2f}pp)" if math.isfinite(b) else ""
+        suffixes[u] = f"% vs target {targets[k] * 100:.1f}%{band}: {action_texts[actions[k]]}"
+    head = np.asarray(symbols, dtype=object) + " "
+    out: np.ndarray = head + _one_decimal(weights * 100) + suffixes[inverse.ravel()]
+    return out.tolist()
 
 
 @dataclass(frozen=True, slots=True)
