@@ -205,6 +205,9 @@ class BacktestState:
         in ``names``), so the rows hold no missing price."""
         values = self._history_matrix()[self.offset + lo : self.offset + hi] * self._q
         total = values.sum(axis=1)
+        if total.min(initial=np.inf) > 0:  # the usual case: no empty day to guard against
+            values /= total[:, None]
+            return values
         with np.errstate(divide="ignore", invalid="ignore"):
             values /= total[:, None]
         empty = total <= 0

@@ -98,11 +98,10 @@ class PayTaxes:
         return None
 
     def run(self, state: BacktestState, i: int) -> None:
-        if i == 0:
+        years = state.info.keys(12)  # year of each day (as an integer key)
+        if i == 0 or years[i] == years[i - 1]:
             return
         year = state.day(i - 1).year
-        if state.today.year == year:
-            return
         for account, tax in state.ledger.close_year(year).items():
             if tax <= 0:
                 continue

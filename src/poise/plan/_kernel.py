@@ -379,8 +379,10 @@ def plan_kernel(
 
     # 2. Rebalancing sells.
     d_list = delta.tolist()
+    fee = commission != 0.0 or spread_bps != 0.0  # without: every cost is exactly 0.0
+    add_index, add_quantity, add_cost = index.append, quantity.append, costs.append
     if triggered:
-        action = Action.SELL_TO_TARGET if to_target else Action.SELL_TO_BAND
+        sold = 0
         for i in [i for i, d in enumerate(d_list) if d < -_EPS]:
             have = qty[i]
             if have <= _EPS:
@@ -388,7 +390,8 @@ def plan_kernel(
             p = p_list[i]
             q = -d_list[i] / p  # as _sell_quantity
             if fractional:
-                q = min(q, have)
+                if have < q:
+                    q = have
             elif q >= have - 0.5:
                 q = have
             else:
@@ -396,16 +399,18 @@ def plan_kernel(
             value = q * p
             if value < min_trade or q <= _EPS:
                 continue
-            cost = commission + value * spread_bps * 1e-4
-            index.append(i)
-            quantity.append(q)
-            costs.append(cost)
-            actions.append(action)
+            cost = commission + value * spread_bps * 1e-4 if fee else 0.0
+            add_index(i)
+            add_quantity(q)
+            add_cost(cost)
+            sold += 1
             qty[i] = have - q
-            redo = redo or (q >= have - 1e-12 and have != q)
+            if q >= have - 1e-12 and have != q:
+                redo = True
             book_cash = book_cash + (value - cost)
             applied = applied + (value - cost)
             d_list[i] += value
+        actions += [Action.SELL_TO_TARGET if to_target else Action.SELL_TO_BAND] * sold
     n_sells = len(index)
 
     # 3. Buys from spendable cash, most underweight first.
@@ -434,22 +439,23 @@ def plan_kernel(
             if budget <= _EPS:
                 continue
             p = p_list[i]
-            q = min(w, budget / cost_rate) / p
+            cap = budget / cost_rate
+            q = (cap if cap < w else w) / p  # min(w, cap) / p
             if not fractional:
                 q = float(math.floor(q + 1e-9))
             value = q * p
             if q <= _EPS or value < min_trade:
                 continue
             qty[i] = qty[i] + q
-            cost = commission + value * spread_bps * 1e-4
-            index.append(i)
-            quantity.append(q)
-            costs.append(cost)
-            actions.append(buy_action)
+            cost = commission + value * spread_bps * 1e-4 if fee else 0.0
+            add_index(i)
+            add_quantity(q)
+            add_cost(cost)
             before = book_cash
             book_cash = before + (-value - cost)
             applied = applied + (-value - cost)
             spendable -= before - book_cash
+        actions += [buy_action] * (len(index) - n_sells)
 
     # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares).
     if not fractional and (triggered or net_flow > 0):
