@@ -242,9 +242,12 @@ class ArrayState(BacktestState):
         price = np.concatenate([e[5] for e in entries])[rows]
         held = np.concatenate([e[6] for e in entries])[rows]
         target = np.concatenate([e[7][:-1] for e in entries])[rows]
-        band = np.concatenate(
-            [e[8][:-1] if e[8] is not None else np.full(e[4].size, np.inf) for e in entries]
-        )[rows]
+        band = None  # no plan had bands (e.g. a calendar rule)
+        if any(e[8] is not None for e in entries):
+            none = np.full(int(n_symbols.max()), np.inf)
+            band = np.concatenate(
+                [e[8][:-1] if e[8] is not None else none[: e[4].size] for e in entries]
+            )[rows]
         total = np.repeat(np.array([p.total_value for p in plans]), sizes)
         positive = total > 0
         # the engine's weights before the plan: values / total (0 when there is no value)
