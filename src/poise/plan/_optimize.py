@@ -37,12 +37,22 @@ import numpy as np
 import scipy.sparse as sp
 
 from poise._errors import PlanningError
-from poise.model import CASH, Account, Holdings, Household, Lot, Plan, Side, Trade
+from poise.model import (
+    CASH,
+    Account,
+    Holdings,
+    Household,
+    Lot,
+    Plan,
+    Side,
+    TaxEfficiency,
+    Trade,
+)
 from poise.plan._apply import apply_trades
 from poise.plan._flows import CashFlow
 from poise.plan._taxaware import TaxAware, sell_lots_trade
 from poise.policy import Decision, RebalanceTo
-from poise.tax import Transaction, estimate_tax, is_long_term
+from poise.tax import Transaction, estimate_tax, is_long_term, location_rank
 
 __all__ = ["optimize_plan"]
 
@@ -126,11 +136,11 @@ def optimize_plan(
         [lot.account in sellable_accounts and not (tax and tax.deferred(lot)) for lot in lots],
         dtype=float,
     )
-    taxable = np.array([hh.account(lot.account).taxable for lot in lots])
+    taxable = np.array([hh.account(lot.account).taxable for lot in lots], dtype=bool)
     gain_frac = np.array(
         [1.0 - lot.basis_per_share / prices[lot.symbol] if lot.quantity else 0.0 for lot in lots]
     )
-    long = np.array([is_long_term(lot.acquired, as_of) for lot in lots])
+    long = np.array([is_long_term(lot.acquired, as_of) for lot in lots], dtype=bool)
     st_gain = np.where(taxable & ~long, gain_frac, 0.0)
     lt_gain = np.where(taxable & long, gain_frac, 0.0)
     # A symbol is either sold or bought, never both: only what starts below the top of its
@@ -146,7 +156,9 @@ def optimize_plan(
         ]
     )
     gain_start = np.array([prices[lot.symbol] >= lot.basis_per_share for lot in lots], dtype=bool)
-    sold_down = np.array([w_start[index[lot.symbol]] > lo[index[lot.symbol]] for lot in lots])
+    sold_down = np.array(
+        [w_start[index[lot.symbol]] > lo[index[lot.symbol]] for lot in lots], dtype=bool
+    )
     allowed *= gain_start | sold_down | ~taxable
     warnings: list[str] = []
     for s in symbols:
@@ -155,7 +167,7 @@ def optimize_plan(
 
     problem, y, z, ub_y, ub_z = _program(
         hh, n_sym, n_acc, lot_sym, lot_acc, st_gain, lt_gain, lo, hi, held_value, cash0, flow,
-        total, spread,
+        total, spread, _location_ranks(hh, symbols),
     )  # fmt: skip
     loss_lot = taxable & (gain_frac < 0)
     groups = [
@@ -203,6 +215,19 @@ def optimize_plan(
     )  # fmt: skip
 
 
+def _location_ranks(household: Household, symbols: Sequence[str]) -> np.ndarray:
+    """Rank (0 = first choice) of each (account, symbol) buy under the asset-location rule,
+    flattened account-major like ``z``: among otherwise equal buys the plan follows the rule."""
+    return np.array(
+        [
+            location_rank(household.location.get(s, TaxEfficiency.EFFICIENT), acc.kind)
+            for acc in household.accounts
+            for s in symbols
+        ],
+        dtype=float,
+    )
+
+
 def _identical(household: Household, symbol: str) -> frozenset[str]:
     out: set[str] = set()
     for group in household.identical_groups:
@@ -226,6 +251,7 @@ def _program(
     flow: np.ndarray,
     total: float,
     spread: float,
+    location: np.ndarray,
 ) -> tuple[cp.Problem, cp.Expression, cp.Expression, cp.Parameter, cp.Parameter]:
     """The convex program in weight units, in matrix form (fast to compile).
 
@@ -285,7 +311,7 @@ def _program(
     linear[o_y : o_y + n_lot] = (lam.lambda_cost * spread + _TIE) + lam.lambda_tax * k * (
         rates[0] * st_gain + rates[1] * lt_gain
     )
-    linear[o_z : o_z + n_buy] = lam.lambda_cost * spread + _TIE
+    linear[o_z : o_z + n_buy] = lam.lambda_cost * spread + _TIE * (1.0 + location)
     linear[o_t : o_t + 2] = lam.lambda_tax * (1 - k) * rates
     linear[o_s:] = 1e3
     objective = (
@@ -307,7 +333,7 @@ def _program(
 
 def _solve(problem: cp.Problem) -> None:
     try:
-        problem.solve(solver=cp.CLARABEL)
+        problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
     except cp.error.SolverError as exc:  # pragma: no cover - solver failure
         raise PlanningError(f"the optimising plan could not be solved: {exc}") from exc
     if problem.status not in {cp.OPTIMAL, cp.OPTIMAL_INACCURATE}:
