@@ -3,6 +3,7 @@ bands, and any-of combinations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,7 +54,7 @@ def _band_text(absolute: float | None, relative: float | None, target: float) ->
     parts = []
     if absolute is not None:
         parts.append(f"±{absolute * 100:g}pp")
-    if relative is not None:
+    if relative is not None and target > 0:
         parts.append(f"±{relative * 100:g}% of target = ±{relative * target * 100:.2f}pp")
     return " / ".join(parts)
 
@@ -103,8 +104,10 @@ def _is_check_day(context: PolicyContext, frequency: Frequency | None) -> bool:
 def _breaches(
     context: PolicyContext,
     bands: np.ndarray,
-    band_text: list[str],
+    band_text: Callable[[int], str],
 ) -> tuple[str, ...]:
+    """One reason per asset outside its band; ``band_text(i)`` words asset i's band (called
+    only for the breaching ones)."""
     drift = context.weights - context.target_weights
     out = np.flatnonzero(np.abs(drift) > bands + 1e-12)
     reasons = []
@@ -112,7 +115,7 @@ def _breaches(
         sym = context.symbols[i]
         reasons.append(
             f"{sym} {_pct(context.weights[i])} vs target {_pct(context.target_weights[i])} "
-            f"(band {band_text[i]})"
+            f"(band {band_text(int(i))})"
         )
     return tuple(reasons)
 
@@ -143,8 +146,12 @@ class ThresholdPolicy:
             return Decision(
                 False, (f"all assets inside their bands ({self.describe()})",), half_bands=bands
             )
-        texts = [_band_text(self.absolute, self.relative, t) for t in context.target_weights]
-        return Decision(True, _breaches(context, bands, texts), self.rebalance_to, half_bands=bands)
+        targets = context.target_weights
+
+        def text(i: int) -> str:
+            return _band_text(self.absolute, self.relative, targets[i])
+
+        return Decision(True, _breaches(context, bands, text), self.rebalance_to, half_bands=bands)
 
     def describe(self) -> str:
         parts = []
@@ -222,8 +229,11 @@ class VolatilityPolicy:
             return Decision(
                 False, ("all assets inside their volatility-adjusted bands",), half_bands=bands
             )
-        texts = [f"±{b * 100:.2f}pp, vol scale {s:.2f}" for b, s in zip(bands, scales, strict=True)]
-        return Decision(True, _breaches(context, bands, texts), self.rebalance_to, half_bands=bands)
+
+        def text(i: int) -> str:
+            return f"±{bands[i] * 100:.2f}pp, vol scale {scales[i]:.2f}"
+
+        return Decision(True, _breaches(context, bands, text), self.rebalance_to, half_bands=bands)
 
     def describe(self) -> str:
         base = ThresholdPolicy(self.absolute, self.relative).describe()
