@@ -95,17 +95,14 @@ def test_money_is_conserved(s: dict) -> None:  # type: ignore[type-arg]
     assert values[0] == pytest.approx(20_000.0 - cost[0])
     assert (taxes["tax"] >= 0).all()
     assert result.taxes_due >= 0
-    if not s["fractional"] and s["method"] is not LotMethod.TAX_MIN:  # see the xfail below
+    if not s["fractional"]:
         traded = result.trades["quantity"].to_numpy()
         assert np.allclose(traded, np.round(traded))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan bug (tax-aware sells): with lot_method = tax_min, TaxAware.sell_sources "
-    "offers lot-sized amounts and whole-share sells of them come out fractional",
-)
 def test_whole_shares_with_tax_min_lots() -> None:
+    # tax_min offers per-account amounts that stop inside a lot; whole-share sells of them
+    # must still be whole.
     rng = np.random.default_rng(0)
     prices = pd.DataFrame(
         20 * np.exp(np.cumsum(rng.normal(0.0005, 0.01, size=(40, 2)), axis=0)),

@@ -185,6 +185,23 @@ def _sell_quantity(value: float, price: float, fractional: bool, held: float) ->
     return min(float(round(q)), held)
 
 
+def _source_quantity(
+    value: float, price: float, fractional: bool, held: float, offered: float
+) -> float:
+    """Shares to sell from one account that ``offered`` shares toward a sell of ``value``.
+
+    With whole shares the count is whole (or closes the account's position); when it exceeds
+    what the source offered (e.g. the tax-aware order stops inside a lot), it is the offer
+    rounded up to a whole share.
+    """
+    if fractional:
+        return min(value / price, offered, held)
+    q = _sell_quantity(value, price, False, held)
+    if q > offered + _EPS:
+        q = min(q, float(math.ceil(offered - 1e-9)), held)
+    return q
+
+
 def plan_rebalance(
     household: Household,
     holdings: Holdings,
@@ -408,7 +425,9 @@ def plan_rebalance(
                     break
                 if have <= _EPS:
                     continue
-                q = _sell_quantity(-delta[i], price[i], rules.fractional, have)
+                q = _source_quantity(
+                    -delta[i], price[i], rules.fractional, book.held(acc_id, sym), have
+                )
                 if q * price[i] < rules.min_trade_value or q <= _EPS:
                     continue
                 book.sell(acc_id, sym, q, why(sym, action))
