@@ -38,7 +38,7 @@ def test_example_household_reads():
     assert hh.policy == ThresholdPolicy(0.05, 0.25)
     assert hh.tax.lot_method is LotMethod.TAX_MIN
     assert hh.trading.fractional is False
-    assert hh.harvest.substitutes["KO"] == ("PEP",)
+    assert hh.harvest.substitutes["JNJ"] == ("MRK", "PFE")
 
 
 def test_defaults(tmp_path):
@@ -191,3 +191,12 @@ def test_atomic_write_leaves_an_ordinary_readable_file(tmp_path):
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
     assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
+def test_substitute_that_is_a_target_is_refused(tmp_path):
+    text = GOOD + '[harvest]\nenabled = true\n[harvest.substitutes]\nVTI = ["ITOT", "BND"]\n'
+    with pytest.raises(InputError) as err:
+        read_household(write(tmp_path, "h.toml", text))
+    message = str(err.value)
+    assert "harvest.substitutes.VTI" in message
+    assert "substitute BND for VTI is itself a target" in message

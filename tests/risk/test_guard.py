@@ -92,5 +92,5 @@ def test_rebalance_door_refuses_with_exit_2(tmp_path):
     )
     assert result.code == 2
     assert "risk.max_asset_weight" in result.stderr
-    assert "AAPL is 12.0%" in result.stderr
+    assert "AAPL is 13.0%" in result.stderr
     assert "Traceback" not in result.stderr

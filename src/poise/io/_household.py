@@ -288,6 +288,15 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
                 source=src,
                 field=f"harvest.substitutes.{sym}",
             )
+        targeted = [a for a in alts if targets.get(a, 0.0) > 0]
+        if targeted:
+            raise InputError(
+                f"substitute {targeted[0]} for {sym} is itself a target; harvesting {sym} into "
+                f"it would overweight {targeted[0]} and re-trigger the bands until the wash-sale "
+                "window ends; choose a similar symbol that is not in [targets]",
+                source=src,
+                field=f"harvest.substitutes.{sym}",
+            )
         substitutes[sym] = tuple(alts)
     harvest = HarvestRules(
         enabled=_bool(harvest_t, "enabled", False, src, "harvest"),
