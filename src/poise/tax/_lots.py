@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 
 from poise._errors import InputError
 from poise.model import Lot, LotMethod, TaxRules
@@ -18,6 +19,7 @@ __all__ = [
 ]
 
 
+@lru_cache(maxsize=65536)
 def long_term_date(acquired: date) -> date:
     """The first day on which a lot acquired on ``acquired`` is held more than one year."""
     try:
