@@ -225,3 +225,18 @@ def test_no_harvest_trade_buys_a_substantially_identical_symbol_within_30_days(c
     # harvested amounts are losses; the saving is their value at the household's rates
     assert plan.harvested_short_term <= 1e-9
     assert plan.harvested_long_term <= 1e-9
+
+
+def test_a_substitute_may_name_its_primary_as_the_way_back():
+    # AAPL (target) → MSFT, and MSFT (not a target) → AAPL: accepted; a target harvested into
+    # another target stays refused (tests/io).
+    from poise.io import household_from_dict
+
+    hh = household_from_dict(
+        {
+            "accounts": [{"id": "brokerage", "kind": "taxable"}],
+            "targets": {"AAPL": 0.5, "KO": 0.5},
+            "harvest": {"enabled": True, "substitutes": {"AAPL": ["MSFT"], "MSFT": ["AAPL"]}},
+        }
+    )
+    assert hh.harvest.substitutes["MSFT"] == ("AAPL",)

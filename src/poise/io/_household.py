@@ -288,7 +288,9 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
                 source=src,
                 field=f"harvest.substitutes.{sym}",
             )
-        targeted = [a for a in alts if targets.get(a, 0.0) > 0]
+        # A target harvested into another target would overweight it; a substitute held in a
+        # target's place may name that target (the way back, e.g. MSFT = ["AAPL"]).
+        targeted = [a for a in alts if targets.get(a, 0.0) > 0] if targets.get(sym, 0) else []
         if targeted:
             raise InputError(
                 f"substitute {targeted[0]} for {sym} is itself a target; harvesting {sym} into "
