@@ -222,3 +222,10 @@ def test_data_quality_warnings_reach_the_plan(tmp_path, files):
     assert "BBB" in warnings
     table = run_cli(args((files[0], files[1], prices)))
     assert "data:" in table.stdout
+
+
+def test_warnings_keep_their_brackets(capsys):
+    from poise.cli._app import warn
+
+    warn("warning", "add one under [harvest.substitutes]")
+    assert "add one under [harvest.substitutes]" in capsys.readouterr().out

@@ -9,10 +9,11 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from poise._errors import InputError
 
-__all__ = ["app", "console", "parse_date_option", "print_json"]
+__all__ = ["app", "console", "parse_date_option", "print_json", "warn"]
 
 app = typer.Typer(
     name="poise",
@@ -30,6 +31,11 @@ def _root() -> None:
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False)
+
+
+def warn(label: str, text: object) -> None:
+    """Print a yellow ``label:`` and ``text`` as it is (brackets in it are not rich markup)."""
+    console.print(f"[yellow]{escape(label)}:[/] {escape(str(text))}")
 
 
 def print_json(obj: Any) -> None:

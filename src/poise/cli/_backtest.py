@@ -14,7 +14,7 @@ from rich.table import Table
 
 from poise._errors import DataError, InputError
 from poise.backtest import BacktestResult, ScheduledFlow, run_backtest
-from poise.cli._app import app, console, parse_date_option, print_json
+from poise.cli._app import app, console, parse_date_option, print_json, warn
 from poise.cli._options import (
     ACCOUNT,
     CONTRIBUTION,
@@ -170,7 +170,7 @@ def write_report(
 
 def print_warnings(result: BacktestResult, limit: int = 5) -> None:
     for warning in result.warnings[:limit]:
-        console.print(f"[yellow]warning:[/] {warning}")
+        warn("warning", warning)
     if len(result.warnings) > limit:
         console.print(f"[yellow]… and {len(result.warnings) - limit} more warnings[/]")
 

@@ -8,7 +8,7 @@ import typer
 
 from poise._errors import InputError
 from poise.backtest import BacktestResult, run_backtest
-from poise.cli._app import app, console, print_json
+from poise.cli._app import app, console, print_json, warn
 from poise.cli._backtest import (
     describe_run,
     metrics_table,
@@ -98,6 +98,6 @@ def compare(
     console.print(metrics_table(named, "Rules compared"))
     for spec, r in results.items():
         for warning in r.warnings[:3]:
-            console.print(f"[yellow]warning ({spec}):[/] {warning}")
+            warn(f"warning ({spec})", warning)
     if written is not None:
         console.print(f"Report written to {written}")

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
-from poise.cli._app import app, console, parse_date_option, print_json
+from poise.cli._app import app, console, parse_date_option, print_json, warn
 from poise.io import prices_on, read_holdings, read_household, read_prices, read_transactions
 from poise.model import Household
 from poise.plan import HarvestPlan, plan_harvest
@@ -86,7 +86,7 @@ def _render(plan: HarvestPlan, name: str) -> None:
         f"{plan.estimated_tax_saving:,.2f} · cost {plan.total_cost:,.2f}"
     )
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}")
+        warn("warning", warning)
 
 
 def optional_prices(

@@ -28,7 +28,7 @@ from poise.allocate import (
     fit_model,
     parse_view,
 )
-from poise.cli._app import app, console, parse_date_option, print_json
+from poise.cli._app import app, console, parse_date_option, print_json, warn
 from poise.io import read_prices, write_text_atomic
 
 __all__ = ["optimize"]
@@ -256,7 +256,7 @@ def _render(fit: FitResult, spec: ModelSpec, frontier: Sequence[FrontierPoint]) 
         f"Sharpe {sharpe} (annual, risk-free rate {spec.risk_free_rate:.2%})"
     )
     for note in fit.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        warn("note", note)
     if frontier:
         ft = Table(title="Efficient frontier")
         for column in ("volatility", "expected return", "Sharpe"):

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
 from poise.allocate import resolve_targets
-from poise.cli._app import app, console, parse_date_option, print_json
+from poise.cli._app import app, console, parse_date_option, print_json, warn
 from poise.io import history_matrix, prices_on, read_holdings, read_household, read_prices
 from poise.model import CASH, Plan
 from poise.plan import CashFlow, plan_rebalance
@@ -104,7 +103,7 @@ def render_plan(plan: Plan, household_name: str) -> None:
         f" · long-term {plan.realized_long_term:,.2f} · estimated tax {plan.estimated_tax:,.2f}"
     )
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}")
+        warn("warning", warning)
 
 
 @app.command()
@@ -185,4 +184,4 @@ def rebalance(
     else:
         render_plan(plan, hh.name)
         for warning in data_warnings:
-            console.print(f"[yellow]data:[/] {warning}")
+            warn("data", warning)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from poise._errors import InputError
 from poise.allocate import resolve_targets
-from poise.cli._app import app, console, parse_date_option, print_json
+from poise.cli._app import app, console, parse_date_option, print_json, warn
 from poise.io import prices_on, read_holdings, read_household, read_prices, write_text_atomic
 from poise.model import CASH, Holdings
 from poise.risk import (
@@ -313,11 +313,11 @@ def _render(
 ) -> None:
     console.print(f"[bold]{name}[/]: stress test on {on}, value {value:,.2f}")
     for w in quality[:8]:
-        console.print(f"[yellow]data:[/] {w.message}")
+        warn("data", w.message)
     if len(quality) > 8:
         console.print(f"[yellow]… and {len(quality) - 8} more data warnings (see --json)[/]")
     for b in breaches:
-        console.print(f"[yellow]concentration:[/] {b}")
+        warn("concentration", b)
     if shocks:
         t = Table(title="Hypothetical shocks")
         for col in ("shock", "before", "after", "change", "rule after", "trades", "est. tax"):
