@@ -26,10 +26,11 @@ from poise.model import (
     Trade,
 )
 from poise.plan._apply import apply_trades, group_lots
+from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
 from poise.plan._flows import CashFlow, waterfill
 from poise.plan._taxaware import TaxAware, fold_substitutes, group_context
 from poise.policy import Decision, PolicyContext, RebalanceTo
-from poise.tax import Transaction, estimate_tax, is_long_term, select_lots
+from poise.tax import Transaction, is_long_term, select_lots
 
 __all__ = ["plan_rebalance"]
 
@@ -170,10 +171,6 @@ def _capped_fill(gaps: np.ndarray, amount: float, caps: np.ndarray) -> np.ndarra
         remaining = amount - out.sum()
         active = (caps - out) > _EPS
     return out
-
-
-def _fmt_money(value: float) -> str:
-    return f"{value:,.2f}"
 
 
 def _sell_quantity(value: float, price: float, fractional: bool, held: float) -> float:
@@ -334,8 +331,8 @@ def plan_rebalance(
     total_after_flow = total_before + net_flow
     if total_after_flow < -_EPS:
         raise InputError(
-            f"withdrawals of {_fmt_money(-net_flow)} exceed the household's total value "
-            f"{_fmt_money(total_before)}",
+            f"withdrawals of {fmt_money(-net_flow)} exceed the household's total value "
+            f"{fmt_money(total_before)}",
             field="--withdraw",
         )
     goal = target_w * total_after_flow
@@ -403,7 +400,7 @@ def plan_rebalance(
             q = amounts[i] / price[i]
             if not rules.fractional:
                 q = float(min(math.ceil(q - 1e-9), book.held(account, sym)))
-            reason = why(sym, f"sell to fund the withdrawal of {_fmt_money(amount)} from {account}")
+            reason = why(sym, f"sell to fund the withdrawal of {fmt_money(amount)} from {account}")
             book.sell(account, sym, q, reason)
             delta[i] += q * price[i]
 
@@ -534,40 +531,22 @@ def plan_rebalance(
     if tax is not None:
         trades, after, notes = tax.settle(trades, after)
         book.warnings.extend(notes)
-    unmet: dict[str, float] = {}
-    for account, amount in withdrawals.items():
-        if after.cash.get(account, 0.0) < -1e-6:
-            unmet[account] = -after.cash[account]
-            book.warnings.append(
-                f"withdrawal of {_fmt_money(amount)} from {account} cannot be met: "
-                f"short by {_fmt_money(-after.cash[account])}"
-            )
-    short_term = sum(t.realized_short_term for t in trades)
-    long_term = sum(t.realized_long_term for t in trades)
-    weights_after = after.weights(prices)
-    for sym in names:
-        weights_after.setdefault(sym, 0.0)
-    reasons = decision.reasons
-    if not trades:
-        reasons = (*reasons, "no trades needed")
-    if hh.risk is not None:  # [risk] concentration limits: warn, or refuse breaching targets
-        from poise.risk import concentration_guard
-
-        book.warnings.extend(concentration_guard(hh, targets, weights_after))
-    return Plan(
-        as_of=as_of,
-        triggered=decision.triggered,
-        reasons=tuple(reasons),
-        total_value=total_before,
-        targets={s: float(target_w[i]) for i, s in enumerate(names)},
-        weights_before={s: float(w) for s, w in zip(names, weights_before, strict=True)},
-        weights_after={s: float(weights_after[s]) for s in names},
-        trades=tuple(trades),
-        holdings_before=holdings,
-        holdings_after=after,
-        estimated_tax=estimate_tax(short_term, long_term, hh.tax),
-        warnings=tuple(book.warnings),
-        unmet_withdrawals=unmet,
+    unmet = unmet_withdrawals(after, withdrawals, book.warnings)
+    return finish_plan(
+        hh,
+        holdings,
+        after,
+        trades,
+        prices,
+        as_of,
+        decision,
+        names,
+        target_w,
+        weights_before,
+        total_before,
+        book.warnings,
+        unmet,
+        targets,
     )
 
 

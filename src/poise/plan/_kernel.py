@@ -47,10 +47,10 @@ from poise.model import (
     TradingRules,
 )
 from poise.plan._apply import apply_trades
-from poise.plan._engine import _EPS, _Book, _capped_fill, _fmt_money
+from poise.plan._engine import _EPS, _Book, _capped_fill
+from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
 from poise.plan._flows import CashFlow, waterfill
 from poise.policy import Decision, RebalanceTo
-from poise.tax import estimate_tax
 
 __all__ = [
     "Action",
@@ -91,7 +91,7 @@ def action_text(action: int, withdrawal: float = 0.0, account: str = "") -> str:
     """The words the engine puts after a trade's drift (``withdrawal``: the amount withdrawn
     from ``account``, for withdrawal sells)."""
     if action == Action.WITHDRAWAL:
-        return f"sell to fund the withdrawal of {_fmt_money(withdrawal)} from {account}"
+        return f"sell to fund the withdrawal of {fmt_money(withdrawal)} from {account}"
     return _ACTION_TEXT[Action(action)]
 
 
@@ -309,8 +309,8 @@ def plan_kernel(
     total_after_flow = total_before + net_flow
     if total_after_flow < -_EPS:
         raise InputError(
-            f"withdrawals of {_fmt_money(-net_flow)} exceed the household's total value "
-            f"{_fmt_money(total_before)}",
+            f"withdrawals of {fmt_money(-net_flow)} exceed the household's total value "
+            f"{fmt_money(total_before)}",
             field="--withdraw",
         )
     if triggered and to_target:  # the common case, inlined: every asset to its goal
@@ -599,33 +599,20 @@ def kernel_plan(
             trades.append(Trade(account, sym, Side.BUY, q, p, hh.trading.cost(q * p), why))
     after = apply_trades(holdings, trades, as_of, [(f.account, f.amount) for f in flows])
     warnings: list[str] = []
-    unmet: dict[str, float] = {}
-    if out.withdrawal > 0 and after.cash.get(account, 0.0) < -1e-6:
-        unmet[account] = -after.cash[account]
-        warnings.append(
-            f"withdrawal of {_fmt_money(out.withdrawal)} from {account} cannot be met: "
-            f"short by {_fmt_money(-after.cash[account])}"
-        )
-    short_term = sum(t.realized_short_term for t in trades)
-    long_term = sum(t.realized_long_term for t in trades)
-    weights_after = after.weights(prices)
-    for sym in names:
-        weights_after.setdefault(sym, 0.0)
-    reasons = decision.reasons
-    if not trades:
-        reasons = (*reasons, "no trades needed")
-    return Plan(
-        as_of=as_of,
-        triggered=decision.triggered,
-        reasons=tuple(reasons),
-        total_value=total_before,
-        targets={s: float(target_w[i]) for i, s in enumerate(names)},
-        weights_before={s: float(w) for s, w in zip(names, weights_before, strict=True)},
-        weights_after={s: float(weights_after[s]) for s in names},
-        trades=tuple(trades),
-        holdings_before=holdings,
-        holdings_after=after,
-        estimated_tax=estimate_tax(short_term, long_term, hh.tax),
-        warnings=tuple(warnings),
-        unmet_withdrawals=unmet,
+    unmet = unmet_withdrawals(after, {account: out.withdrawal}, warnings)
+    return finish_plan(
+        hh,
+        holdings,
+        after,
+        trades,
+        prices,
+        as_of,
+        decision,
+        names,
+        target_w,
+        weights_before,
+        total_before,
+        warnings,
+        unmet,
+        {s: float(target_w[k]) for k, s in enumerate(names)},
     )
