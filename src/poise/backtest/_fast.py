@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from poise.backtest._flows import ScheduledFlow
-from poise.backtest._state import BacktestState, TradeKind
+from poise.backtest._state import BacktestState
 from poise.backtest._steps import PayTaxes, Rebalance, Step, UpdateTargets
 from poise.model import CASH, Holdings, Household, Lot, Plan, Side, Trade
 from poise.plan._kernel import (
@@ -37,7 +37,7 @@ from poise.plan._kernel import (
     plan_kernel,
     reason_texts,
 )
-from poise.policy import Decision, RebalanceTo
+from poise.policy import Decision
 
 __all__ = ["ArrayRebalance", "ArrayState", "array_steps", "uses_arrays"]
 
@@ -352,23 +352,11 @@ class ArrayRebalance(Rebalance):
 
     def run(self, state: BacktestState, i: int) -> None:
         assert isinstance(state, ArrayState)
-        decision = state.decide(i)
-        if i == 0:
-            decision = Decision(
-                True,
-                ("first day: invest to target",),
-                RebalanceTo.TARGET,
-                decision.half_bands,
-            )
+        decision = self._decision(state, i)
         requested, flows = self._payable(state, i)
         if not (decision.triggered or flows):
             return
-        if i == 0:
-            kind = TradeKind.INITIAL
-        elif decision.triggered and decision.sells_allowed:
-            kind = TradeKind.REBALANCE
-        else:
-            kind = TradeKind.CASH_FLOW
+        kind = self._kind(i, decision)
         out = state.plan(i, decision, [f.amount for f in flows], kind)
         today = state.today
         if out.unmet:  # the plan's warning, as plan_rebalance words it
@@ -376,22 +364,8 @@ class ArrayRebalance(Rebalance):
                 f"{today}: withdrawal of {out.withdrawal:,.2f} from {state.account} cannot be "
                 f"met: short by {out.unmet:,.2f}"
             )
-        for want, flow in zip(requested, flows, strict=True):
-            paid = flow.amount
-            cash = state.cash
-            if cash < 0:  # costs or whole shares left the withdrawal short
-                state.set_cash(flow.account, 0.0)
-                paid -= cash
-            if abs(paid - want) > 1e-6:
-                state.warnings.append(
-                    f"{today}: withdrawal of {-want:,.2f} from {flow.account} cannot be "
-                    f"met in full: paid {-paid:,.2f}"
-                )
-            state.flow_rows.append((today, flow.account, want, paid))
-        if decision.triggered:
-            state.last_rebalanced = today
-            reasons = "; ".join(decision.reasons)
-            state.rebalance_rows.append((today, reasons, len(out), float(sum(out.cost)), kind))
+        self._settle(state, requested, flows, lambda account: state.cash)
+        self._record(state, decision, len(out), float(sum(out.cost)), kind)
 
 
 def array_steps(

@@ -19,7 +19,7 @@ own schedule, and the plans see the run's recent trades (the wash-sale rule).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -190,14 +190,7 @@ class Rebalance:
         )
 
     def run(self, state: BacktestState, i: int) -> None:
-        decision = state.decide(i)
-        if i == 0:
-            decision = Decision(
-                True,
-                ("first day: invest to target",),
-                RebalanceTo.TARGET,
-                decision.half_bands,
-            )
+        decision = self._decision(state, i)
         requested, flows = self._payable(state, i)
         if not (decision.triggered or flows):
             return
@@ -213,17 +206,50 @@ class Rebalance:
             previous_day=state.previous_day,
             transactions=_transactions(state),
         )
-        if i == 0:
-            kind = TradeKind.INITIAL
-        elif decision.triggered and decision.sells_allowed:
-            kind = TradeKind.REBALANCE
-        else:
-            kind = TradeKind.CASH_FLOW
+        kind = self._kind(i, decision)
         state.apply(plan, kind)
+        self._settle(
+            state,
+            requested,
+            flows,
+            lambda account: float(state.holdings.cash.get(account, 0.0)),
+        )
+        self._record(state, decision, len(plan.trades), plan.total_cost, kind)
+
+    @staticmethod
+    def _decision(state: BacktestState, i: int) -> Decision:
+        """The policy's decision on day ``i``; the first day always invests to target."""
+        decision = state.decide(i)
+        if i == 0:
+            decision = Decision(
+                True,
+                ("first day: invest to target",),
+                RebalanceTo.TARGET,
+                decision.half_bands,
+            )
+        return decision
+
+    @staticmethod
+    def _kind(i: int, decision: Decision) -> str:
+        if i == 0:
+            return TradeKind.INITIAL
+        if decision.triggered and decision.sells_allowed:
+            return TradeKind.REBALANCE
+        return TradeKind.CASH_FLOW
+
+    @staticmethod
+    def _settle(
+        state: BacktestState,
+        requested: Sequence[float],
+        flows: Sequence[CashFlow],
+        cash_of: Callable[[str], float],
+    ) -> None:
+        """Record what each flow paid; a withdrawal left short by costs or whole shares is cut
+        to the cash there was, and said so."""
         for want, flow in zip(requested, flows, strict=True):
             paid = flow.amount
-            cash = float(state.holdings.cash.get(flow.account, 0.0))
-            if cash < 0:  # costs or whole shares left the withdrawal short
+            cash = cash_of(flow.account)
+            if cash < 0:
                 state.set_cash(flow.account, 0.0)
                 paid -= cash
             if abs(paid - want) > 1e-6:
@@ -232,16 +258,15 @@ class Rebalance:
                     f"met in full: paid {-paid:,.2f}"
                 )
             state.flow_rows.append((state.today, flow.account, want, paid))
+
+    @staticmethod
+    def _record(
+        state: BacktestState, decision: Decision, trades: int, cost: float, kind: str
+    ) -> None:
         if decision.triggered:
             state.last_rebalanced = state.today
             state.rebalance_rows.append(
-                (
-                    state.today,
-                    "; ".join(decision.reasons),
-                    len(plan.trades),
-                    plan.total_cost,
-                    kind,
-                )
+                (state.today, "; ".join(decision.reasons), trades, cost, kind)
             )
 
     def _payable(self, state: BacktestState, i: int) -> tuple[list[float], list[CashFlow]]:
