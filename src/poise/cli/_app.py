@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from poise._errors import InputError
+from poise.model import Side, Trade
 
-__all__ = ["app", "console", "parse_date_option", "print_json", "warn"]
+__all__ = ["app", "console", "parse_date_option", "print_json", "trades_table", "warn"]
 
 app = typer.Typer(
     name="poise",
@@ -31,6 +34,39 @@ def _root() -> None:
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False)
+
+
+def trades_table(trades: Sequence[Trade], gain_label: str = "gain") -> Table:
+    """The trade list as a table: account, side, symbol, quantity, price, value, cost, the
+    realized gain of sells, and the reason (printed as it is, brackets included)."""
+    table = Table(title="Trades")
+    for column in (
+        "account",
+        "side",
+        "symbol",
+        "quantity",
+        "price",
+        "value",
+        "cost",
+        gain_label,
+        "reason",
+    ):
+        left = column in {"account", "side", "symbol", "reason"}
+        table.add_column(column, justify="left" if left else "right")
+    for t in trades:
+        gain = t.realized_short_term + t.realized_long_term
+        table.add_row(
+            t.account,
+            t.side.value,
+            t.symbol,
+            f"{t.quantity:,.4f}".rstrip("0").rstrip("."),
+            f"{t.price:,.2f}",
+            f"{t.value:,.2f}",
+            f"{t.cost:,.2f}",
+            f"{gain:,.2f}" if t.side is Side.SELL else "",
+            escape(t.reason),
+        )
+    return table
 
 
 def warn(label: str, text: object) -> None:

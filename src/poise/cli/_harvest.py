@@ -14,8 +14,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
-from poise.cli._app import app, console, parse_date_option, print_json, warn
-from poise.io import prices_on, read_holdings, read_household, read_prices, read_transactions
+from poise.cli._app import app, console, parse_date_option, print_json, trades_table, warn
+from poise.io import (
+    check_acquired_by,
+    prices_on,
+    read_holdings,
+    read_household,
+    read_prices,
+    read_transactions,
+)
 from poise.model import Household
 from poise.plan import HarvestPlan, plan_harvest
 from poise.report import trade_to_dict
@@ -54,23 +61,7 @@ def harvest_to_dict(plan: HarvestPlan) -> dict[str, Any]:
 def _render(plan: HarvestPlan, name: str) -> None:
     console.print(f"[bold]{name}[/] on {plan.as_of}: tax-loss harvest")
     if plan.trades:
-        table = Table(title="Trades")
-        for column in ("account", "side", "symbol", "quantity", "price", "value", "loss", "reason"):
-            right = column in {"quantity", "price", "value", "loss"}
-            table.add_column(column, justify="right" if right else "left")
-        for t in plan.trades:
-            gain = t.realized_short_term + t.realized_long_term
-            table.add_row(
-                t.account,
-                t.side.value,
-                t.symbol,
-                f"{t.quantity:,.4f}".rstrip("0").rstrip("."),
-                f"{t.price:,.2f}",
-                f"{t.value:,.2f}",
-                f"{gain:,.2f}" if t.side.value == "sell" else "",
-                escape(t.reason),
-            )
-        console.print(table)
+        console.print(trades_table(plan.trades, gain_label="loss"))
     else:
         console.print("No losses to harvest today.")
     if plan.blocked:
@@ -127,13 +118,7 @@ def harvest(
     day = parse_date_option(as_of, "--as-of")
     txs = read_transactions(transactions, hh) if transactions is not None else ()
     on, price_map = prices_on(table, day, list(lots.symbols), source=str(prices))
-    late = [lot for lot in lots.lots if lot.acquired > on]
-    if late:
-        raise InputError(
-            f"lot of {late[0].symbol} in {late[0].account} was acquired on {late[0].acquired}, "
-            f"after the as-of day {on}; fix the date or pass a later --as-of",
-            source=str(holdings),
-        )
+    check_acquired_by(lots, on, source=str(holdings))
     future = [t for t in txs if t.date > on]
     if future:
         raise InputError(

@@ -9,8 +9,15 @@ from rich.table import Table
 
 from poise._errors import InputError
 from poise.allocate import resolve_targets
-from poise.cli._app import app, console, parse_date_option, print_json, warn
-from poise.io import history_matrix, prices_on, read_holdings, read_household, read_prices
+from poise.cli._app import app, console, parse_date_option, print_json, trades_table, warn
+from poise.io import (
+    check_acquired_by,
+    history_matrix,
+    prices_on,
+    read_holdings,
+    read_household,
+    read_prices,
+)
 from poise.model import CASH, Plan
 from poise.plan import CashFlow, plan_rebalance
 from poise.report import plan_to_dict
@@ -68,36 +75,7 @@ def render_plan(plan: Plan, household_name: str) -> None:
     if not plan.trades:
         console.print("No trades.")
     else:
-        trades = Table(title="Trades")
-        for column in (
-            "account",
-            "side",
-            "symbol",
-            "quantity",
-            "price",
-            "value",
-            "cost",
-            "gain",
-            "reason",
-        ):
-            trades.add_column(
-                column,
-                justify="left" if column in {"account", "side", "symbol", "reason"} else "right",
-            )
-        for t in plan.trades:
-            gain = t.realized_short_term + t.realized_long_term
-            trades.add_row(
-                t.account,
-                t.side.value,
-                t.symbol,
-                f"{t.quantity:,.4f}".rstrip("0").rstrip("."),
-                f"{t.price:,.2f}",
-                f"{t.value:,.2f}",
-                f"{t.cost:,.2f}",
-                f"{gain:,.2f}" if t.side.value == "sell" else "",
-                t.reason,
-            )
-        console.print(trades)
+        console.print(trades_table(plan.trades))
     console.print(
         f"Total cost {plan.total_cost:,.2f} · realized short-term {plan.realized_short_term:,.2f}"
         f" · long-term {plan.realized_long_term:,.2f} · estimated tax {plan.estimated_tax:,.2f}"
@@ -136,13 +114,7 @@ def rebalance(
     if hh.allocation is not None:
         needed = list(dict.fromkeys([*needed, *hh.allocation.symbols]))
     on, price_map = prices_on(table, day, needed, source=str(prices))
-    late = [lot for lot in lots.lots if lot.acquired > on]
-    if late:
-        raise InputError(
-            f"lot of {late[0].symbol} in {late[0].account} was acquired on {late[0].acquired}, "
-            f"after the as-of day {on}; fix the date or pass a later --as-of",
-            source=str(holdings),
-        )
+    check_acquired_by(lots, on, source=str(holdings))
     targets = resolve_targets(hh, table, on)
     txs = None
     if transactions is not None:

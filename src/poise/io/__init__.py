@@ -2,7 +2,7 @@
 errors, and atomic writers."""
 
 from poise.io._atomic import write_text_atomic
-from poise.io._holdings import HOLDINGS_COLUMNS, read_holdings
+from poise.io._holdings import HOLDINGS_COLUMNS, check_acquired_by, read_holdings
 from poise.io._household import household_from_dict, parse_targets, read_household
 from poise.io._prices import history_matrix, prices_on, read_prices
 from poise.io._transactions import TRANSACTIONS_COLUMNS, read_transactions
@@ -10,6 +10,7 @@ from poise.io._transactions import TRANSACTIONS_COLUMNS, read_transactions
 __all__ = [
     "HOLDINGS_COLUMNS",
     "TRANSACTIONS_COLUMNS",
+    "check_acquired_by",
     "history_matrix",
     "household_from_dict",
     "parse_targets",

@@ -11,7 +11,7 @@ from pathlib import Path
 from poise._errors import InputError
 from poise.model import CASH, Holdings, Household, Lot
 
-__all__ = ["HOLDINGS_COLUMNS", "read_holdings"]
+__all__ = ["HOLDINGS_COLUMNS", "check_acquired_by", "read_holdings"]
 
 HOLDINGS_COLUMNS = ("account", "symbol", "quantity", "cost_basis", "acquired")
 
@@ -77,6 +77,17 @@ def parse_date(text: str, src: str, where: str, what: str = "date") -> date:
         raise InputError(
             f"{what} {text!r} is not an ISO date; write it as YYYY-MM-DD", source=src, field=where
         ) from None
+
+
+def check_acquired_by(holdings: Holdings, as_of: date, source: str = "holdings") -> None:
+    """Refuse holdings with a lot acquired after ``as_of`` (a plan cannot sell the future)."""
+    late = [lot for lot in holdings.lots if lot.acquired > as_of]
+    if late:
+        raise InputError(
+            f"lot of {late[0].symbol} in {late[0].account} was acquired on {late[0].acquired}, "
+            f"after the as-of day {as_of}; fix the date or pass a later --as-of",
+            source=source,
+        )
 
 
 def read_holdings(path: str | Path, household: Household | None = None) -> Holdings:
