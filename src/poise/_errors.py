@@ -35,6 +35,7 @@ class InputError(PoiseError, ValueError):
     """
 
     def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
+        self.message = message
         self.source = source
         self.field = field
         where = ""
@@ -45,6 +46,13 @@ class InputError(PoiseError, ValueError):
         elif field:
             where = f"{field}: "
         super().__init__(where + message)
+
+    def renamed(self, names: dict[str, str]) -> InputError:
+        """The same error with its field renamed through ``names`` (a door maps a request
+        field such as ``withdraw.amount`` to its own name: a flag or a JSON path)."""
+        if self.field is None or self.field not in names:
+            return self
+        return InputError(self.message, source=self.source, field=names[self.field])
 
 
 class DataError(PoiseError, ValueError):

@@ -144,10 +144,13 @@ def test_example_table_runs():
         (["--as-of", "June 3"], "--as-of"),
         (["--deposit", "100", "--account", "roth"], "unknown account 'roth'"),
         (["--deposit", "-5", "--account", "ira"], "positive amount"),
-        (["--deposit", "100"], "--account brokerage | ira"),
+        (
+            ["--deposit", "100"],
+            "--account: say which account the cash flow is for: brokerage | ira",
+        ),
         (["--withdraw", "100000", "--account", "ira"], "exceed"),
         (["--withdraw", "5000", "--account", "ira"], "cannot be met"),
-        (["--account", "ira"], "goes with --deposit"),
+        (["--account", "ira"], "--account: an account goes with a deposit or a withdrawal"),
     ],
 )
 def test_bad_options_exit_2(files, extra, hint):

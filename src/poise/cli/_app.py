@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -16,7 +17,15 @@ from rich.table import Table
 from poise._errors import InputError
 from poise.model import Side, Trade
 
-__all__ = ["app", "console", "parse_date_option", "print_json", "trades_table", "warn"]
+__all__ = [
+    "app",
+    "console",
+    "flag_errors",
+    "parse_date_option",
+    "print_json",
+    "trades_table",
+    "warn",
+]
 
 app = typer.Typer(
     name="poise",
@@ -87,3 +96,16 @@ def parse_date_option(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise InputError(f"{value!r} is not an ISO date; write YYYY-MM-DD", field=option) from None
+
+
+@contextmanager
+def flag_errors(flags: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise an engine ``InputError`` naming a request field (``withdraw.amount``) with the
+    command-line flag that sets it (``--withdraw``)."""
+    try:
+        yield
+    except InputError as exc:
+        renamed = exc.renamed(dict(flags))
+        if renamed is exc:
+            raise
+        raise renamed from None

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
+from poise.app import optional_prices
 from poise.cli._app import app, console, parse_date_option, print_json, trades_table, warn
 from poise.io import (
     check_acquired_by,
@@ -23,11 +20,10 @@ from poise.io import (
     read_prices,
     read_transactions,
 )
-from poise.model import Household
 from poise.plan import HarvestPlan, plan_harvest
 from poise.report import trade_to_dict
 
-__all__ = ["harvest", "harvest_to_dict", "optional_prices"]
+__all__ = ["harvest", "harvest_to_dict"]
 
 
 def _r(value: float) -> float:
@@ -78,26 +74,6 @@ def _render(plan: HarvestPlan, name: str) -> None:
     )
     for warning in plan.warnings:
         warn("warning", warning)
-
-
-def optional_prices(
-    table: pd.DataFrame, on: date, household: Household, known: Mapping[str, float]
-) -> dict[str, float]:
-    """Closes of the targets and substitutes that the prices table has on ``on`` (buying a
-    substitute needs its price; a missing one just makes that substitute unavailable)."""
-    wanted = [
-        *household.targets,
-        *(a for alts in household.harvest.substitutes.values() for a in alts),
-    ]
-    row = table.loc[pd.Timestamp(on)]
-    out = {}
-    for sym in wanted:
-        if sym in known or sym not in table.columns:
-            continue
-        value = float(cast(float, row[sym]))
-        if math.isfinite(value):
-            out[sym] = value
-    return out
 
 
 @app.command()

@@ -7,56 +7,28 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from poise._errors import InputError
-from poise.allocate import resolve_targets
-from poise.cli._app import app, console, parse_date_option, print_json, trades_table, warn
-from poise.io import (
-    check_acquired_by,
-    history_matrix,
-    prices_on,
-    read_holdings,
-    read_household,
-    read_prices,
+from poise.app import RebalanceRequest, cash_flows
+from poise.app import rebalance as app_rebalance
+from poise.cli._app import (
+    app,
+    console,
+    flag_errors,
+    parse_date_option,
+    print_json,
+    trades_table,
+    warn,
 )
-from poise.model import CASH, Plan
-from poise.plan import CashFlow, plan_rebalance
-from poise.report import plan_to_dict
-from poise.risk._quality import check_prices
+from poise.io import read_holdings, read_household, read_prices, read_transactions
+from poise.model import Plan
+from poise.report import rebalance_to_dict
 
 __all__ = ["rebalance"]
 
-QUALITY_LOOKBACK_DAYS = 260
-"""Trading days of prices (about a year, up to the as-of day) checked for stale prices, gaps
-and impossible jumps before a plan is shown."""
-
-
-def _flows(
-    deposit: float | None, withdraw: float | None, account: str | None, accounts: tuple[str, ...]
-) -> list[CashFlow]:
-    if deposit is None and withdraw is None:
-        if account is not None:
-            raise InputError("--account goes with --deposit or --withdraw", field="--account")
-        return []
-    if account is None:
-        if len(accounts) > 1:
-            raise InputError(
-                f"say which account the cash flow is for: --account {' | '.join(accounts)}",
-                field="--account",
-            )
-        account = accounts[0]
-    if account not in accounts:
-        raise InputError(
-            f"unknown account {account!r}; the household has {', '.join(accounts)}",
-            field="--account",
-        )
-    flows = []
-    for amount, option, sign in ((deposit, "--deposit", 1.0), (withdraw, "--withdraw", -1.0)):
-        if amount is None:
-            continue
-        if not amount > 0:
-            raise InputError(f"must be a positive amount, got {amount:g}", field=option)
-        flows.append(CashFlow(account, sign * amount))
-    return flows
+_FLAGS = {
+    "account": "--account",
+    "deposit.amount": "--deposit",
+    "withdraw.amount": "--withdraw",
+}
 
 
 def render_plan(plan: Plan, household_name: str) -> None:
@@ -108,52 +80,26 @@ def rebalance(
     table = read_prices(prices)
     day = parse_date_option(as_of, "--as-of")
     last = parse_date_option(last_rebalanced, "--last-rebalanced")
-    flows = _flows(deposit, withdraw, account, hh.account_ids)
-    targets_symbols = [s for s in hh.targets if s != CASH]
-    needed = list(dict.fromkeys([*targets_symbols, *lots.symbols]))
-    if hh.allocation is not None:
-        needed = list(dict.fromkeys([*needed, *hh.allocation.symbols]))
-    on, price_map = prices_on(table, day, needed, source=str(prices))
-    check_acquired_by(lots, on, source=str(holdings))
-    targets = resolve_targets(hh, table, on)
-    txs = None
-    if transactions is not None:
-        from poise.cli._harvest import optional_prices
-        from poise.io import read_transactions
-
-        txs = [t for t in read_transactions(transactions, hh) if t.date <= on]
-        price_map.update(optional_prices(table, on, hh, price_map))
-    symbols = [s for s in targets if s != CASH] + [s for s in lots.symbols if s not in targets]
-    plan = plan_rebalance(
-        hh,
-        lots,
-        price_map,
-        on,
-        targets=targets,
-        flows=flows,
-        force=force,
-        last_rebalanced=last,
-        history=history_matrix(table, symbols, on),
-        transactions=txs,
-    )
-    for acc_id, short in plan.unmet_withdrawals.items():
-        raise InputError(
-            f"the withdrawal from {acc_id} cannot be met: short by {short:,.2f} after selling "
-            "what the account holds; withdraw less or from another account",
-            field="--withdraw",
+    txs = None if transactions is None else read_transactions(transactions, hh)
+    with flag_errors(_FLAGS):
+        flows = cash_flows(hh.account_ids, deposit=deposit, withdraw=withdraw, account=account)
+        result = app_rebalance(
+            RebalanceRequest(
+                household=hh,
+                holdings=lots,
+                prices=table,
+                as_of=day,
+                flows=flows,
+                force=force,
+                last_rebalanced=last,
+                transactions=txs,
+                prices_source=str(prices),
+                holdings_source=str(holdings),
+            )
         )
-    # Data quality over the last year of prices that the decision rests on.
-    recent = table.loc[: str(on)].tail(QUALITY_LOOKBACK_DAYS)
-    data_warnings = [
-        str(w) for w in check_prices(recent, symbols=needed, as_of=on, source=str(prices))
-    ]
     if json_out:
-        out = plan_to_dict(plan)
-        out["household"] = hh.name
-        out["policy"] = hh.policy.describe()
-        out["data_warnings"] = data_warnings
-        print_json(out)
+        print_json(rebalance_to_dict(result))
     else:
-        render_plan(plan, hh.name)
-        for warning in data_warnings:
+        render_plan(result.plan, hh.name)
+        for warning in result.data_warnings:
             warn("data", warning)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from poise.model import Plan, Trade
 
-__all__ = ["plan_to_dict", "trade_to_dict"]
+if TYPE_CHECKING:
+    from poise.app import RebalanceResult
+
+__all__ = ["plan_to_dict", "rebalance_to_dict", "trade_to_dict"]
 
 
 def _r(value: float, digits: int = 10) -> float:
@@ -58,3 +61,13 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "cash_after": {k: _r(v) for k, v in plan.holdings_after.cash.items()},
         "warnings": list(plan.warnings),
     }
+
+
+def rebalance_to_dict(result: RebalanceResult) -> dict[str, Any]:
+    """The ``poise rebalance --json`` object with the household's name, its policy and the
+    price-data warnings: what every door returns for a plan."""
+    out = plan_to_dict(result.plan)
+    out["household"] = result.household.name
+    out["policy"] = result.household.policy.describe()
+    out["data_warnings"] = list(result.data_warnings)
+    return out

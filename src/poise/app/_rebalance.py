@@ -1,0 +1,197 @@
+"""The rebalance use case: household, holdings and prices in; the day's plan out.
+
+Every door (``poise rebalance``, the service's ``POST /households/{id}/plans``, batch runs)
+builds a :class:`RebalanceRequest` and calls :func:`rebalance`; none keeps its own copy of the
+steps below. Errors name request fields (``withdraw.amount``), never command-line flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from poise._errors import InputError
+from poise.allocate import resolve_targets
+from poise.io import check_acquired_by, history_matrix, prices_on
+from poise.model import CASH, Holdings, Household, Plan
+from poise.plan import CashFlow, plan_rebalance
+from poise.tax import Transaction
+
+__all__ = [
+    "QUALITY_LOOKBACK_DAYS",
+    "RebalanceRequest",
+    "RebalanceResult",
+    "cash_flows",
+    "optional_prices",
+    "rebalance",
+]
+
+QUALITY_LOOKBACK_DAYS = 260
+"""Trading days of prices (about a year, up to the as-of day) checked for stale prices, gaps
+and impossible jumps before a plan is shown."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RebalanceRequest:
+    """Everything one rebalance decision needs.
+
+    Parameters
+    ----------
+    household : Household
+        Accounts, targets, policy and rules.
+    holdings : Holdings
+        Lots and cash before any trade.
+    prices : DataFrame
+        Adjusted closes, one row per trading day (DatetimeIndex), one column per symbol.
+    as_of : date, optional
+        Decision day; the last day of ``prices`` when omitted. It must be a trading day.
+    flows : sequence of CashFlow
+        Deposits and withdrawals on the decision day (see :func:`cash_flows`).
+    force : bool
+        Rebalance to target whatever the policy says.
+    last_rebalanced : date, optional
+        Day of the last rebalance (calendar policies).
+    transactions : sequence of Transaction, optional
+        Recent trades, for the wash-sale rule; those after the decision day are ignored.
+    prices_source, holdings_source : str
+        Names of the inputs, used in error messages.
+    """
+
+    household: Household
+    holdings: Holdings
+    prices: pd.DataFrame
+    as_of: date | None = None
+    flows: Sequence[CashFlow] = ()
+    force: bool = False
+    last_rebalanced: date | None = None
+    transactions: Sequence[Transaction] | None = None
+    prices_source: str = "prices"
+    holdings_source: str = "holdings"
+
+
+@dataclass(frozen=True, slots=True)
+class RebalanceResult:
+    """The plan, with the household it was made for and warnings about the price data."""
+
+    household: Household
+    plan: Plan
+    data_warnings: tuple[str, ...] = field(default=())
+
+
+def cash_flows(
+    accounts: Sequence[str],
+    *,
+    deposit: float | None = None,
+    withdraw: float | None = None,
+    account: str | None = None,
+) -> list[CashFlow]:
+    """Turn a deposit and/or a withdrawal into :class:`CashFlow` objects.
+
+    Raises
+    ------
+    InputError
+        ``field`` is ``account``, ``deposit.amount`` or ``withdraw.amount``: an account is
+        missing or unknown, or an amount is not positive.
+    """
+    if deposit is None and withdraw is None:
+        if account is not None:
+            raise InputError("an account goes with a deposit or a withdrawal", field="account")
+        return []
+    if account is None:
+        if len(accounts) > 1:
+            raise InputError(
+                f"say which account the cash flow is for: {' | '.join(accounts)}",
+                field="account",
+            )
+        account = accounts[0]
+    if account not in accounts:
+        raise InputError(
+            f"unknown account {account!r}; the household has {', '.join(accounts)}",
+            field="account",
+        )
+    flows = []
+    for amount, name, sign in ((deposit, "deposit", 1.0), (withdraw, "withdraw", -1.0)):
+        if amount is None:
+            continue
+        if not amount > 0:
+            raise InputError(f"must be a positive amount, got {amount:g}", field=f"{name}.amount")
+        flows.append(CashFlow(account, sign * amount))
+    return flows
+
+
+def rebalance(request: RebalanceRequest) -> RebalanceResult:
+    """Decide whether the household rebalances on the decision day and plan the trades.
+
+    Timing: the decision sees prices up to and including the close of the decision day and
+    every trade fills at that close.
+
+    Raises
+    ------
+    InputError
+        Bad request: a held symbol without a price, a lot acquired after the decision day, or a
+        withdrawal the account cannot meet (``field`` ``withdraw.amount``).
+    """
+    from poise.risk._quality import check_prices
+
+    hh, lots, table = request.household, request.holdings, request.prices
+    targets_symbols = [s for s in hh.targets if s != CASH]
+    needed = list(dict.fromkeys([*targets_symbols, *lots.symbols]))
+    if hh.allocation is not None:
+        needed = list(dict.fromkeys([*needed, *hh.allocation.symbols]))
+    on, price_map = prices_on(table, request.as_of, needed, source=request.prices_source)
+    check_acquired_by(lots, on, source=request.holdings_source)
+    targets = resolve_targets(hh, table, on)
+    txs = None
+    if request.transactions is not None:
+        txs = [t for t in request.transactions if t.date <= on]
+        price_map.update(optional_prices(table, on, hh, price_map))
+    symbols = [s for s in targets if s != CASH] + [s for s in lots.symbols if s not in targets]
+    plan = plan_rebalance(
+        hh,
+        lots,
+        price_map,
+        on,
+        targets=targets,
+        flows=request.flows,
+        force=request.force,
+        last_rebalanced=request.last_rebalanced,
+        history=history_matrix(table, symbols, on),
+        transactions=txs,
+    )
+    for acc_id, short in plan.unmet_withdrawals.items():
+        raise InputError(
+            f"the withdrawal from {acc_id} cannot be met: short by {short:,.2f} after selling "
+            "what the account holds; withdraw less or from another account",
+            field="withdraw.amount",
+        )
+    recent = table.loc[: str(on)].tail(QUALITY_LOOKBACK_DAYS)
+    data_warnings = tuple(
+        str(w) for w in check_prices(recent, symbols=needed, as_of=on, source=request.prices_source)
+    )
+    return RebalanceResult(hh, plan, data_warnings)
+
+
+def optional_prices(
+    table: pd.DataFrame, on: date, household: Household, known: dict[str, float]
+) -> dict[str, float]:
+    """Closes of the targets and substitutes that the prices table has on ``on`` (buying a
+    substitute needs its price; a missing one just makes that substitute unavailable)."""
+    import math
+    from typing import cast
+
+    wanted = [
+        *household.targets,
+        *(a for alts in household.harvest.substitutes.values() for a in alts),
+    ]
+    row = table.loc[pd.Timestamp(on)]
+    out = {}
+    for sym in wanted:
+        if sym in known or sym not in table.columns:
+            continue
+        value = float(cast(float, row[sym]))
+        if math.isfinite(value):
+            out[sym] = value
+    return out
