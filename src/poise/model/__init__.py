@@ -1,5 +1,6 @@
 """Household, accounts, lots, trades and plans: immutable value objects."""
 
+from poise.model._fill import Fill
 from poise.model._holdings import Holdings, Lot
 from poise.model._household import (
     CASH,
@@ -20,6 +21,7 @@ __all__ = [
     "CASH",
     "Account",
     "AccountKind",
+    "Fill",
     "HarvestRules",
     "Holdings",
     "Household",
