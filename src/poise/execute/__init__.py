@@ -7,7 +7,7 @@ the day's close for backtests and previews); a :class:`Venue` is a broker accoun
 sent twice and no fill is lost; :func:`apply_fills` moves holdings by what filled.
 """
 
-from poise.execute._apply import apply_fills
+from poise.execute._apply import apply_fills, apply_fills_with_basis
 from poise.execute._checks import PreTradeRules, refusal, size_buys
 from poise.execute._executor import CloseFill, Executor, MockBroker, slipped_price
 from poise.execute._failpoint import FAILPOINTS, failpoint
@@ -22,7 +22,7 @@ from poise.execute._orders import (
 )
 from poise.execute._report import LatencySummary, OrderFigures, order_figures, summarize
 from poise.execute._sender import OrderSender, utc_now
-from poise.execute._store import MemoryOrderStore, OrderStore, PlanRecord
+from poise.execute._store import MemoryOrderStore, OrderStore, PlanRecord, as_transaction
 from poise.execute._venue import (
     DuplicateOrderError,
     OrderRefusedError,
@@ -54,6 +54,8 @@ __all__ = [
     "VenueOrder",
     "VenueUnavailableError",
     "apply_fills",
+    "apply_fills_with_basis",
+    "as_transaction",
     "check_transition",
     "client_order_id",
     "failpoint",

@@ -18,11 +18,12 @@ from datetime import date, datetime
 from typing import Protocol
 
 from poise._errors import BrokerError
-from poise.execute._apply import apply_fills
+from poise.execute._apply import apply_fills_with_basis
 from poise.execute._orders import Intent, check_transition
 from poise.model import Fill, Holdings
+from poise.tax import Transaction
 
-__all__ = ["MemoryOrderStore", "OrderStore", "PlanRecord"]
+__all__ = ["MemoryOrderStore", "OrderStore", "PlanRecord", "as_transaction"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,10 @@ class OrderStore(Protocol):
         """The book's lots and cash after every recorded fill."""
         ...
 
+    def transactions(self, plan: str | None = None) -> list[Transaction]:
+        """Recorded fills as transactions (a sell with the basis it disposed of)."""
+        ...
+
 
 class MemoryOrderStore:
     """An :class:`OrderStore` in memory: for tests and previews (nothing survives the process)."""
@@ -82,6 +87,7 @@ class MemoryOrderStore:
         self._plans: dict[str, PlanRecord] = {}
         self._intents: dict[str, Intent] = {}
         self._fills: list[Fill] = []
+        self._bases: list[float | None] = []
         self._seen: set[str] = set()
         self._books: dict[str, Holdings] = {}
 
@@ -120,8 +126,9 @@ class MemoryOrderStore:
             self._check(intent)
             new = [f for f in fills if f.execution_id not in self._seen]
             book = self._plans[intent.plan].book
-            self._books[book] = apply_fills(self._books[book], new)
+            self._books[book], bases = apply_fills_with_basis(self._books[book], new)
             self._fills.extend(new)
+            self._bases.extend(bases)
             self._seen.update(f.execution_id for f in new)
             self._intents[intent.client_order_id] = intent
             return len(new)
@@ -136,3 +143,15 @@ class MemoryOrderStore:
     def holdings(self, book: str) -> Holdings:
         with self._lock:
             return self._books.get(book, Holdings())
+
+    def transactions(self, plan: str | None = None) -> list[Transaction]:
+        mine = set(map(id, self.fills(plan)))
+        with self._lock:
+            pairs = list(zip(self._fills, self._bases, strict=True))
+        return [as_transaction(f, b) for f, b in pairs if id(f) in mine]
+
+
+def as_transaction(fill: Fill, basis: float | None) -> Transaction:
+    """A fill as a row of the transactions CSV: the venue's fill date and price."""
+    day = fill.filled_at.date()
+    return Transaction(day, fill.account, fill.symbol, fill.side, fill.quantity, fill.price, basis)
