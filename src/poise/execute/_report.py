@@ -37,7 +37,11 @@ class OrderFigures:
 
 @dataclass(frozen=True, slots=True)
 class LatencySummary:
-    """p50 and p95 of each latency and of slippage, over one venue's orders."""
+    """p50 and p95 of each latency and of slippage, over one venue's orders.
+
+    Keys: ``slippage_bps``, ``sent_to_acknowledged_ms``, ``acknowledged_to_filled_ms``,
+    ``sent_to_filled_ms``; None where no order has the figure.
+    """
 
     venue: str
     orders: int
@@ -72,7 +76,12 @@ def order_figures(intent: Intent) -> OrderFigures:
     )
 
 
-_FIGURES = ("slippage_bps", "sent_to_ack_ms", "ack_to_fill_ms", "sent_to_fill_ms")
+_FIGURES = {
+    "slippage_bps": "slippage_bps",
+    "sent_to_acknowledged_ms": "sent_to_ack_ms",
+    "acknowledged_to_filled_ms": "ack_to_fill_ms",
+    "sent_to_filled_ms": "sent_to_fill_ms",
+}
 
 
 def summarize(figures: Sequence[OrderFigures]) -> list[LatencySummary]:
@@ -83,8 +92,8 @@ def summarize(figures: Sequence[OrderFigures]) -> list[LatencySummary]:
         mine = [f for f in figures if f.intent.venue == venue]
         p50: dict[str, float | None] = {}
         p95: dict[str, float | None] = {}
-        for name in _FIGURES:
-            values = [v for f in mine if (v := getattr(f, name)) is not None]
+        for name, attribute in _FIGURES.items():
+            values = [v for f in mine if (v := getattr(f, attribute)) is not None]
             p50[name] = float(np.percentile(values, 50)) if values else None
             p95[name] = float(np.percentile(values, 95)) if values else None
         filled = sum(1 for f in mine if f.fill_price is not None)

@@ -119,10 +119,11 @@ class OrderSender:
         return self.store.intents(plan)
 
     def recover(self, plan: str | None = None) -> list[Intent]:
-        """Look up every intent that may have reached the venue and adopt what it says."""
+        """Look up every intent (of ``plan``, or all) sent to this venue that may have reached
+        it, and adopt what the venue says."""
         out = []
         for intent in self.store.intents(plan):
-            if intent.state.may_be_at_venue:
+            if intent.venue == self.venue.name and intent.state.may_be_at_venue:
                 out.append(self._look_up(intent))
         return out
 
@@ -133,6 +134,8 @@ class OrderSender:
         """
         count = 0
         for intent in self.store.intents():
+            if intent.venue != self.venue.name:
+                continue
             if intent.state is OrderState.NEW:
                 self.store.save(intent.moved(OrderState.CANCELLED, reason="cancelled by user"))
                 count += 1

@@ -2,11 +2,14 @@
 
 from poise.report._html import METRIC_ROWS, backtest_report, format_metric
 from poise.report._json import plan_to_dict, rebalance_to_dict, trade_to_dict
+from poise.report._orders import intent_to_dict, order_report_to_dict
 
 __all__ = [
     "METRIC_ROWS",
     "backtest_report",
     "format_metric",
+    "intent_to_dict",
+    "order_report_to_dict",
     "plan_to_dict",
     "rebalance_to_dict",
     "trade_to_dict",
