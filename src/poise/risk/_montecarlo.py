@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import DataError, InputError
+from poise._progress import ProgressCallback, Throttled
 from poise.costs import CostModel
 from poise.model import CASH, Household
 from poise.policy import (
@@ -815,16 +816,17 @@ class MonteCarloResult:
 
 
 @contextmanager
-def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    if not enabled:
+def _progress(
+    callback: ProgressCallback | None, total: int, label: str
+) -> Iterator[Callable[[int], None] | None]:
+    if callback is None:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda t: bar.update(task, completed=t)
+    bar = Throttled(callback, label, total)
+    try:
+        yield bar.advance
+    finally:
+        bar.finish()
 
 
 def monte_carlo(
@@ -836,7 +838,7 @@ def monte_carlo(
     initial_weights: Mapping[str, float] | None = None,
     targets: Mapping[str, float] | None = None,
     start: date | None = None,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> MonteCarloResult:
     """Simulate the household's total value with its rule and monthly cash flows.
 
@@ -858,8 +860,8 @@ def monte_carlo(
         Target weights instead of ``household.targets``.
     start : date, optional
         The start date (month 0); default the last day of ``prices``.
-    progress : bool
-        Show a progress bar on stderr.
+    progress : ProgressCallback, optional
+        Told ``(label, path-steps done, path-steps)`` as the paths advance.
 
     Raises
     ------
