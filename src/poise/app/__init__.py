@@ -10,12 +10,32 @@ from poise.app._rebalance import (
     optional_prices,
     rebalance,
 )
+from poise.app._stores import (
+    HoldingsRecord,
+    HouseholdRecord,
+    HouseholdStore,
+    InMemoryHouseholdStore,
+    InMemoryLedgerStore,
+    LedgerStore,
+    NotFoundError,
+    StoredRequest,
+    stored_request,
+)
 
 __all__ = [
     "QUALITY_LOOKBACK_DAYS",
+    "HoldingsRecord",
+    "HouseholdRecord",
+    "HouseholdStore",
+    "InMemoryHouseholdStore",
+    "InMemoryLedgerStore",
+    "LedgerStore",
+    "NotFoundError",
     "RebalanceRequest",
     "RebalanceResult",
+    "StoredRequest",
     "cash_flows",
     "optional_prices",
     "rebalance",
+    "stored_request",
 ]
