@@ -18,6 +18,7 @@ from poise.cli import (  # noqa: F401  (register the commands)
     _optimize,
     _profile,
     _rebalance,
+    _serve,
     _stress,
 )
 from poise.cli._app import app

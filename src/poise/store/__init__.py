@@ -38,6 +38,13 @@ from poise.store._models import (
     new_id,
     utcnow,
 )
+from poise.store._scope import (
+    FirmScope,
+    SqlHouseholdStore,
+    SqlLedgerStore,
+    parse_household,
+    positions_of,
+)
 from poise.store._url import normalize_database_url, poise_home, resolve_database_url
 
 __all__ = [
@@ -53,6 +60,7 @@ __all__ = [
     "BrokerConnection",
     "CashBalance",
     "Firm",
+    "FirmScope",
     "HoldingsSnapshot",
     "Household",
     "IdempotencyRecord",
@@ -62,6 +70,8 @@ __all__ = [
     "PlanTrade",
     "PriceSet",
     "RefreshToken",
+    "SqlHouseholdStore",
+    "SqlLedgerStore",
     "User",
     "alembic_config",
     "is_sqlite",
@@ -69,7 +79,9 @@ __all__ = [
     "new_id",
     "normalize_database_url",
     "open_store",
+    "parse_household",
     "poise_home",
+    "positions_of",
     "read_session",
     "resolve_database_url",
     "upgrade",
