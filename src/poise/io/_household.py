@@ -92,6 +92,17 @@ def _number(table: Mapping[str, Any], key: str, default: float, src: str, path: 
     return float(value)
 
 
+def _spread(table: Mapping[str, Any], src: str) -> float:
+    value = _number(table, "spread_bps", 0.0, src, "trading")
+    if value >= 1e4:
+        raise InputError(
+            f"is in basis points of each trade's value and must be below 10000, got {value!r}",
+            source=src,
+            field="trading.spread_bps",
+        )
+    return value
+
+
 def _rate(table: Mapping[str, Any], key: str, src: str) -> float:
     value = _number(table, key, 0.0, src, "tax")
     if value >= 1:
@@ -232,7 +243,7 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
         min_trade_value=_number(trading_t, "min_trade_value", 0.0, src, "trading"),
         cash_reserve=_number(trading_t, "cash_reserve", 0.0, src, "trading"),
         commission=_number(trading_t, "commission", 0.0, src, "trading"),
-        spread_bps=_number(trading_t, "spread_bps", 0.0, src, "trading"),
+        spread_bps=_spread(trading_t, src),
     )
 
     tax_t = _table(data, "tax", src)
