@@ -87,6 +87,7 @@ class OrderSender:
         self.send_attempts = send_attempts
         self.clock = clock
         self.sleep = sleep
+        self._books: dict[str, str] = {}
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -268,17 +269,22 @@ class OrderSender:
                 self._look_up(intent)
 
     def _book(self, plan: str) -> str:
-        return next(r.book for r in self.store.plans() if r.plan == plan)
+        if plan not in self._books:
+            self._books.update((r.plan, r.book) for r in self.store.plans())
+        return self._books[plan]
 
     def _short_refusal(self, intent: Intent) -> str | None:
         """A sell of more shares than the book holds, net of sells already sent, is refused."""
         o = intent.order
         if o.side is not Side.SELL:
             return None
-        books = {r.plan: r.book for r in self.store.plans()}
-        book = books[intent.plan]
+        book = self._book(intent.plan)
         held = self.store.holdings(book).quantities().get((o.account, o.symbol), 0.0)
-        for plan in (p for p, b in books.items() if b == book):
+        plans = [intent.plan] if book == intent.plan else None  # a plan file is its own book
+        if plans is None:
+            self._books.update((r.plan, r.book) for r in self.store.plans())
+            plans = [p for p, b in self._books.items() if b == book]
+        for plan in plans:
             for other in self.store.intents(plan):
                 if (
                     other.order.side is Side.SELL

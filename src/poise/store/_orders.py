@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -21,9 +22,13 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     delete,
+    func,
+    insert,
     select,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -150,6 +155,10 @@ class PriceBarRow(Base):
     close: Mapped[float] = mapped_column(Float, nullable=False)
 
 
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
 def _intent(row: OrderIntentRow) -> Intent:
     order = Order(
         row.client_order_id,
@@ -178,18 +187,25 @@ def _intent(row: OrderIntentRow) -> Intent:
     )
 
 
+def _intent_values(intent: Intent) -> dict[str, Any]:
+    return {
+        "quantity": intent.order.quantity,
+        "state": intent.state.value,
+        "decided_at": intent.decided_at,
+        "sent_at": intent.sent_at,
+        "acknowledged_at": intent.acknowledged_at,
+        "first_fill_at": intent.first_fill_at,
+        "last_fill_at": intent.last_fill_at,
+        "venue_order_id": intent.venue_order_id,
+        "filled_quantity": intent.filled_quantity,
+        "average_price": intent.average_price,
+        "reason": intent.reason[:500],
+    }
+
+
 def _write_intent(row: OrderIntentRow, intent: Intent) -> None:
-    row.quantity = intent.order.quantity
-    row.state = intent.state.value
-    row.decided_at = intent.decided_at
-    row.sent_at = intent.sent_at
-    row.acknowledged_at = intent.acknowledged_at
-    row.first_fill_at = intent.first_fill_at
-    row.last_fill_at = intent.last_fill_at
-    row.venue_order_id = intent.venue_order_id
-    row.filled_quantity = intent.filled_quantity
-    row.average_price = intent.average_price
-    row.reason = intent.reason[:500]
+    for key, value in _intent_values(intent).items():
+        setattr(row, key, value)
 
 
 def _fill(row: OrderFillRow) -> Fill:
@@ -273,61 +289,134 @@ class SqlOrderStore:
         with read_session(self.engine) as session:
             return [_intent(r) for r in session.scalars(query)]
 
-    def _locked(self, session: Session, client_order_id: str) -> OrderIntentRow:
-        row = session.scalars(
-            select(OrderIntentRow)
-            .where(OrderIntentRow.client_order_id == client_order_id)
+    @staticmethod
+    def _lock(session: Session, intent: Intent) -> tuple[str, str, str]:
+        """The stored (state, plan, venue) of the intent, its row locked; the move checked."""
+        t = _table(OrderIntentRow)
+        row = session.execute(
+            select(t.c.state, t.c.plan, t.c.venue)
+            .where(t.c.client_order_id == intent.client_order_id)
             .with_for_update()
         ).first()
         if row is None:
-            raise BrokerError(f"no order intent {client_order_id}")
-        return row
+            raise BrokerError(f"no order intent {intent.client_order_id}")
+        check_transition(OrderState(row[0]), intent.state)
+        return row[0], row[1], row[2]
+
+    @staticmethod
+    def _update(session: Session, intent: Intent) -> None:
+        t = _table(OrderIntentRow)
+        session.execute(
+            update(t)
+            .where(t.c.client_order_id == intent.client_order_id)
+            .values(**_intent_values(intent))
+        )
 
     def save(self, intent: Intent) -> None:
         with write_session(self.engine) as session:
-            row = self._locked(session, intent.client_order_id)
-            check_transition(OrderState(row.state), intent.state)
-            _write_intent(row, intent)
+            self._lock(session, intent)
+            self._update(session, intent)
 
     def record_fills(self, intent: Intent, fills: Sequence[Fill]) -> int:
         now = datetime.now(UTC)
         with write_session(self.engine) as session:
-            row = self._locked(session, intent.client_order_id)
-            check_transition(OrderState(row.state), intent.state)
+            _state, plan, venue = self._lock(session, intent)
             ids = [f.execution_id for f in fills]
             seen = set(
                 session.scalars(
                     select(OrderFillRow.execution_id).where(
-                        OrderFillRow.venue == row.venue, OrderFillRow.execution_id.in_(ids)
+                        OrderFillRow.venue == venue, OrderFillRow.execution_id.in_(ids)
                     )
                 )
             )
             new = [f for f in fills if f.execution_id not in seen]
             if new:
-                book = session.get(OrderPlanRow, row.plan)
+                book = session.scalar(select(OrderPlanRow.book).where(OrderPlanRow.plan == plan))
                 if book is None:
-                    raise BrokerError(f"no plan {row.plan} for order {row.client_order_id}")
-                holdings, bases = apply_fills_with_basis(self._read_book(session, book.book), new)
-                self._write_book(session, book.book, holdings)
-                for fill, basis in zip(new, bases, strict=True):
-                    session.add(
-                        OrderFillRow(
-                            venue=row.venue,
-                            execution_id=fill.execution_id,
-                            client_order_id=fill.client_order_id,
-                            account=fill.account,
-                            symbol=fill.symbol,
-                            side=fill.side.value,
-                            quantity=fill.quantity,
-                            price=fill.price,
-                            cost=fill.cost,
-                            cost_basis=basis,
-                            filled_at=fill.filled_at,
-                            recorded_at=now,
-                        )
-                    )
-            _write_intent(row, intent)
+                    raise BrokerError(f"no plan {plan} for order {intent.client_order_id}")
+                self._apply(session, book, new, venue, now)
+            self._update(session, intent)
         return len(new)
+
+    def _apply(
+        self, session: Session, book: str, fills: Sequence[Fill], venue: str, now: datetime
+    ) -> None:
+        """Move only the positions and cash the fills touch; add the fill rows."""
+        lots_t, cash_t = _table(BookLotRow), _table(BookCashRow)
+        pairs = {(f.account, f.symbol) for f in fills}
+        accounts = {f.account for f in fills}
+        rows = [
+            r
+            for r in session.execute(
+                select(lots_t)
+                .where(lots_t.c.book == book, lots_t.c.account.in_(accounts))
+                .order_by(lots_t.c.position)
+            )
+            if (r.account, r.symbol) in pairs
+        ]
+        cash: dict[str, float] = {
+            account: amount
+            for account, amount in session.execute(
+                select(cash_t.c.account, cash_t.c.amount).where(
+                    cash_t.c.book == book, cash_t.c.account.in_(accounts)
+                )
+            )
+        }
+        before = Holdings(
+            tuple(Lot(r.account, r.symbol, r.quantity, r.cost_basis, r.acquired) for r in rows),
+            cash,
+        )
+        after, bases = apply_fills_with_basis(before, fills)
+        top = session.scalar(select(func.max(lots_t.c.position)).where(lots_t.c.book == book))
+        start = -1 if top is None else top
+        if rows:
+            session.execute(delete(lots_t).where(lots_t.c.id.in_([r.id for r in rows])))
+        kept = [r.position for r in rows]
+        lot_values = []
+        for k, lot in enumerate(after.lots):
+            position = kept[k] if k < len(kept) else start + 1 + k - len(kept)
+            lot_values.append(
+                {
+                    "book": book,
+                    "position": position,
+                    "account": lot.account,
+                    "symbol": lot.symbol,
+                    "quantity": lot.quantity,
+                    "cost_basis": lot.cost_basis,
+                    "acquired": lot.acquired,
+                }
+            )
+        if lot_values:
+            session.execute(insert(lots_t), lot_values)
+        for account, amount in after.cash.items():
+            if account in cash:
+                session.execute(
+                    update(cash_t)
+                    .where(cash_t.c.book == book, cash_t.c.account == account)
+                    .values(amount=amount)
+                )
+            else:
+                session.execute(insert(cash_t).values(book=book, account=account, amount=amount))
+        session.execute(
+            insert(_table(OrderFillRow)),
+            [
+                {
+                    "venue": venue,
+                    "execution_id": fill.execution_id,
+                    "client_order_id": fill.client_order_id,
+                    "account": fill.account,
+                    "symbol": fill.symbol,
+                    "side": fill.side.value,
+                    "quantity": fill.quantity,
+                    "price": fill.price,
+                    "cost": fill.cost,
+                    "cost_basis": basis,
+                    "filled_at": fill.filled_at,
+                    "recorded_at": now,
+                }
+                for fill, basis in zip(fills, bases, strict=True)
+            ],
+        )
 
     def _fill_rows(self, plan: str | None) -> list[OrderFillRow]:
         query = select(OrderFillRow).order_by(OrderFillRow.id)
