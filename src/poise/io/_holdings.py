@@ -148,9 +148,4 @@ def read_holdings(path: str | Path, household: Household | None = None) -> Holdi
         acquired = parse_date(row["acquired"], src, where, "acquired")
         if quantity > 0:
             lots.append(Lot(account, symbol, quantity, cost_basis, acquired))
-    if not lots and not any(cash.values()):
-        raise InputError(
-            "holds no lots and no cash; add rows such as brokerage,VTI,10,2000,2023-01-05",
-            source=src,
-        )
     return Holdings(tuple(lots), cash)
