@@ -3,6 +3,7 @@
 from poise.model._holdings import Holdings, Lot
 from poise.model._household import (
     CASH,
+    MAX_SPREAD_BPS,
     Account,
     AccountKind,
     HarvestRules,
@@ -18,6 +19,7 @@ from poise.model._trade import LotSale, Plan, Side, Trade
 
 __all__ = [
     "CASH",
+    "MAX_SPREAD_BPS",
     "Account",
     "AccountKind",
     "HarvestRules",
