@@ -12,6 +12,7 @@ from poise.report._json import (
     stress_to_dict,
     trade_to_dict,
 )
+from poise.report._orders import intent_to_dict, order_report_to_dict
 
 __all__ = [
     "METRIC_ROWS",
@@ -22,6 +23,7 @@ __all__ = [
     "format_metric",
     "harvest_to_dict",
     "optimize_to_dict",
+from poise.report._orders import intent_to_dict, order_report_to_dict
     "plan_to_dict",
     "rebalance_to_dict",
     "stress_to_dict",
