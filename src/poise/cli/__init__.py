@@ -9,6 +9,7 @@ from poise._errors import DataError, InputError, PoiseError
 from poise.cli import (  # noqa: F401  (register the commands)
     _attribution,
     _backtest,
+    _batch,
     _compare,
     _demo,
     _harvest,

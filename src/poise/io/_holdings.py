@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 from poise._errors import InputError
 from poise.model import CASH, Holdings, Household, Lot
@@ -16,12 +18,18 @@ __all__ = ["HOLDINGS_COLUMNS", "check_acquired_by", "read_holdings"]
 HOLDINGS_COLUMNS = ("account", "symbol", "quantity", "cost_basis", "acquired")
 
 
-def read_csv_rows(path: str | Path, columns: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV file with exactly ``columns`` in its header, with their line numbers."""
+def read_csv_rows(
+    path: str | Path, columns: Iterable[str], *, text: str | None = None
+) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV file with exactly ``columns`` in its header, with their line numbers.
+
+    With ``text``, the file's content is given (e.g. shipped to a batch worker) and ``path``
+    only names it in messages.
+    """
     src = str(path)
     expected = list(columns)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
+        with _open_text(path, text) as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
             if header is None:
@@ -60,6 +68,12 @@ def read_csv_rows(path: str | Path, columns: Iterable[str]) -> list[tuple[int, d
     return rows
 
 
+def _open_text(path: str | Path, text: str | None) -> IO[str]:
+    if text is not None:
+        return io.StringIO(text.removeprefix("\ufeff"), newline="")
+    return open(path, newline="", encoding="utf-8-sig")
+
+
 def parse_number(text: str, src: str, where: str, what: str) -> float:
     try:
         value = float(text.replace(",", "")) if text else math.nan
@@ -90,7 +104,9 @@ def check_acquired_by(holdings: Holdings, as_of: date, source: str = "holdings")
         )
 
 
-def read_holdings(path: str | Path, household: Household | None = None) -> Holdings:
+def read_holdings(
+    path: str | Path, household: Household | None = None, *, text: str | None = None
+) -> Holdings:
     """Read a holdings CSV (header ``account,symbol,quantity,cost_basis,acquired``).
 
     Each row is one tax lot; ``cost_basis`` is the lot's total cost. A ``CASH`` row holds an
@@ -102,7 +118,7 @@ def read_holdings(path: str | Path, household: Household | None = None) -> Holdi
     cash: dict[str, float] = {}
     if household is not None:
         cash = dict.fromkeys(household.account_ids, 0.0)
-    for line_no, row in read_csv_rows(path, HOLDINGS_COLUMNS):
+    for line_no, row in read_csv_rows(path, HOLDINGS_COLUMNS, text=text):
         where = f"line {line_no}"
         account = row["account"]
         if not account:

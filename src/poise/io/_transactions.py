@@ -15,7 +15,7 @@ TRANSACTIONS_COLUMNS = ("date", "account", "symbol", "side", "quantity", "price"
 
 
 def read_transactions(
-    path: str | Path, household: Household | None = None
+    path: str | Path, household: Household | None = None, *, text: str | None = None
 ) -> tuple[Transaction, ...]:
     """Read a transactions CSV (header ``date,account,symbol,side,quantity,price,cost_basis``).
 
@@ -32,7 +32,7 @@ def read_transactions(
     """
     src = str(path)
     out: list[Transaction] = []
-    for line_no, row in read_csv_rows(path, TRANSACTIONS_COLUMNS):
+    for line_no, row in read_csv_rows(path, TRANSACTIONS_COLUMNS, text=text):
         where = f"line {line_no}"
         day = parse_date(row["date"], src, where)
         account = row["account"]
