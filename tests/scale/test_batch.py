@@ -145,8 +145,8 @@ def test_a_killed_local_process_loses_nothing(
                 pids.extend(pool._processes)  # type: ignore[union-attr]
             return future
 
-        def recover(self) -> None:
-            runner.recover()
+        def recover(self) -> bool:
+            return runner.recover()
 
     try:
         progress = _kill_one_worker(pids)

@@ -398,7 +398,11 @@ def _run_chunks(
     split: dict[int, list[list[_Record] | None]] = {}  # chunk -> its singletons' records
 
     def submit(number: int, files: list[HouseholdFiles], tries: int) -> None:
-        future = runner.submit(plan_chunk, day_ref, files, request.only_triggered)
+        try:
+            future = runner.submit(plan_chunk, day_ref, files, request.only_triggered)
+        except Exception:  # the pool broke since the last chunk: start a new one
+            runner.recover()
+            future = runner.submit(plan_chunk, day_ref, files, request.only_triggered)
         in_flight[future] = (number, files, tries)
 
     def fill() -> None:
@@ -409,38 +413,46 @@ def _run_chunks(
             number, chunk = nxt
             submit(number, [_files(request.manifest, i, e) for i, e in chunk], 0)
 
+    def settle(number: int, files: list[HouseholdFiles], records: list[_Record]) -> bool:
+        """Record a finished task; True when its whole chunk is in (singletons gathered)."""
+        if number not in split:
+            finished_chunks[number] = records
+            return True
+        parts = split[number]
+        parts[[i for i, _ in chunks[number]].index(files[0].index)] = records
+        if any(p is None for p in parts):
+            return False
+        finished_chunks[number] = [r for p in parts if p is not None for r in p]
+        del split[number]
+        return True
+
+    finished_chunks: dict[int, list[_Record]] = {}
     try:
         fill()
         while in_flight:
             finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            lost = False
+            again: list[tuple[int, list[HouseholdFiles], int]] = []
             for future in finished:
                 number, files, tries = in_flight.pop(future)
                 try:
                     records = future.result()
                 except Exception as exc:
-                    lost = True
                     if tries + 1 < request.retries:
-                        if len(files) > 1 and tries >= 1:
-                            split[number] = [None] * len(files)
-                            for f in files:
-                                submit(number, [f], tries + 1)
-                        else:
-                            submit(number, files, tries + 1)
+                        again.append((number, files, tries + 1))
                         continue
                     records = [_error(f, _lost(exc)) for f in files]
-                if number in split and len(files) == 1:
-                    parts = split[number]
-                    chunk_files = [i for i, _ in chunks[number]]
-                    parts[chunk_files.index(files[0].index)] = records
-                    if any(p is None for p in parts):
-                        continue
-                    records = [r for p in parts if p is not None for r in p]
-                    del split[number]
-                yield number, records
-            if lost:
-                runner.recover()
-                _resubmit_broken(in_flight, submit)
+                if settle(number, files, records):
+                    yield number, finished_chunks.pop(number)
+            if again:
+                if runner.recover():
+                    _resubmit_broken(in_flight, submit)
+                for number, files, tries in again:
+                    if len(files) > 1 and tries >= 2:  # failed twice: one household a task
+                        split[number] = [None] * len(files)
+                        for f in files:
+                            submit(number, [f], tries)
+                    else:
+                        submit(number, files, tries)
             fill()
     finally:
         for future in in_flight:
@@ -451,14 +463,14 @@ def _resubmit_broken(
     in_flight: dict[Future[Any], tuple[int, list[HouseholdFiles], int]],
     submit: Callable[[int, list[HouseholdFiles], int], None],
 ) -> None:
-    """After the pool was rebuilt, send again the chunks still waiting on the broken one."""
+    """After the pool was rebuilt, send again the tasks that have not finished well (those of
+    a broken pool fail without being at fault: their tries are not counted)."""
     for future, (number, files, tries) in list(in_flight.items()):
         if future.done() and future.exception() is None:
             continue
-        if not future.done() or future.exception() is not None:
-            future.cancel()
-            del in_flight[future]
-            submit(number, files, tries)
+        future.cancel()
+        del in_flight[future]
+        submit(number, files, tries)
 
 
 def _lost(exc: BaseException) -> PoiseError:

@@ -76,8 +76,13 @@ class Runner:
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         raise NotImplementedError
 
-    def recover(self) -> None:
-        """Called after a task failed for a reason other than its own code (a lost worker)."""
+    def recover(self) -> bool:
+        """Called after a task failed for a reason other than its own code (a lost worker).
+
+        Returns True when the workers were replaced, so that every unfinished task must be
+        sent again.
+        """
+        return False
 
     def close(self) -> None:
         """Release the workers."""
@@ -112,23 +117,21 @@ class ProcessRunner(Runner):
 
     def _pool(self) -> Executor:
         if self._executor is None:
-            from joblib.externals.loky import get_reusable_executor
+            from joblib.externals.loky import ProcessPoolExecutor
 
-            self._executor = get_reusable_executor(
-                max_workers=self.workers,
-                initializer=_install_all,
-                initargs=(self._init,),
-                reuse=False,
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers, initializer=_install_all, initargs=(self._init,)
             )
         return self._executor
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         return self._pool().submit(fn, *args)
 
-    def recover(self) -> None:
+    def recover(self) -> bool:
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=False, kill_workers=True)  # type: ignore[call-arg]
         self._executor = None
+        return True
 
     def close(self) -> None:
         if self._executor is not None:
