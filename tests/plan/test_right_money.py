@@ -124,9 +124,7 @@ def test_deposit_is_invested_in_its_own_account():
     )
     lots = (Lot("brk", "A", 50.0, 500.0, OLD), Lot("ira", "B", 30.0, 300.0, OLD))
     holdings = Holdings(lots, {"brk": 0.0, "ira": 100.0})
-    plan = plan_rebalance(
-        hh, holdings, {"A": 10.0, "B": 10.0}, DAY, flows=[CashFlow("brk", 100.0)]
-    )
+    plan = plan_rebalance(hh, holdings, {"A": 10.0, "B": 10.0}, DAY, flows=[CashFlow("brk", 100.0)])
     assert [(t.account, t.side, t.symbol, t.quantity) for t in plan.trades] == [
         ("brk", Side.BUY, "B", 10.0)
     ]
