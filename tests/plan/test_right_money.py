@@ -96,7 +96,8 @@ def test_spread_of_10000_bps_is_refused_at_the_edge(tmp_path, capsys):
     code, out = _cli(tmp_path, capsys, toml, "brk,A,1,10,2023-01-05\n", "--withdraw", "5")
     assert code == 2
     err = out["stderr"]
-    assert "trading.spread_bps" in err and "Traceback" not in err
+    assert "trading.spread_bps" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("kind", [AccountKind.TAXABLE, AccountKind.TAX_DEFERRED])
@@ -261,7 +262,8 @@ def test_cash_at_least_the_reserve_no_shorts_flows_in_their_own_account(case):
     after = plan.holdings_after
     before_q = holdings.quantities()
     for t in plan.trades:
-        assert t.quantity >= 1e-6 and t.value >= 0.01  # no dust
+        assert t.quantity >= 1e-6
+        assert t.value >= 0.01
         if t.side is Side.SELL:
             assert t.quantity <= before_q.get((t.account, t.symbol), 0.0) + 1e-9  # no shorts
             assert t.value > t.cost  # a sell raises cash
@@ -278,7 +280,8 @@ def test_cash_at_least_the_reserve_no_shorts_flows_in_their_own_account(case):
     withdrawals = [f for f in flows if f.amount < 0]
     if deposits:  # a deposit buys only in its own account, and never sells
         for t in plan.trades:
-            assert t.account == deposits[0].account and t.side is Side.BUY
+            assert t.account == deposits[0].account
+            assert t.side is Side.BUY
     if withdrawals:  # a withdrawal sells in its own account: most overweight first
         w = withdrawals[0]
         assert all(t.account == w.account and t.side is Side.SELL for t in plan.trades)
