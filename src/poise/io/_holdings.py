@@ -183,9 +183,4 @@ def _holdings_from_rows(
         acquired = parse_date(row["acquired"], src, where, "acquired")
         if quantity > 0:
             lots.append(Lot(account, symbol, quantity, cost_basis, acquired))
-    if not lots and not any(cash.values()):
-        raise InputError(
-            "holds no lots and no cash; add rows such as brokerage,VTI,10,2000,2023-01-05",
-            source=src,
-        )
     return Holdings(tuple(lots), cash)

@@ -4,6 +4,7 @@ from poise.model._fill import Fill
 from poise.model._holdings import Holdings, Lot
 from poise.model._household import (
     CASH,
+    MAX_SPREAD_BPS,
     Account,
     AccountKind,
     HarvestRules,
@@ -19,6 +20,7 @@ from poise.model._trade import LotSale, Plan, Side, Trade
 
 __all__ = [
     "CASH",
+    "MAX_SPREAD_BPS",
     "Account",
     "AccountKind",
     "Fill",
