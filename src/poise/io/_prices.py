@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import InputError
-from poise.data import DATASETS, is_dataset, load_dataset
+from poise.data import DATASETS, feed_prices, is_dataset, is_feed, load_dataset
 
 __all__ = ["history_matrix", "prices_from_text", "prices_on", "read_prices"]
 
@@ -26,6 +26,8 @@ def read_prices(source: str | Path) -> pd.DataFrame:
     text = str(source)
     if is_dataset(text) and not Path(text).exists():
         return load_dataset(text)
+    if is_feed(text) and not Path(text).exists():  # alpaca:SYM,... or yahoo:SYM,...
+        return feed_prices(text)
     src = text
     path = Path(source)
     if not path.exists():

@@ -45,6 +45,7 @@ from poise.store._orders import (
     OrderIntentRow,
     OrderPlanRow,
     PriceBarRow,
+    SqlBarCache,
     SqlOrderStore,
 )
 from poise.store._scope import (
@@ -85,6 +86,7 @@ __all__ = [
     "PriceBarRow",
     "PriceSet",
     "RefreshToken",
+    "SqlBarCache",
     "SqlHouseholdStore",
     "SqlLedgerStore",
     "SqlOrderStore",
