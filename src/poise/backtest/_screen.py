@@ -22,7 +22,7 @@ from datetime import date
 
 import numpy as np
 
-from poise.backtest._flows import period_keys
+from poise.calendar import period_index, period_keys
 from poise.policy import (
     AnyOf,
     CalendarPolicy,
@@ -43,13 +43,6 @@ MARGIN = 1e-13
 the policy. The screen's weights are computed by the same code as the policy's, so this only
 guards against rounding."""
 
-_MONTHS = {
-    Frequency.MONTHLY: 1,
-    Frequency.QUARTERLY: 3,
-    Frequency.SEMIANNUAL: 6,
-    Frequency.ANNUAL: 12,
-}
-
 
 class DayInfo:
     """Calendar facts about the backtest's days that screens share (computed once)."""
@@ -65,7 +58,7 @@ class DayInfo:
         return self._keys[months]
 
     def key_of(self, day: date, months: int) -> int:
-        return ((day.year - 1970) * 12 + day.month - 1) // months  # as ``period_keys``
+        return period_index(day, months)
 
     def new_period(self, months: int, lo: int, hi: int) -> np.ndarray:
         """Days in ``[lo, hi)`` that start a new period (day 0 counts as new)."""
@@ -85,7 +78,7 @@ Screen = Callable[[DayInfo, int, int, Weights, np.ndarray, "date | None"], np.nd
 
 
 def _calendar(policy: CalendarPolicy) -> Screen:
-    months = _MONTHS[policy.frequency]
+    months = policy.frequency.months
 
     def screen(
         info: DayInfo,
@@ -114,7 +107,7 @@ def _bands(check: Frequency | None, bands_of: Callable[[np.ndarray], np.ndarray]
         last: date | None,
     ) -> np.ndarray:
         if check is not None:
-            checks = info.new_period(_MONTHS[check], lo, hi)
+            checks = info.new_period(check.months, lo, hi)
             if not checks.any():
                 return checks
         if not cache or cache[0] is not targets:

@@ -31,7 +31,6 @@ taxes), and volatility-adjusted bands run at their base width.
 
 from __future__ import annotations
 
-import calendar
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,6 +43,7 @@ import pandas as pd
 
 from poise._errors import DataError, InputError
 from poise._progress import ProgressCallback, Throttled
+from poise.calendar import add_months, period_index
 from poise.costs import CostModel
 from poise.model import CASH, Household
 from poise.policy import (
@@ -57,7 +57,6 @@ from poise.policy import (
     ThresholdPolicy,
     VolatilityPolicy,
     half_bands,
-    period_key,
 )
 
 __all__ = [
@@ -81,13 +80,6 @@ STEP_DAYS = 21
 """Trading days per monthly step."""
 
 _EPS = 1e-9
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by ``months`` calendar months (the day clipped to the month's length)."""
-    m = day.year * 12 + day.month - 1 + months
-    year, month = m // 12, m % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def months_between(start: date, end: date) -> int:
@@ -503,10 +495,7 @@ def simulate_paths(
         "traded": np.empty(paths),
         "depleted": np.empty(paths, dtype=bool),
     }
-    periods = {
-        f: np.array([y * 12 + i for y, i in (period_key(d, f) for d in step_dates)])
-        for f in rule.frequencies()
-    }
+    periods = {f: np.array([period_index(d, f) for d in step_dates]) for f in rule.frequencies()}
     model = CostModel(commission, spread_bps) if costs is None else costs
     if model.per_share:
         raise ValueError("the Monte Carlo holds values, not shares: per-share costs are refused")
