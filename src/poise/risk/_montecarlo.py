@@ -47,16 +47,13 @@ from poise.calendar import add_months, period_index
 from poise.costs import CostModel
 from poise.model import CASH, Household
 from poise.policy import (
-    AnyOf,
-    CalendarPolicy,
-    CashFlowPolicy,
+    BandTrigger,
+    CalendarTrigger,
     Frequency,
-    NeverPolicy,
+    NoTrigger,
     Policy,
-    RebalanceTo,
-    ThresholdPolicy,
-    VolatilityPolicy,
-    half_bands,
+    Trigger,
+    trigger_of,
 )
 
 __all__ = [
@@ -238,28 +235,30 @@ def step_rule(policy: Policy | Any, target: np.ndarray) -> StepRule:
     InputError
         For a policy kind the Monte Carlo cannot run.
     """
-    if isinstance(policy, NeverPolicy | CashFlowPolicy):
-        return StepRule()
-    if isinstance(policy, CalendarPolicy):
-        return StepRule((_Calendar(policy.frequency),))
-    if isinstance(policy, ThresholdPolicy | VolatilityPolicy):
-        bands = half_bands(target, policy.absolute, policy.relative)
-        part = _Bands(bands, policy.check_frequency, policy.rebalance_to is RebalanceTo.BAND)
-        notes: tuple[str, ...] = ()
-        if isinstance(policy, VolatilityPolicy):
-            notes = ("volatility-adjusted bands run at their base width (scale 1)",)
-        return StepRule((part,), notes)
-    if isinstance(policy, AnyOf):
-        rules = [step_rule(p, target) for p in policy.policies]
-        return StepRule(
-            tuple(p for r in rules for p in r.parts),
-            tuple(dict.fromkeys(n for r in rules for n in r.notes)),
-        )
+    trigger = trigger_of(policy)
+    if trigger is not None:
+        return _rule_of(trigger, target)
     describe = getattr(policy, "describe", lambda: type(policy).__name__)()
     raise InputError(
-        f"the Monte Carlo cannot run the policy {describe!r}; use a calendar, threshold, "
-        "cash_flow, volatility, never or any_of policy",
+        f"the Monte Carlo cannot run the policy {describe!r}: it declares no trigger (see "
+        "poise.policy.trigger_of); use a calendar, threshold, cash_flow, volatility, never or "
+        "any_of policy",
         field="policy",
+    )
+
+
+def _rule_of(trigger: Trigger, target: np.ndarray) -> StepRule:
+    if isinstance(trigger, NoTrigger):
+        return StepRule()
+    if isinstance(trigger, CalendarTrigger):
+        return StepRule((_Calendar(trigger.frequency),))
+    if isinstance(trigger, BandTrigger):
+        part = _Bands(trigger.bands(target), trigger.check_frequency, trigger.to_band)
+        return StepRule((part,), (trigger.note,) if trigger.note else ())
+    rules = [_rule_of(p, target) for p in trigger.parts]
+    return StepRule(
+        tuple(p for r in rules for p in r.parts),
+        tuple(dict.fromkeys(n for r in rules for n in r.notes)),
     )
 
 
