@@ -72,7 +72,7 @@ def _window(index: pd.DatetimeIndex, start: date | None, end: date | None) -> tu
         first, last = index[0].date(), index[-1].date()
         raise InputError(
             f"no trading days between {start or first} and {end or last} (prices cover "
-            f"{first} to {last}); choose a start and an end inside that range",
+            f"{first} to {last}); choose `start` and `end` inside that range",
             field="start" if start is not None else "end",
         )
     return lo, hi

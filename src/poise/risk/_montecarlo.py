@@ -130,17 +130,19 @@ class MonteCarloSettings:
 
     def __post_init__(self) -> None:
         if self.paths < 1:
-            raise InputError(f"must be at least 1, got {self.paths}", field="--paths")
+            raise InputError(f"must be at least 1, got {self.paths}", field="paths")
         if self.years < 1:
-            raise InputError(f"must be at least 1 year, got {self.years}", field="--years")
+            raise InputError(f"must be at least 1 year, got {self.years}", field="years")
         if self.block_months < 1:
-            raise InputError(f"must be at least 1 month, got {self.block_months}", field="--block")
+            raise InputError(
+                f"must be at least 1 month, got {self.block_months}", field="block_months"
+            )
         if not math.isfinite(self.contribution):
-            raise InputError("must be a number", field="--contribution")
+            raise InputError("must be a number", field="contribution")
         for level in self.levels:
             if not 0 < level < 1:
                 raise InputError(
-                    f"a confidence level is between 0 and 1 (0.95), got {level}", field="--level"
+                    f"a confidence level is between 0 and 1 (0.95), got {level}", field="levels"
                 )
 
     @property
@@ -631,7 +633,8 @@ def bootstrap_steps(
     if last_start < 0:
         raise DataError(
             f"the price history has {n_days} common trading days; a block of {block_months} "
-            f"month(s) needs at least {span + 1}; use a shorter --block or a longer history"
+            f"month(s) needs at least {span + 1}; use a shorter `block_months` or a "
+            "longer history"
         )
     blocks = -(-steps // block_months)
     return rng.integers(0, last_start + 1, size=(paths, blocks))
@@ -707,12 +710,12 @@ class MonteCarloResult:
         step = months_between(self.step_dates[0], goal.when)
         if step < 0:
             raise InputError(
-                f"goal date {goal.when} is before the start {self.step_dates[0]}", field="--goal"
+                f"goal date {goal.when} is before the start {self.step_dates[0]}", field="goal"
             )
         if step > len(self.step_dates) - 1:
             raise InputError(
-                f"goal date {goal.when} is after the horizon {self.step_dates[-1]}; raise --years",
-                field="--goal",
+                f"goal date {goal.when} is after the horizon {self.step_dates[-1]}; raise `years`",
+                field="goal",
             )
         at = self.values[:, step]
         touched = (self.values[:, : step + 1] >= goal.amount).any(axis=1)
@@ -864,7 +867,7 @@ def monte_carlo(
     missing = [k for k in symbols if k not in prices.columns]
     if missing:
         raise InputError(
-            f"the prices have no column for {', '.join(missing)}; add them", field="--prices"
+            f"the prices have no column for {', '.join(missing)}; add them", field="prices"
         )
     history = prices[symbols].dropna()
     if history.empty:
@@ -880,7 +883,7 @@ def monte_carlo(
         if abs(start_w.sum() - 1.0) > 1e-6:
             raise InputError(f"initial weights sum to {start_w.sum():.6g}, not 1")
     if not initial_value > 0:
-        raise InputError(f"must be positive, got {initial_value:g}", field="--initial")
+        raise InputError(f"must be positive, got {initial_value:g}", field="initial_value")
     rule = step_rule(household.policy, target)
     begin = start or pd.Timestamp(prices.index[-1]).date()
     dates = tuple(add_months(begin, t) for t in range(s.steps + 1))
