@@ -40,6 +40,17 @@ from poise.app._rebalance import (
     optional_prices,
     rebalance,
 )
+from poise.app._stores import (
+    HoldingsRecord,
+    HouseholdRecord,
+    HouseholdStore,
+    InMemoryHouseholdStore,
+    InMemoryLedgerStore,
+    LedgerStore,
+    NotFoundError,
+    StoredRequest,
+    stored_request,
+)
 from poise.app._stress import StressRequest, StressResult, stress
 
 __all__ = [
@@ -54,11 +65,19 @@ __all__ = [
     "CompareRequest",
     "HarvestRequest",
     "HarvestResult",
+    "HoldingsRecord",
+    "HouseholdRecord",
+    "HouseholdStore",
+    "InMemoryHouseholdStore",
+    "InMemoryLedgerStore",
+    "LedgerStore",
+    "NotFoundError",
     "OptimizeRequest",
     "OptimizeResult",
     "RebalanceRequest",
     "RebalanceResult",
     "ReportOptions",
+    "StoredRequest",
     "StressRequest",
     "StressResult",
     "attribution",
@@ -75,5 +94,6 @@ __all__ = [
     "run_description",
     "scheduled_flows",
     "select_universe",
+    "stored_request",
     "stress",
 ]

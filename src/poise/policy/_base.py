@@ -146,6 +146,8 @@ class Decision:
 
     ``half_bands`` are per-symbol band half-widths (weight points; ``inf`` where no band),
     used by a to-band plan. ``sells_allowed`` is False for cash-flow-only policies.
+    ``invest_idle``: when not triggered, cash already held above the reserve is invested as
+    a deposit would be (buy-only; the cash-flow policy).
     """
 
     triggered: bool
@@ -153,6 +155,7 @@ class Decision:
     rebalance_to: RebalanceTo = RebalanceTo.TARGET
     half_bands: np.ndarray | None = None
     sells_allowed: bool = True
+    invest_idle: bool = False
 
 
 @runtime_checkable

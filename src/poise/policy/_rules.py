@@ -181,12 +181,16 @@ class CashFlowPolicy:
     def decide(self, context: PolicyContext) -> Decision:
         return Decision(
             False,
-            ("cash-flow policy: no rebalancing sells; cash flows move weights toward target",),
+            (
+                "cash-flow policy: no rebalancing sells; cash flows and idle cash move weights "
+                "toward target",
+            ),
             sells_allowed=False,
+            invest_idle=True,
         )
 
     def trigger(self) -> Trigger:
-        return NoTrigger()
+        return NoTrigger(invests_idle=True)
 
     def describe(self) -> str:
         return "cash flows only"
@@ -234,6 +238,7 @@ class VolatilityPolicy:
             self.rebalance_to is RebalanceTo.BAND,
             min_scale=min(self.min_scale, 1.0),
             note="volatility-adjusted bands run at their base width (scale 1)",
+            scales=self.scales,
         )
 
     def decide(self, context: PolicyContext) -> Decision:
@@ -276,7 +281,10 @@ class AnyOf:
         if not fired:
             reasons = tuple(r for d in decisions for r in d.reasons)
             sells = any(d.sells_allowed for d in decisions)
-            return Decision(False, reasons, half_bands=merged, sells_allowed=sells)
+            idle = any(d.invest_idle for d in decisions)
+            return Decision(
+                False, reasons, half_bands=merged, sells_allowed=sells, invest_idle=idle
+            )
         to = (
             RebalanceTo.TARGET
             if any(d.rebalance_to is RebalanceTo.TARGET for d in fired)

@@ -18,12 +18,16 @@ that wrote it: a subclass that overrides ``decide`` without overriding ``trigger
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
 from poise.calendar import Frequency
+
+if TYPE_CHECKING:
+    from poise.policy._base import PolicyContext
 
 __all__ = [
     "AnyTrigger",
@@ -73,6 +77,10 @@ class BandTrigger:
         with the narrowest bands; the Monte Carlo runs the base bands.
     note : str, optional
         What the Monte Carlo's base-band run leaves out (shown in its notes).
+    scales : callable, optional
+        ``scales(context)``: the multiple of the base band per symbol of a
+        :class:`PolicyContext` (from its price history), when the bands move with the prices;
+        None for fixed bands. Screens that see one day's prices (the batch book) use it.
     """
 
     absolute: float | None
@@ -81,6 +89,7 @@ class BandTrigger:
     to_band: bool = False
     min_scale: float = 1.0
     note: str | None = None
+    scales: Callable[[PolicyContext], np.ndarray] | None = None
 
     def bands(self, target_weights: np.ndarray) -> np.ndarray:
         """The base band half-widths around ``target_weights``."""
@@ -96,7 +105,10 @@ class CalendarTrigger:
 
 @dataclass(frozen=True, slots=True)
 class NoTrigger:
-    """Never fires (cash flows are still placed)."""
+    """Never fires (cash flows are still placed). ``invests_idle``: idle cash above the
+    reserves is invested like a deposit (a cash-flow policy; ``Decision.invest_idle``)."""
+
+    invests_idle: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from poise.report._json import (
     stress_to_dict,
     trade_to_dict,
 )
+from poise.report._orders import intent_to_dict, order_report_to_dict
 
 __all__ = [
     "METRIC_ROWS",
@@ -21,7 +22,9 @@ __all__ = [
     "compare_to_dict",
     "format_metric",
     "harvest_to_dict",
+    "intent_to_dict",
     "optimize_to_dict",
+    "order_report_to_dict",
     "plan_to_dict",
     "rebalance_to_dict",
     "stress_to_dict",

@@ -46,6 +46,7 @@ from poise._progress import ProgressCallback, Throttled
 from poise.calendar import add_months, period_index
 from poise.costs import CostModel
 from poise.model import CASH, Household
+from poise.plan._sizing import level_fill_rows
 from poise.policy import (
     BandTrigger,
     CalendarTrigger,
@@ -176,6 +177,7 @@ class StepRule:
 
     parts: tuple[_Bands | _Calendar, ...] = ()
     notes: tuple[str, ...] = ()
+    invests_idle: bool = False  # a cash-flow policy: idle cash is invested like a deposit
 
     @property
     def merged_bands(self) -> np.ndarray | None:
@@ -251,7 +253,7 @@ def step_rule(policy: Policy | Any, target: np.ndarray) -> StepRule:
 
 def _rule_of(trigger: Trigger, target: np.ndarray) -> StepRule:
     if isinstance(trigger, NoTrigger):
-        return StepRule()
+        return StepRule(invests_idle=trigger.invests_idle)
     if isinstance(trigger, CalendarTrigger):
         return StepRule((_Calendar(trigger.frequency),))
     if isinstance(trigger, BandTrigger):
@@ -261,6 +263,7 @@ def _rule_of(trigger: Trigger, target: np.ndarray) -> StepRule:
     return StepRule(
         tuple(p for r in rules for p in r.parts),
         tuple(dict.fromkeys(n for r in rules for n in r.notes)),
+        any(r.invests_idle for r in rules),
     )
 
 
@@ -332,43 +335,24 @@ def _waterfill(
 def _capped_fill(
     gaps: np.ndarray, amount: np.ndarray, caps: np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
-    """The engine's capped water-fill, row by row: take ``amount`` from the largest gaps first,
-    never more than ``caps``; the rest in proportion to the room left."""
+    """The engine's levelled fill (``poise.plan._sizing.level_fill_rows``), row by row: take
+    ``amount`` from the largest gaps first, never more than ``caps`` (masked entries: none)."""
     if mask is not None:
         caps = np.where(mask, caps, 0.0)
-    out = np.zeros_like(gaps)
-    remaining = amount.astype(float).copy()
-    active = caps > _EPS
-    for _ in range(gaps.shape[1] + 1):
-        rows = (remaining > _EPS) & active.any(axis=1)
-        if not rows.any():
-            break
-        room = np.where(active, caps - out, 0.0)
-        gap = np.where(active, np.minimum(np.maximum(gaps - out, 0.0), room), 0.0)
-        has_gap = gap.sum(axis=1) > _EPS
-        filled = _waterfill(gap, remaining, room, active)
-        rsum = room.sum(axis=1, keepdims=True)
-        spread = remaining[:, None] * room / np.where(rsum > 0, rsum, 1.0)
-        step = np.where(has_gap[:, None], filled, spread)
-        step = np.where(rows[:, None], np.minimum(step, room), 0.0)
-        out += step
-        remaining = amount - out.sum(axis=1)
-        active = (caps - out) > _EPS
-    return out
+    return level_fill_rows(gaps, amount, caps)
 
 
 def _withdraw(values: np.ndarray, goal: np.ndarray, amount: np.ndarray) -> np.ndarray:
     """A withdrawal without a rebalance, as the engine makes it: paid from cash first; the
-    rest raised by selling, largest reduction first, toward the values the capped fill over
-    all positions (cash included) would give."""
-    aim = values - _capped_fill(values - goal, amount, values)
+    rest raised by selling what is most above its goal after the withdrawal first, levelled
+    (``level_fill``)."""
     cash = values[:, -1]
     from_cash = np.minimum(amount, np.maximum(cash, 0.0))
     rest = amount - from_cash
     out = values.copy()
     if (rest > _EPS).any():
         held = values[:, :-1]
-        sells = _capped_fill(held - aim[:, :-1], rest, held)
+        sells = _capped_fill(held - goal[:, :-1], rest, held)
         out[:, :-1] -= sells
         out[:, -1] = cash + sells.sum(axis=1) - amount
     else:
@@ -384,20 +368,29 @@ def _place(
     fires: np.ndarray,
     to_target: np.ndarray,
     bands: np.ndarray | None,
+    invests_idle: bool = False,
 ) -> np.ndarray:
     """The values each path should end the step at, after its cash flow (as the engine);
-    ``value`` is each path's total before the flow."""
+    ``value`` is each path's total before the flow. ``invests_idle``: a cash-flow policy,
+    whose idle cash is invested with each deposit (``desired_values``' ``idle``)."""
     total = value + flow
     goal = target[None, :] * total[:, None]
     # Untriggered paths: cash-flow first (computed for every path, then overridden).
     deposit = flow >= 0
+    if invests_idle:
+        idle = np.maximum(values[:, -1] + flow, 0.0) - flow
+        base = values.copy()
+        base[:, -1] -= idle
+        inflow = flow + idle
+    else:
+        base, inflow = values, flow
     if deposit.all():
-        desired = values + _waterfill(goal - values, flow, target)
+        desired = base + _waterfill(goal - base, inflow, target)
     else:
         desired = values.copy()
         if deposit.any():
-            v, g = values[deposit], goal[deposit]
-            desired[deposit] = v + _waterfill(g - v, flow[deposit], target)
+            v, g = base[deposit], goal[deposit]
+            desired[deposit] = v + _waterfill(g - v, inflow[deposit], target)
         wd = ~deposit
         desired[wd] = _withdraw(values[wd], goal[wd], -flow[wd])
 
@@ -559,7 +552,7 @@ def _run_chunk(
             fires &= total > 0
         else:
             fires = to_target = no_fire
-        desired = _place(before, total, flow, target, fires, to_target, bands)
+        desired = _place(before, total, flow, target, fires, to_target, bands, rule.invests_idle)
         trade = np.abs(desired[:, :-1] - before[:, :-1])  # CASH (last) is not traded
         moved = _rowsum(trade)
         if not cost_model.free:
