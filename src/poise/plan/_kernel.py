@@ -311,7 +311,7 @@ def plan_kernel(
         raise InputError(
             f"withdrawals of {fmt_money(-net_flow)} exceed the household's total value "
             f"{fmt_money(total_before)}",
-            field="--withdraw",
+            field="withdraw.amount",
         )
     if triggered and to_target:  # the common case, inlined: every asset to its goal
         desired = target_w * total_after_flow
