@@ -241,7 +241,9 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
             time.sleep(0.5)
         rng = np.random.default_rng(3)
         picks = [ids[int(i)] for i in rng.integers(0, len(ids), args.requests)]
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=300
+        ) as http:
             warm = http.get("/drift", params={"limit": args.households})  # parse and cache once
             assert warm.status_code == 200, warm.text
             assert warm.json()["total"] == len(ids)

@@ -25,6 +25,7 @@ from poise.store._models import (
     CashBalance,
     Firm,
     HoldingsSnapshot,
+    IdempotencyRecord,
     LedgerTransaction,
     LotRow,
     Plan,
@@ -162,11 +163,15 @@ class FirmScope:
 
     def delete_household(self, household_id: str) -> None:
         """Remove a household and everything held about it (snapshots, lots, cash,
-        transactions, plans and their trades)."""
+        transactions, accounts, plans and their trades, stored responses)."""
         row = self.get(HouseholdRow, household_id)
         snapshots = select(HoldingsSnapshot.id).where(HoldingsSnapshot.household_id == row.id)
         self.session.execute(delete(LotRow).where(LotRow.snapshot_id.in_(snapshots)))
         self.session.execute(delete(CashBalance).where(CashBalance.snapshot_id.in_(snapshots)))
+        # stored first responses (Idempotency-Key) hold plans of this household
+        self.session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.path.like(f"/households/{row.id}/%"))
+        )
         self.session.delete(row)
         self.session.flush()
 
