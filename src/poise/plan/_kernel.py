@@ -291,7 +291,7 @@ def plan_kernel(
         raise InputError(
             f"withdrawals of {fmt_money(-net_flow)} exceed the household's total value "
             f"{fmt_money(total_before)}",
-            field="--withdraw",
+            field="withdraw.amount",
         )
     deposit = 0.0
     withdrawal = 0.0
