@@ -43,8 +43,8 @@ _TOP_KEYS = {
 }
 
 
-def read_household(path: str | Path) -> Household:
-    """Read and validate a household TOML file.
+def read_household(path: str | Path, *, text: str | None = None) -> Household:
+    """Read and validate a household TOML file (or its ``text``, named by ``path``).
 
     Raises
     ------
@@ -53,7 +53,8 @@ def read_household(path: str | Path) -> Household:
     """
     src = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if text is None:
+            text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError("file not found; check the path", source=src) from None
     except (OSError, UnicodeDecodeError) as exc:

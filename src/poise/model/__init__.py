@@ -1,5 +1,6 @@
 """Household, accounts, lots, trades and plans: immutable value objects."""
 
+from poise.model._fill import Fill
 from poise.model._holdings import Holdings, Lot
 from poise.model._household import (
     CASH,
@@ -22,6 +23,7 @@ __all__ = [
     "MAX_SPREAD_BPS",
     "Account",
     "AccountKind",
+    "Fill",
     "HarvestRules",
     "Holdings",
     "Household",

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from poise._errors import InputError
+from poise.costs import CostModel
 
 if TYPE_CHECKING:
     from poise.policy import Policy
@@ -78,7 +79,8 @@ class TradingRules:
     """How trades are sized and what they cost.
 
     ``commission`` is currency per trade; ``spread_bps`` is charged on each trade's value.
-    Costs are paid from the trading account's cash.
+    Costs are paid from the trading account's cash. ``costs`` is the household's cost model
+    (:class:`poise.costs.CostModel`), built from these two fields.
     """
 
     fractional: bool = True
@@ -86,6 +88,7 @@ class TradingRules:
     cash_reserve: float = 0.0
     commission: float = 0.0
     spread_bps: float = 0.0
+    costs: CostModel = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("min_trade_value", "cash_reserve", "commission", "spread_bps"):
@@ -100,10 +103,11 @@ class TradingRules:
                 f"would cost the whole trade or more: use less than {MAX_SPREAD_BPS:g}",
                 field="trading.spread_bps",
             )
+        object.__setattr__(self, "costs", CostModel(self.commission, self.spread_bps))
 
     def cost(self, trade_value: float) -> float:
         """Commission plus spread for one trade of ``trade_value`` (currency)."""
-        return self.commission + abs(trade_value) * self.spread_bps * 1e-4
+        return self.costs.cost(trade_value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,8 +33,11 @@ from poise.plan._flows import CashFlow
 from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
 from poise.plan._sizing import desired_values, level_fill
 from poise.plan._taxaware import TaxAware, fold_substitutes, group_context
-from poise.policy import Decision, PolicyContext, RebalanceTo
+from poise.policy import Decision, PolicyContext, RebalanceTo, aligned_history
 from poise.tax import Transaction, is_long_term, select_lots
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["plan_rebalance"]
 
@@ -221,7 +225,7 @@ def plan_rebalance(
     force: bool = False,
     last_rebalanced: date | None = None,
     previous_day: date | None = None,
-    history: np.ndarray | None = None,
+    history: pd.DataFrame | None = None,
     transactions: Sequence[Transaction] | None = None,
 ) -> Plan:
     """Decide whether to rebalance and plan the trades, for the whole household.
@@ -245,8 +249,12 @@ def plan_rebalance(
         what is most underweight, a withdrawal sells what is most overweight in its account.
     force : bool
         Rebalance to target whatever the policy says.
-    last_rebalanced, previous_day, history
+    last_rebalanced, previous_day
         Passed to the policy (see ``PolicyContext``).
+    history : DataFrame, optional
+        Prices up to and including ``as_of``, one column per symbol: the policy reads each
+        asset's prices by its name (``poise.policy.aligned_history``), whatever the order of
+        the columns.
     transactions : sequence of Transaction, optional
         Recent trades (at least the last 31 days), for the sells the lots cannot show. In a
         household with a taxable account the wash-sale rule is always applied across the
@@ -302,8 +310,9 @@ def plan_rebalance(
     weights_before = values / total_before if total_before > 0 else np.zeros_like(values)
 
     if decision is None:
+        prices_by_name = None if history is None else aligned_history(history, names)
         context = PolicyContext(
-            as_of, names, weights_before, target_w, last_rebalanced, previous_day, history
+            as_of, names, weights_before, target_w, last_rebalanced, previous_day, prices_by_name
         )
         if hh.harvest.substitutes:  # a held substitute counts in its primary's drift
             context = group_context(context, hh, policy_targets)

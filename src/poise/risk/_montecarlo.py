@@ -43,6 +43,8 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import DataError, InputError
+from poise._progress import ProgressCallback, Throttled
+from poise.costs import CostModel
 from poise.model import CASH, Household
 from poise.plan._sizing import level_fill_rows
 from poise.policy import (
@@ -443,6 +445,7 @@ def simulate_paths(
     contribution: float = 0.0,
     spread_bps: float = 0.0,
     commission: float = 0.0,
+    costs: CostModel | None = None,
     invested_at_target: bool = True,
     chunk: int = 2048,
     on_step: Callable[[int], None] | None = None,
@@ -467,7 +470,10 @@ def simulate_paths(
     contribution : float
         Cash flow at each step's close (negative: a withdrawal, at most the whole value).
     spread_bps, commission : float
-        Trading costs.
+        Trading costs, when ``costs`` is not given.
+    costs : CostModel, optional
+        The trading-cost model (``household.trading.costs``); its cost must depend on value
+        alone (the paths hold values, not shares).
     invested_at_target : bool
         True when ``initial_values`` are at target (the start counts as a rebalance);
         otherwise the rule is applied at step 0 as a live plan would.
@@ -496,6 +502,9 @@ def simulate_paths(
         f: np.array([y * 12 + i for y, i in (period_key(d, f) for d in step_dates)])
         for f in rule.frequencies()
     }
+    model = CostModel(commission, spread_bps) if costs is None else costs
+    if model.per_share:
+        raise ValueError("the Monte Carlo holds values, not shares: per-share costs are refused")
     initial = np.atleast_2d(np.asarray(initial_values, dtype=float))
     done = 0
     for begin in range(0, paths, chunk):
@@ -510,8 +519,7 @@ def simulate_paths(
             periods,
             start,
             contribution,
-            spread_bps,
-            commission,
+            model,
             invested_at_target,
         )
         for key, value in part.items():
@@ -531,8 +539,7 @@ def _run_chunk(
     periods: Mapping[Frequency, np.ndarray],
     initial: np.ndarray,
     contribution: float,
-    spread_bps: float,
-    commission: float,
+    cost_model: CostModel,
     invested_at_target: bool,
 ) -> dict[str, np.ndarray]:
     n_paths = rows.stop - rows.start
@@ -548,7 +555,6 @@ def _run_chunk(
     depleted = np.zeros(n_paths, dtype=bool)
     last = np.full(n_paths, -1, dtype=np.int64)
     bands = rule.merged_bands
-    cost_rate = spread_bps * 1e-4
     no_fire = np.zeros(n_paths, dtype=bool)
 
     def settle(t: int, before: np.ndarray, total: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -561,8 +567,8 @@ def _run_chunk(
         desired = _place(before, total, flow, target, fires, to_target, bands, rule.invests_idle)
         trade = np.abs(desired[:, :-1] - before[:, :-1])  # CASH (last) is not traded
         moved = _rowsum(trade)
-        if cost_rate or commission:
-            cost = moved * cost_rate + commission * _rowcount(trade > 1e-6)
+        if not cost_model.free:
+            cost = cost_model.total_cost(moved, _rowcount(trade > 1e-6))
             kept = _rowsum(desired)
             scale = np.divide(
                 np.maximum(kept - cost, 0.0), kept, out=np.zeros_like(kept), where=kept > 0
@@ -805,16 +811,17 @@ class MonteCarloResult:
 
 
 @contextmanager
-def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    if not enabled:
+def _progress(
+    callback: ProgressCallback | None, total: int, label: str
+) -> Iterator[Callable[[int], None] | None]:
+    if callback is None:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda t: bar.update(task, completed=t)
+    bar = Throttled(callback, label, total)
+    try:
+        yield bar.advance
+    finally:
+        bar.finish()
 
 
 def monte_carlo(
@@ -826,7 +833,7 @@ def monte_carlo(
     initial_weights: Mapping[str, float] | None = None,
     targets: Mapping[str, float] | None = None,
     start: date | None = None,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> MonteCarloResult:
     """Simulate the household's total value with its rule and monthly cash flows.
 
@@ -848,8 +855,8 @@ def monte_carlo(
         Target weights instead of ``household.targets``.
     start : date, optional
         The start date (month 0); default the last day of ``prices``.
-    progress : bool
-        Show a progress bar on stderr.
+    progress : ProgressCallback, optional
+        Told ``(label, path-steps done, path-steps)`` as the paths advance.
 
     Raises
     ------
@@ -904,8 +911,7 @@ def monte_carlo(
             dates,
             initial_values=start_w * initial_value,
             contribution=s.contribution,
-            spread_bps=household.trading.spread_bps,
-            commission=household.trading.commission,
+            costs=household.trading.costs,
             invested_at_target=initial_weights is None,
             on_step=on_step,
         )
