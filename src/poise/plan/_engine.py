@@ -130,7 +130,7 @@ class _Book:
         short_term = long_term = 0.0
         taxable = hh.account(account).taxable
         chosen = (
-            select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of)
+            select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of, hh.tax)
             if self.tax is None
             else self.tax.select(lots, quantity, price)
         )
