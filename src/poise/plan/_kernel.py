@@ -217,7 +217,7 @@ def kernel_eligible(household: Household, transactions: object | None = None) ->
         and not hh.harvest.enabled
         and not hh.harvest.substitutes
         and hh.risk is None
-        and hh.tax.lot_method is not LotMethod.TAX_MIN
+        and hh.tax.lot_method not in (LotMethod.TAX_MIN, LotMethod.TAX_ORDER)
         and hh.tax.defer_days <= 0
         and not hh.location
     )
