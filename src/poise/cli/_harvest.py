@@ -9,11 +9,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from poise._errors import InputError
 from poise.app import optional_prices
 from poise.cli._app import app, console, parse_date_option, print_json, trades_table, warn
 from poise.io import (
     check_acquired_by,
+    check_transactions_by,
     prices_on,
     read_holdings,
     read_household,
@@ -95,13 +95,7 @@ def harvest(
     txs = read_transactions(transactions, hh) if transactions is not None else ()
     on, price_map = prices_on(table, day, list(lots.symbols), source=str(prices))
     check_acquired_by(lots, on, source=str(holdings))
-    future = [t for t in txs if t.date > on]
-    if future:
-        raise InputError(
-            f"a {future[0].side.value} of {future[0].symbol} is dated {future[0].date}, after the "
-            f"as-of day {on}; remove it or pass a later --as-of",
-            source=str(transactions),
-        )
+    check_transactions_by(txs, on, source=str(transactions))
     price_map.update(optional_prices(table, on, hh, price_map))
     plan = plan_harvest(hh, lots, price_map, on, transactions=txs)
     if json_out:

@@ -28,6 +28,7 @@ _FLAGS = {
     "account": "--account",
     "deposit.amount": "--deposit",
     "withdraw.amount": "--withdraw",
+    "last_rebalanced": "--last-rebalanced",
 }
 
 
@@ -95,6 +96,7 @@ def rebalance(
                 transactions=txs,
                 prices_source=str(prices),
                 holdings_source=str(holdings),
+                transactions_source=str(transactions),
             )
         )
     if json_out:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
-import math
+import io
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 from poise._errors import InputError
+from poise._numbers import parse_number as _parse_number
+from poise.io._text import check_header_delimiter, read_text_file
 from poise.model import CASH, Holdings, Household, Lot
 
 __all__ = ["HOLDINGS_COLUMNS", "check_acquired_by", "read_holdings"]
@@ -17,57 +19,76 @@ HOLDINGS_COLUMNS = ("account", "symbol", "quantity", "cost_basis", "acquired")
 
 
 def read_csv_rows(path: str | Path, columns: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV file with exactly ``columns`` in its header, with their line numbers."""
+    """Rows of a CSV file with exactly ``columns`` in its header (in any order and any letter
+    case), with their line numbers."""
     src = str(path)
     expected = list(columns)
+    text = read_text_file(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        if header is None:
+            raise InputError(
+                f"the file is empty; expected the header {','.join(expected)}", source=src
+            )
+        check_header_delimiter(header, src, ",".join(expected))
+        header = [h.strip().lower() for h in header]
+        if sorted(header) != sorted(expected) or len(header) != len(expected):
+            missing = [c for c in expected if c not in header]
+            extra = [c for c in header if c not in expected]
+            detail = []
+            if missing:
+                detail.append(f"missing {', '.join(missing)}")
+            if extra:
+                detail.append(f"unexpected {', '.join(repr(e) for e in extra)}")
+            raise InputError(
+                f"header must be {','.join(expected)} ({'; '.join(detail) or 'duplicated'})",
+                source=src,
+                field="line 1",
+            )
+        rows = []
+        for values in reader:
+            line_no = reader.line_num
+            if not values or all(not v.strip() for v in values):
+                continue
+            if len(values) != len(header):
                 raise InputError(
-                    f"the file is empty; expected the header {','.join(expected)}", source=src
-                )
-            header = [h.strip() for h in header]
-            if sorted(header) != sorted(expected) or len(header) != len(expected):
-                missing = [c for c in expected if c not in header]
-                extra = [c for c in header if c not in expected]
-                detail = []
-                if missing:
-                    detail.append(f"missing {', '.join(missing)}")
-                if extra:
-                    detail.append(f"unexpected {', '.join(repr(e) for e in extra)}")
-                raise InputError(
-                    f"header must be {','.join(expected)} ({'; '.join(detail) or 'duplicated'})",
+                    f"has {len(values)} fields, the header has {len(header)}"
+                    + (
+                        ' (a number with a decimal comma? write 1.5, or quote it: "1,500")'
+                        if len(values) > len(header)
+                        else ""
+                    ),
                     source=src,
-                    field="line 1",
+                    field=f"line {line_no}",
                 )
-            rows = []
-            for line_no, values in enumerate(reader, start=2):
-                if not values or all(not v.strip() for v in values):
-                    continue
-                if len(values) != len(header):
-                    raise InputError(
-                        f"has {len(values)} fields, the header has {len(header)}",
-                        source=src,
-                        field=f"line {line_no}",
-                    )
-                rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", source=src) from None
-    except UnicodeDecodeError:
-        raise InputError("is not a UTF-8 text file", source=src) from None
+            rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+    except csv.Error as exc:
+        raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
     return rows
 
 
 def parse_number(text: str, src: str, where: str, what: str) -> float:
+    """A number from the cell ``what`` on ``where`` (see ``poise._numbers.parse_number``)."""
+    if not text:
+        raise InputError(f"{what} must be a number, got an empty cell", source=src, field=where)
     try:
-        value = float(text.replace(",", "")) if text else math.nan
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise InputError(f"{what} must be a number, got {text!r}", source=src, field=where)
-    return value
+        return _parse_number(text)
+    except InputError as exc:
+        raise InputError(
+            f"{what} must be a number: {exc.message}", source=src, field=where
+        ) from None
+
+
+def symbol_case_hint(symbol: str, known: Iterable[str]) -> str | None:
+    """A note when ``symbol`` differs from one of ``known`` only by letter case."""
+    for other in known:
+        if other != symbol and other.upper() == symbol.upper():
+            return (
+                f"symbol {symbol!r} differs from {other!r} only by letter case; symbols are "
+                f"case-sensitive: write {other}"
+            )
+    return None
 
 
 def parse_date(text: str, src: str, where: str, what: str = "date") -> date:
@@ -90,6 +111,18 @@ def check_acquired_by(holdings: Holdings, as_of: date, source: str = "holdings")
         )
 
 
+def _known_symbols(household: Household | None) -> set[str]:
+    """The symbols a household names (targets, substitutes, identical groups), plus CASH."""
+    if household is None:
+        return set()
+    known = {CASH, *household.targets}
+    for primary, alternates in household.harvest.substitutes.items():
+        known.update((primary, *alternates))
+    for group in household.identical_groups:
+        known.update(group)
+    return known
+
+
 def read_holdings(path: str | Path, household: Household | None = None) -> Holdings:
     """Read a holdings CSV (header ``account,symbol,quantity,cost_basis,acquired``).
 
@@ -102,6 +135,7 @@ def read_holdings(path: str | Path, household: Household | None = None) -> Holdi
     cash: dict[str, float] = {}
     if household is not None:
         cash = dict.fromkeys(household.account_ids, 0.0)
+    known = _known_symbols(household)
     for line_no, row in read_csv_rows(path, HOLDINGS_COLUMNS):
         where = f"line {line_no}"
         account = row["account"]
@@ -117,6 +151,10 @@ def read_holdings(path: str | Path, household: Household | None = None) -> Holdi
         symbol = row["symbol"]
         if not symbol:
             raise InputError("symbol is empty", source=src, field=where)
+        if household is not None and symbol not in known:
+            hint = symbol_case_hint(symbol, known)
+            if hint:
+                raise InputError(hint, source=src, field=where)
         quantity = parse_number(row["quantity"], src, where, "quantity")
         if symbol.upper() == CASH:
             if row["cost_basis"] or row["acquired"]:

@@ -222,6 +222,7 @@ def attribute_backtest(
         household, prices, start=start, end=end, initial=initial, flows=flows, policy=NeverPolicy()
     )
     flows_by_day = result.cash_flows
+    # the regression starts after the first close: on day one the money was cash until the close
     returns = daily_returns(result.values, flows_by_day)
     bench = benchmark.astype(float)
     bench_returns = bench.pct_change(fill_method=None).dropna()
@@ -265,7 +266,7 @@ def attribute_backtest(
         days = result.values.index
         extra = added_back.groupby(level=0).sum().reindex(days, fill_value=0.0)
         external = flows_by_day.reindex(days, fill_value=0.0) if len(flows_by_day) else 0.0
-        return float(cagr(result.values, external - extra))
+        return float(cagr(result.values, external - extra, initial=result.initial_value))
 
     return BacktestAttribution(
         result=result,
