@@ -33,11 +33,35 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: brackets in help texts ([allocation]) are text, not rich markup; paragraphs
+    # are re-wrapped to the terminal's width; flags show no <bool>.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120, "help_option_names": ["--help", "-h"]},
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("poise")
+        except PackageNotFoundError:  # running from a source tree without installing
+            text = "unknown (not installed)"
+        sys.stdout.write(f"poise {text}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print poise's version and exit.",
+    ),
+) -> None:
     """poise: portfolio rebalancing for households."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
@@ -16,8 +17,12 @@ from poise.cli._options import (
     EVERY,
     INITIAL,
     PRICES,
+    RISK_FREE_ALIAS,
     START,
+    WITHDRAW_ALIAS,
     WITHDRAWAL,
+    either,
+    number,
 )
 from poise.io import read_household, read_prices, write_text_atomic
 
@@ -47,9 +52,16 @@ def attribution(
     initial: float = INITIAL,
     contribution: float | None = CONTRIBUTION,
     withdrawal: float | None = WITHDRAWAL,
+    withdrawal_old: float | None = WITHDRAW_ALIAS,
     every: str = EVERY,
     account: str | None = ACCOUNT,
-    risk_free: float = typer.Option(0.0, "--risk-free", help="Annual risk-free rate (0.02)."),
+    risk_free: float | None = typer.Option(
+        None,
+        "--risk-free-rate",
+        parser=number,
+        help="Annual risk-free rate, e.g. 0.02 (default 0).",
+    ),
+    risk_free_old: float | None = RISK_FREE_ALIAS,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
 ) -> None:
@@ -61,9 +73,14 @@ def attribution(
 
     hh = read_household(household)
     first, last, initial = run_options(start, end, initial)
+    withdrawal = either(withdrawal, withdrawal_old, "--withdraw", "--withdrawal")
     flows = scheduled_flows(contribution, withdrawal, every, account, hh)
+    risk_free = either(risk_free, risk_free_old, "--risk-free-rate", "--risk-free") or 0.0
     if not -1 < risk_free < 1:
-        raise InputError(f"is an annual fraction (0.02), got {risk_free:g}", field="--risk-free")
+        raise InputError(
+            f"is an annual rate as a fraction (0.02 for 2%), got {risk_free:g}",
+            field="--risk-free-rate",
+        )
     if report is not None and report.suffix.lower() not in {".html", ".htm"}:
         raise InputError(
             f"the report is an HTML file; give a name ending in .html, got {str(report)!r}",
@@ -151,4 +168,4 @@ def attribution(
         f"{_pct(out['tax_drag'])} a year (taxes paid {out['taxes_paid']:,.2f})"
     )
     if written is not None:
-        console.print(f"Report written to {written}")
+        console.print(f"Report written to {escape(str(written))}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import DataError, InputError
@@ -23,7 +24,9 @@ from poise.cli._options import (
     INITIAL,
     PRICES,
     START,
+    WITHDRAW_ALIAS,
     WITHDRAWAL,
+    either,
 )
 from poise.io import read_household, read_prices, write_text_atomic
 from poise.model import Household
@@ -41,7 +44,7 @@ def scheduled_flows(
     account: str | None,
     household: Household,
 ) -> list[ScheduledFlow]:
-    """``--contribution`` / ``--withdrawal`` / ``--every`` / ``--account`` as flows."""
+    """``--contribution`` / ``--withdraw`` / ``--every`` / ``--account`` as flows."""
     if every not in PERIODS:
         raise InputError(
             f"{every!r} is not a frequency; use month | quarter | year", field="--every"
@@ -54,7 +57,7 @@ def scheduled_flows(
     flows = []
     for amount, option, sign in (
         (contribution, "--contribution", 1.0),
-        (withdrawal, "--withdrawal", -1.0),
+        (withdrawal, "--withdraw", -1.0),
     ):
         if amount is None:
             continue
@@ -75,7 +78,7 @@ def metrics_table(results: Mapping[str, BacktestResult], title: str) -> Table:
     table.add_column("metric")
     dicts = {name: r.to_dict() for name, r in results.items()}
     for name in results:
-        table.add_column(name, justify="right")
+        table.add_column(escape(name), justify="right")
     for label, key in METRIC_ROWS:
         table.add_row(label, *(format_metric(key, d[key]) for d in dicts.values()))
     return table
@@ -83,11 +86,12 @@ def metrics_table(results: Mapping[str, BacktestResult], title: str) -> Table:
 
 def describe_run(result: BacktestResult, flows: Sequence[ScheduledFlow]) -> str:
     text = (
-        f"[bold]{result.household}[/] · {result.policy} · {result.start} → {result.end} · "
+        f"[bold]{escape(result.household)}[/] · {escape(result.policy)} · {result.start} → "
+        f"{result.end} · "
         f"initial {result.initial_value:,.2f}"
     )
     for flow in flows:
-        text += f" · {flow.describe()}"
+        text += f" · {escape(flow.describe())}"
     return text
 
 
@@ -197,6 +201,7 @@ def backtest(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     contribution: float | None = CONTRIBUTION,
     withdrawal: float | None = WITHDRAWAL,
+    withdrawal_old: float | None = WITHDRAW_ALIAS,
     every: str = EVERY,
     account: str | None = ACCOUNT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
@@ -212,6 +217,7 @@ def backtest(
     Brinson-Fachler, contributions) and fans out a Monte Carlo of the years after the end."""
     hh = read_household(household)
     first, last, initial = run_options(start, end, initial)
+    withdrawal = either(withdrawal, withdrawal_old, "--withdraw", "--withdrawal")
     flows = scheduled_flows(contribution, withdrawal, every, account, hh)
     table = read_prices(prices)
     result = run_backtest(
@@ -239,4 +245,4 @@ def backtest(
     )
     print_warnings(result)
     if written is not None:
-        console.print(f"Report written to {written}")
+        console.print(f"Report written to {escape(str(written))}")

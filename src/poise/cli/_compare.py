@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from poise._errors import InputError
 from poise.backtest import BacktestResult, run_backtest
@@ -25,7 +26,9 @@ from poise.cli._options import (
     INITIAL,
     PRICES,
     START,
+    WITHDRAW_ALIAS,
     WITHDRAWAL,
+    either,
 )
 from poise.io import read_household, read_prices
 from poise.policy import policy_from_spec
@@ -49,6 +52,7 @@ def compare(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     contribution: float | None = CONTRIBUTION,
     withdrawal: float | None = WITHDRAWAL,
+    withdrawal_old: float | None = WITHDRAW_ALIAS,
     every: str = EVERY,
     account: str | None = ACCOUNT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
@@ -56,6 +60,7 @@ def compare(
     """Backtest several rules on the same household, prices and cash flows; one table."""
     hh = read_household(household)
     first, last, initial = run_options(start, end, initial)
+    withdrawal = either(withdrawal, withdrawal_old, "--withdraw", "--withdrawal")
     flows = scheduled_flows(contribution, withdrawal, every, account, hh)
     rules = [(spec, policy_from_spec(spec)) for spec in policy]
     seen: set[str] = set()
@@ -100,4 +105,4 @@ def compare(
         for warning in r.warnings[:3]:
             warn(f"warning ({spec})", warning)
     if written is not None:
-        console.print(f"Report written to {written}")
+        console.print(f"Report written to {escape(str(written))}")

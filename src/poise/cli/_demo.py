@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from poise.backtest import BacktestResult, ScheduledFlow, run_backtest
 from poise.cli._app import app, console, print_json
@@ -119,7 +120,7 @@ def demo(
         "US taxes (35% short-term, 15% long-term, paid each year from the brokerage account):"
     )
     console.print(metrics_table(results, "Rebalancing rules compared"))
-    console.print(f"Report written to {written}")
+    console.print(f"Report written to {escape(str(written))}")
     console.print(
         "Try your own: poise backtest HOUSEHOLD.toml --prices sp500 (see examples/household.toml)"
     )

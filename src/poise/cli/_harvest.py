@@ -55,7 +55,7 @@ def harvest_to_dict(plan: HarvestPlan) -> dict[str, Any]:
 
 
 def _render(plan: HarvestPlan, name: str) -> None:
-    console.print(f"[bold]{name}[/] on {plan.as_of}: tax-loss harvest")
+    console.print(f"[bold]{escape(name)}[/] on {plan.as_of}: tax-loss harvest")
     if plan.trades:
         console.print(trades_table(plan.trades, gain_label="loss"))
     else:
