@@ -519,9 +519,14 @@ def compute_metrics(
         Harvest substitutes by primary symbol: a held substitute counts toward its primary in
         the drift figures, as the policy measures drift.
     """
-    returns = daily_returns(values, flows, initial=initial)
-    growth = cagr(values, flows, initial=initial)
-    dd = max_drawdown(values, flows, initial=initial)
+    with np.errstate(all="ignore"):  # extreme series give nan figures, never warnings
+        returns = daily_returns(values, flows, initial=initial)
+        growth = cagr(values, flows, initial=initial)
+        dd = max_drawdown(values, flows, initial=initial)
+        volatility = annual_volatility(returns)
+        sharpe = sharpe_ratio(returns, risk_free)
+        sortino = sortino_ratio(returns, risk_free)
+        period = period_return(values, flows, initial=initial)
     has_flows = flows is not None and bool((flows != 0).any())
     irr = money_weighted_return(values, flows, initial=initial) if has_flows else growth
     trade_table = trades if trades is not None else pd.DataFrame()
@@ -535,9 +540,9 @@ def compute_metrics(
         cagr=growth,
         irr=irr,
         headline_return=irr if has_flows else growth,
-        volatility=annual_volatility(returns),
-        sharpe=sharpe_ratio(returns, risk_free),
-        sortino=sortino_ratio(returns, risk_free),
+        volatility=volatility,
+        sharpe=sharpe,
+        sortino=sortino,
         max_drawdown=dd.depth,
         max_drawdown_peak=dd.peak,
         max_drawdown_trough=dd.trough,
@@ -551,5 +556,5 @@ def compute_metrics(
         max_drift=max_drift,
         inside_bands=inside,
         risk_free=float(risk_free),
-        period_return=period_return(values, flows, initial=initial),
+        period_return=period,
     )
