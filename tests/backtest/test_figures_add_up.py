@@ -80,10 +80,10 @@ def test_under_a_year_no_annualised_figures(cli, tmp_path) -> None:
     hh = make_household({"A": 1.0}, policy=NeverPolicy())
     result = run_backtest(hh, prices, initial=1_000.0)
     m = result.metrics
-    assert math.isnan(m.cagr) and math.isnan(m.irr) and math.isnan(m.calmar)
+    assert [math.isnan(x) for x in (m.cagr, m.irr, m.calmar)] == [True, True, True]
     assert m.period_return == pytest.approx(0.10, rel=1e-9)  # 100 → 110, not annualised
     out = result.to_dict()
-    assert out["cagr"] is None and out["irr"] is None and out["calmar"] is None
+    assert [out["cagr"], out["irr"], out["calmar"]] == [None, None, None]
     assert out["period_return"] == pytest.approx(0.10, rel=1e-9)
 
     prices.index.name = "date"
