@@ -39,7 +39,7 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
 
 @app.command()
 def attribution(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     prices: str = PRICES,
     benchmark: str = typer.Option(
         "sp500_index", "--benchmark", help="Benchmark prices: a CSV or a bundled data set."

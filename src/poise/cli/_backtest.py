@@ -193,7 +193,7 @@ def run_options(
 
 @app.command()
 def backtest(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     prices: str = PRICES,
     start: str | None = START,
     end: str | None = END,

@@ -38,7 +38,7 @@ __all__ = ["compare"]
 
 @app.command()
 def compare(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     prices: str = PRICES,
     policy: list[str] = typer.Option(
         ...,

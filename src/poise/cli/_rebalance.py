@@ -61,7 +61,7 @@ def render_plan(plan: Plan, household_name: str) -> None:
 
 @app.command()
 def rebalance(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     holdings: Path = typer.Option(..., "--holdings", help="Holdings CSV (one row per lot)."),
     prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Decision day (default: last date)."),

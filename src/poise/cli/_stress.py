@@ -89,7 +89,7 @@ def _report_path(path: Path) -> Path:
 
 @app.command()
 def stress(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
     holdings: Path | None = typer.Option(
         None, "--holdings", help="Holdings CSV; without it the household is at target."

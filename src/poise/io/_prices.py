@@ -99,6 +99,8 @@ def _price_cells(cells: pd.DataFrame, symbols: list[str], src: str) -> pd.DataFr
     """The price cells as floats (an empty cell is a missing price); the first bad cell, in
     file order, raises ``InputError`` naming its line and column (``poise._numbers`` says
     what a number may look like)."""
+    if not symbols:  # a date column only: a cash-only household needs no prices
+        return pd.DataFrame(index=cells.index, dtype=float)
     text = cells.apply(lambda col: col.str.strip().str.replace(r"^\$\s*", "", regex=True))
     grouped = text.apply(lambda col: col.str.fullmatch(_THOUSANDS))
     plain = text.apply(lambda col: col.str.fullmatch(_PLAIN))
