@@ -146,7 +146,7 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
     if hh.allocation is not None:
         needed = list(dict.fromkeys([*needed, *hh.allocation.symbols]))
     on, price_map = prices_on(table, request.as_of, needed, source=request.prices_source)
-    check_acquired_by(lots, on, source=request.holdings_source)
+    check_acquired_by(lots, on, source=request.holdings_source, prices_source=request.prices_source)
     if request.last_rebalanced is not None and request.last_rebalanced > on:
         raise InputError(
             f"the last rebalance ({request.last_rebalanced}) is after the decision day {on}; "

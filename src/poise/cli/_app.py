@@ -63,6 +63,21 @@ def _root(
     ),
 ) -> None:
     """poise: portfolio rebalancing for households."""
+    quiet_library_warnings()
+
+
+def quiet_library_warnings() -> None:
+    """Keep the numerical libraries' warnings (cvxpy, numpy, scipy, scikit-learn, skfolio,
+    pandas) and numpy's RuntimeWarnings off stderr: poise reports what matters about the data
+    and the plan itself (``warn``). ``python -W ...`` or ``PYTHONWARNINGS`` still wins."""
+    if sys.warnoptions:
+        return
+    import warnings
+
+    warnings.filterwarnings(
+        "ignore", module=r"(cvxpy|numpy|scipy|sklearn|skfolio|pandas|clarabel)(\.|$)"
+    )
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
 
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
-from poise.cli._app import app, console, print_json
+from poise.cli._app import app, console, print_json, warn
 from poise.cli._options import (
     ACCOUNT,
     CONTRIBUTION,
@@ -42,7 +42,10 @@ def attribution(
     household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     prices: str = PRICES,
     benchmark: str = typer.Option(
-        "sp500_index", "--benchmark", help="Benchmark prices: a CSV or a bundled data set."
+        "sp500_index",
+        "--benchmark",
+        help="Benchmark prices: a CSV or a bundled data set. sp500_index is a price index "
+        "(no dividends): pass a total-return CSV for a fair alpha.",
     ),
     benchmark_column: str | None = typer.Option(
         None, "--benchmark-column", help="The benchmark's column when its file has several."
@@ -167,5 +170,7 @@ def attribution(
         f"cost drag {_pct(out['cost_drag'])} a year (costs {out['total_cost']:,.2f}); tax drag "
         f"{_pct(out['tax_drag'])} a year (taxes paid {out['taxes_paid']:,.2f})"
     )
+    for note in out["notes"]:
+        warn("note", note)
     if written is not None:
         console.print(f"Report written to {escape(str(written))}")

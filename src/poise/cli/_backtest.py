@@ -206,7 +206,10 @@ def backtest(
     account: str | None = ACCOUNT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
     benchmark: str = typer.Option(
-        "sp500_index", "--benchmark", help="Benchmark for the report's attribution (CSV/data set)."
+        "sp500_index",
+        "--benchmark",
+        help="Benchmark for the report's attribution (CSV or data set; sp500_index is a price "
+        "index, without dividends).",
     ),
     paths: int = typer.Option(2000, "--paths", help="Monte Carlo paths in the report."),
     years: int = typer.Option(10, "--years", help="Monte Carlo horizon in the report (years)."),

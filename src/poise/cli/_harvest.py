@@ -94,7 +94,7 @@ def harvest(
     day = parse_date_option(as_of, "--as-of")
     txs = read_transactions(transactions, hh) if transactions is not None else ()
     on, price_map = prices_on(table, day, list(lots.symbols), source=str(prices))
-    check_acquired_by(lots, on, source=str(holdings))
+    check_acquired_by(lots, on, source=str(holdings), prices_source=str(prices))
     check_transactions_by(txs, on, source=str(transactions))
     price_map.update(optional_prices(table, on, hh, price_map))
     plan = plan_harvest(hh, lots, price_map, on, transactions=txs)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from poise._errors import InputError
 from poise._numbers import parse_number as _parse_number
+from poise.data import bundled_note
 from poise.io._text import check_header_delimiter, read_text_file
 from poise.model import CASH, Holdings, Household, Lot
 
@@ -100,13 +101,18 @@ def parse_date(text: str, src: str, where: str, what: str = "date") -> date:
         ) from None
 
 
-def check_acquired_by(holdings: Holdings, as_of: date, source: str = "holdings") -> None:
-    """Refuse holdings with a lot acquired after ``as_of`` (a plan cannot sell the future)."""
+def check_acquired_by(
+    holdings: Holdings, as_of: date, source: str = "holdings", prices_source: str = ""
+) -> None:
+    """Refuse holdings with a lot acquired after ``as_of`` (a plan cannot sell the future).
+    When ``prices_source`` is a bundled data set, the message says how to bring one's own
+    prices (the bundled ones end in 2022)."""
     late = [lot for lot in holdings.lots if lot.acquired > as_of]
     if late:
         raise InputError(
             f"lot of {late[0].symbol} in {late[0].account} was acquired on {late[0].acquired}, "
-            f"after the as-of day {as_of}; fix the date or pass a later --as-of",
+            f"after the as-of day {as_of}; fix the date or pass a later --as-of"
+            + bundled_note(prices_source),
             source=source,
         )
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from poise._errors import InputError
 from poise._numbers import MAX_MAGNITUDE, MIN_MAGNITUDE, parse_number
-from poise.data import DATASETS, is_dataset, load_dataset
+from poise.data import DATASETS, bundled_note, is_dataset, load_dataset
 from poise.io._text import check_header_delimiter, read_text_file
 
 __all__ = ["case_note", "history_matrix", "prices_on", "read_prices"]
@@ -175,7 +175,8 @@ def prices_on(
             )
             raise InputError(
                 f"no prices on {as_of} (the file covers {first} to {last}; {hint}); "
-                "pick a trading day in the file",
+                "pick a trading day in the file"
+                + (bundled_note(source) if stamp > prices.index[-1] else ""),
                 source=source,
                 field="--as-of",
             )

@@ -83,6 +83,11 @@ class BacktestAttribution:
     tax_drag: float
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """What to keep in mind reading the figures (e.g. a price-index benchmark)."""
+        return benchmark_notes(self.benchmark_name)
+
+    @property
     def rebalancing_effect(self) -> float:
         """CAGR of the rule less CAGR of buy-and-hold of the initial target."""
         return float(self.result.metrics.cagr - self.buy_and_hold.metrics.cagr)
@@ -150,7 +155,23 @@ class BacktestAttribution:
             "tax_drag": _f(self.tax_drag),
             "total_cost": _f(r.total_cost),
             "taxes_paid": _f(r.taxes_paid),
+            "notes": list(self.notes),
         }
+
+
+PRICE_INDEX_NOTE = (
+    "sp500_index is a price index (dividends left out) while the stock prices are adjusted "
+    "closes (dividends reinvested): alpha and the return against it are overstated by about "
+    "the index's dividend yield (roughly 2% a year since 1990); for a fair comparison pass a "
+    "total-return benchmark, e.g. --benchmark FILE with a date,SPXTR column of total-return "
+    "closes"
+)
+"""The note shown wherever the bundled price index is the benchmark."""
+
+
+def benchmark_notes(benchmark_name: str) -> tuple[str, ...]:
+    """Notes on a benchmark: the bundled ``sp500_index`` is a price index."""
+    return (PRICE_INDEX_NOTE,) if benchmark_name.split(":")[0] == "sp500_index" else ()
 
 
 def _f(value: float) -> float | None:

@@ -291,7 +291,7 @@ def _page(title: str, subtitle: str, blocks: Sequence[tuple[str, Any]]) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:.1%}"
+    return "" if x is None or not np.isfinite(x) else f"{x:.1%}"
 
 
 def montecarlo_blocks(montecarlo: Any) -> list[tuple[str, Any]]:
@@ -342,7 +342,11 @@ def attribution_blocks(attribution: Any) -> list[tuple[str, Any]]:
     result = attribution.result
     returns = daily_returns(result.values, result.cash_flows)  # as the regression: after day one
     return [
-        (f"Against {d['benchmark']}", _table(rows, ["", "", ""])),
+        (
+            f"Against {d['benchmark']}",
+            _table(rows, ["", "", ""])
+            + "".join(f"<p><em>Note:</em> {html.escape(n)}</p>" for n in d["notes"]),
+        ),
         ("", capm_figure(returns, attribution.benchmark_returns, attribution.capm)),
         (
             "Brinson-Fachler against the targets, by group (linked)",
