@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -25,6 +26,7 @@ __all__ = [
     "print_json",
     "trades_table",
     "warn",
+    "whole_numbers",
 ]
 
 app = typer.Typer(
@@ -87,7 +89,7 @@ err_console = Console(stderr=True, highlight=False)
 def trades_table(trades: Sequence[Trade], gain_label: str = "gain") -> Table:
     """The trade list as a table: account, side, symbol, quantity, price, value, cost, the
     realized gain of sells, and the reason (printed as it is, brackets included)."""
-    table = Table(title="Trades")
+    table = Table(title="Trades", box=box.SIMPLE_HEAD, collapse_padding=True)
     for column in (
         "account",
         "side",
@@ -100,7 +102,12 @@ def trades_table(trades: Sequence[Trade], gain_label: str = "gain") -> Table:
         "reason",
     ):
         left = column in {"account", "side", "symbol", "reason"}
-        table.add_column(column, justify="left" if left else "right")
+        table.add_column(
+            column,
+            justify="left" if left else "right",
+            overflow="fold",
+            min_width=12 if column == "reason" else None,
+        )
     for t in trades:
         gain = t.realized_short_term + t.realized_long_term
         table.add_row(
@@ -112,8 +119,26 @@ def trades_table(trades: Sequence[Trade], gain_label: str = "gain") -> Table:
             f"{t.value:,.2f}",
             f"{t.cost:,.2f}",
             f"{gain:,.2f}" if t.side is Side.SELL else "",
-            escape(t.reason),
+            escape(t.reason.removeprefix(f"{t.symbol} ")),  # the symbol has its own column
         )
+    return whole_numbers(table)
+
+
+def whole_numbers(table: Table) -> Table:
+    """Keep every right-aligned (number) column at the width of its widest cell, so that on
+    a narrow terminal the text columns wrap and no amount is ever cut short."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    for column in table.columns:
+        if column.justify != "right":
+            continue
+        cells = [column.header, *column.cells]
+        widest = max(
+            (cell_len(c.plain if isinstance(c, Text) else str(c)) for c in cells), default=0
+        )
+        column.no_wrap = True
+        column.min_width = widest
     return table
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from poise._errors import DataError, InputError
 from poise.backtest import BacktestResult, ScheduledFlow, run_backtest
-from poise.cli._app import app, console, parse_date_option, print_json, warn
+from poise.cli._app import app, console, parse_date_option, print_json, warn, whole_numbers
 from poise.cli._options import (
     ACCOUNT,
     CONTRIBUTION,
@@ -81,7 +81,7 @@ def metrics_table(results: Mapping[str, BacktestResult], title: str) -> Table:
         table.add_column(escape(name), justify="right")
     for label, key in METRIC_ROWS:
         table.add_row(label, *(format_metric(key, d[key]) for d in dicts.values()))
-    return table
+    return whole_numbers(table)
 
 
 def describe_run(result: BacktestResult, flows: Sequence[ScheduledFlow]) -> str:
