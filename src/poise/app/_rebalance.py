@@ -16,7 +16,7 @@ import pandas as pd
 from poise._errors import InputError
 from poise._numbers import check_number
 from poise.allocate import resolve_targets
-from poise.io import check_acquired_by, check_transactions_by, history_matrix, prices_on
+from poise.io import check_acquired_by, check_transactions_by, prices_on
 from poise.model import CASH, Holdings, Household, Plan
 from poise.plan import CashFlow, plan_rebalance
 from poise.tax import Transaction
@@ -159,7 +159,6 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
         check_transactions_by(request.transactions, on, source=request.transactions_source)
         txs = list(request.transactions)
         price_map.update(optional_prices(table, on, hh, price_map))
-    symbols = [s for s in targets if s != CASH] + [s for s in lots.symbols if s not in targets]
     plan = plan_rebalance(
         hh,
         lots,
@@ -169,7 +168,7 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
         flows=request.flows,
         force=request.force,
         last_rebalanced=request.last_rebalanced,
-        history=history_matrix(table, symbols, on),
+        history=table.loc[: pd.Timestamp(on)],
         transactions=txs,
     )
     for acc_id, short in plan.unmet_withdrawals.items():

@@ -16,6 +16,7 @@ from poise._numbers import number_problem
 __all__ = [
     "ACCOUNT",
     "CONTRIBUTION",
+    "DATABASE_URL",
     "END",
     "EVERY",
     "INITIAL",
@@ -62,3 +63,8 @@ WITHDRAW_ALIAS = typer.Option(None, "--withdrawal", parser=number, hidden=True)
 RISK_FREE_ALIAS = typer.Option(None, "--risk-free", parser=number, hidden=True)
 EVERY = typer.Option("month", "--every", help="month | quarter | year.")
 ACCOUNT = typer.Option(None, "--account", help="Account of the cash flows (default: the first).")
+DATABASE_URL = typer.Option(
+    None,
+    "--database-url",
+    help="Database URL (default: POISE_DATABASE_URL, else sqlite:///$POISE_HOME/poise.db).",
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -14,59 +14,83 @@ from poise.data import bundled_note
 from poise.io._text import check_header_delimiter, read_text_file
 from poise.model import CASH, Holdings, Household, Lot
 
-__all__ = ["HOLDINGS_COLUMNS", "check_acquired_by", "read_holdings"]
+__all__ = [
+    "HOLDINGS_COLUMNS",
+    "check_acquired_by",
+    "csv_rows",
+    "holdings_from_text",
+    "read_holdings",
+    "text_lines",
+]
 
 HOLDINGS_COLUMNS = ("account", "symbol", "quantity", "cost_basis", "acquired")
 
 
 def read_csv_rows(path: str | Path, columns: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV file with exactly ``columns`` in its header (in any order and any letter
-    case), with their line numbers."""
+    case), with their line numbers. A missing file, a folder, a spreadsheet, NUL characters
+    or non-UTF-8 text are refused with the fix (``poise.io._text``)."""
     src = str(path)
+    return csv_rows(io.StringIO(read_text_file(path), newline=""), columns, src)
+
+
+def csv_rows(
+    handle: Iterable[str], columns: Iterable[str], src: str
+) -> list[tuple[int, dict[str, str]]]:
+    """Rows of CSV text (an open file or lines) with exactly ``columns`` in its header, with
+    their line numbers; ``src`` names the input in errors."""
     expected = list(columns)
-    text = read_text_file(path)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        header = next(reader, None)
-        if header is None:
-            raise InputError(
-                f"the file is empty; expected the header {','.join(expected)}", source=src
-            )
-        check_header_delimiter(header, src, ",".join(expected))
-        header = [h.strip().lower() for h in header]
-        if sorted(header) != sorted(expected) or len(header) != len(expected):
-            missing = [c for c in expected if c not in header]
-            extra = [c for c in header if c not in expected]
-            detail = []
-            if missing:
-                detail.append(f"missing {', '.join(missing)}")
-            if extra:
-                detail.append(f"unexpected {', '.join(repr(e) for e in extra)}")
-            raise InputError(
-                f"header must be {','.join(expected)} ({'; '.join(detail) or 'duplicated'})",
-                source=src,
-                field="line 1",
-            )
-        rows = []
-        for values in reader:
-            line_no = reader.line_num
-            if not values or all(not v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                raise InputError(
-                    f"has {len(values)} fields, the header has {len(header)}"
-                    + (
-                        ' (a number with a decimal comma? write 1.5, or quote it: "1,500")'
-                        if len(values) > len(header)
-                        else ""
-                    ),
-                    source=src,
-                    field=f"line {line_no}",
-                )
-            rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+        return _csv_rows(csv.reader(handle), expected, src)
     except csv.Error as exc:
         raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
+
+
+def _csv_rows(
+    reader: Iterator[list[str]], expected: list[str], src: str
+) -> list[tuple[int, dict[str, str]]]:
+    header = next(reader, None)
+    if header is None:
+        raise InputError(f"the file is empty; expected the header {','.join(expected)}", source=src)
+    check_header_delimiter(header, src, ",".join(expected))
+    header = [h.strip().lstrip("\ufeff").lower() for h in header]
+    if sorted(header) != sorted(expected) or len(header) != len(expected):
+        missing = [c for c in expected if c not in header]
+        extra = [c for c in header if c not in expected]
+        detail = []
+        if missing:
+            detail.append(f"missing {', '.join(missing)}")
+        if extra:
+            detail.append(f"unexpected {', '.join(repr(e) for e in extra)}")
+        raise InputError(
+            f"header must be {','.join(expected)} ({'; '.join(detail) or 'duplicated'})",
+            source=src,
+            field="line 1",
+        )
+    rows = []
+    for line_no, values in enumerate(reader, start=2):
+        if not values or all(not v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            raise InputError(
+                f"has {len(values)} fields, the header has {len(header)}"
+                + (
+                    ' (a number with a decimal comma? write 1.5, or quote it: "1,500")'
+                    if len(values) > len(header)
+                    else ""
+                ),
+                source=src,
+                field=f"line {line_no}",
+            )
+        rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
     return rows
+
+
+def text_lines(text: str, src: str) -> list[str]:
+    """CSV text split into lines for :func:`csv_rows`; NUL characters are refused."""
+    if "\x00" in text:
+        raise InputError("contains a NUL character; send plain CSV text", source=src)
+    return io.StringIO(text, newline="").readlines()
 
 
 def parse_number(text: str, src: str, where: str, what: str) -> float:
@@ -117,6 +141,25 @@ def check_acquired_by(
         )
 
 
+def read_holdings(path: str | Path, household: Household | None = None) -> Holdings:
+    """Read a holdings CSV (header ``account,symbol,quantity,cost_basis,acquired``).
+
+    Each row is one tax lot; ``cost_basis`` is the lot's total cost. A ``CASH`` row holds an
+    account's cash in ``quantity`` (several are added up). With ``household``, every account
+    must be one of its accounts.
+    """
+    return _holdings_from_rows(read_csv_rows(path, HOLDINGS_COLUMNS), str(path), household)
+
+
+def holdings_from_text(
+    text: str, household: Household | None = None, source: str = "holdings"
+) -> Holdings:
+    """Holdings from CSV text in the holdings format (see :func:`read_holdings`), e.g. an
+    HTTP request body; ``source`` names it in errors."""
+    rows = csv_rows(text_lines(text, source), HOLDINGS_COLUMNS, source)
+    return _holdings_from_rows(rows, source, household)
+
+
 def _known_symbols(household: Household | None) -> set[str]:
     """The symbols a household names (targets, substitutes, identical groups), plus CASH."""
     if household is None:
@@ -129,20 +172,15 @@ def _known_symbols(household: Household | None) -> set[str]:
     return known
 
 
-def read_holdings(path: str | Path, household: Household | None = None) -> Holdings:
-    """Read a holdings CSV (header ``account,symbol,quantity,cost_basis,acquired``).
-
-    Each row is one tax lot; ``cost_basis`` is the lot's total cost. A ``CASH`` row holds an
-    account's cash in ``quantity`` (several are added up). With ``household``, every account
-    must be one of its accounts.
-    """
-    src = str(path)
+def _holdings_from_rows(
+    rows: list[tuple[int, dict[str, str]]], src: str, household: Household | None
+) -> Holdings:
     lots: list[Lot] = []
     cash: dict[str, float] = {}
     if household is not None:
         cash = dict.fromkeys(household.account_ids, 0.0)
     known = _known_symbols(household)
-    for line_no, row in read_csv_rows(path, HOLDINGS_COLUMNS):
+    for line_no, row in rows:
         where = f"line {line_no}"
         account = row["account"]
         if not account:
@@ -192,9 +230,4 @@ def read_holdings(path: str | Path, household: Household | None = None) -> Holdi
         acquired = parse_date(row["acquired"], src, where, "acquired")
         if quantity > 0:
             lots.append(Lot(account, symbol, quantity, cost_basis, acquired))
-    if not lots and not any(cash.values()):
-        raise InputError(
-            "holds no lots and no cash; add rows such as brokerage,VTI,10,2000,2023-01-05",
-            source=src,
-        )
     return Holdings(tuple(lots), cash)

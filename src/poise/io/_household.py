@@ -12,6 +12,7 @@ from poise._errors import InputError
 from poise._numbers import number_problem
 from poise.io._text import read_text_file
 from poise.model import (
+    MAX_SPREAD_BPS,
     Account,
     AccountKind,
     HarvestRules,
@@ -44,8 +45,8 @@ _TOP_KEYS = {
 }
 
 
-def read_household(path: str | Path) -> Household:
-    """Read and validate a household TOML file.
+def read_household(path: str | Path, *, text: str | None = None) -> Household:
+    """Read and validate a household TOML file (or its ``text``, named by ``path``).
 
     Raises
     ------
@@ -53,7 +54,8 @@ def read_household(path: str | Path) -> Household:
         With the file, the key and the fix, for anything missing, unknown or out of range.
     """
     src = str(path)
-    text = read_text_file(path, "TOML")
+    if text is None:
+        text = read_text_file(path, "TOML")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -97,6 +99,18 @@ def _rate(table: Mapping[str, Any], key: str, src: str) -> float:
     if value >= 1:
         raise InputError(
             f"is a fraction (0.15 for 15%), got {value!r}", source=src, field=f"tax.{key}"
+        )
+    return value
+
+
+def _spread_bps(table: Mapping[str, Any], src: str) -> float:
+    value = _number(table, "spread_bps", 0.0, src, "trading")
+    if value >= MAX_SPREAD_BPS:
+        raise InputError(
+            f"is in basis points of each trade's value (5 for 0.05%); {value:g} would cost "
+            f"the whole trade or more: use less than {MAX_SPREAD_BPS:g}",
+            source=src,
+            field="trading.spread_bps",
         )
     return value
 
@@ -235,7 +249,7 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
         min_trade_value=_number(trading_t, "min_trade_value", 0.0, src, "trading"),
         cash_reserve=_number(trading_t, "cash_reserve", 0.0, src, "trading"),
         commission=_number(trading_t, "commission", 0.0, src, "trading"),
-        spread_bps=_number(trading_t, "spread_bps", 0.0, src, "trading"),
+        spread_bps=_spread_bps(trading_t, src),
     )
 
     tax_t = _table(data, "tax", src)

@@ -16,7 +16,7 @@ from poise._numbers import MAX_MAGNITUDE, MIN_MAGNITUDE, parse_number
 from poise.data import DATASETS, bundled_note, is_dataset, load_dataset
 from poise.io._text import check_header_delimiter, read_text_file
 
-__all__ = ["case_note", "history_matrix", "prices_on", "read_prices"]
+__all__ = ["case_note", "history_matrix", "prices_from_text", "prices_on", "read_prices"]
 
 
 def read_prices(source: str | Path) -> pd.DataFrame:
@@ -36,9 +36,18 @@ def read_prices(source: str | Path) -> pd.DataFrame:
             f"file not found; give a CSV path or a bundled data set ({', '.join(DATASETS)})",
             source=src,
         )
-    content = read_text_file(path, "CSV")
+    return prices_from_text(read_text_file(path, "CSV"), source=src)
+
+
+def prices_from_text(text: str, source: str = "prices") -> pd.DataFrame:
+    """Prices from CSV text (``date,SYM1,SYM2,...``; see :func:`read_prices`), e.g. an HTTP
+    request body; ``source`` names it in errors."""
+    src = source
+    if "\x00" in text:
+        raise InputError("contains a NUL character; send plain CSV text", source=src)
+    text = text.removeprefix("\ufeff")
     try:
-        header = next(csv.reader(io.StringIO(content, newline="")), None)
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
     except csv.Error as exc:
         raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
     if not header:
@@ -60,7 +69,7 @@ def read_prices(source: str | Path) -> pd.DataFrame:
         seen.add(sym)
     try:
         frame = pd.read_csv(
-            io.StringIO(content), dtype=str, keep_default_na=False, skip_blank_lines=True
+            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
