@@ -175,15 +175,29 @@ def plan_chunk(
 
 
 def _parse(files: HouseholdFiles) -> tuple[Any, Any, Any]:
-    from poise.io import read_holdings, read_household, read_transactions
+    from poise.io import (
+        holdings_from_text,
+        read_holdings,
+        read_household,
+        read_transactions,
+        transactions_from_text,
+    )
 
     if files.error is not None:
         raise InputError(files.error)
     hh = read_household(files.household, text=files.household_text)
-    lots = read_holdings(files.holdings, hh, text=files.holdings_text)
+    if files.holdings_text is None:
+        lots = read_holdings(files.holdings, hh)
+    else:
+        lots = holdings_from_text(files.holdings_text, hh, source=str(files.holdings))
     txs = None
     if files.transactions is not None:
-        txs = read_transactions(files.transactions, hh, text=files.transactions_text)
+        if files.transactions_text is None:
+            txs = read_transactions(files.transactions, hh)
+        else:
+            txs = transactions_from_text(
+                files.transactions_text, hh, source=str(files.transactions)
+            )
     return hh, lots, txs
 
 
