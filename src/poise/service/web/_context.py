@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from poise._errors import InputError
 from poise.allocate import resolve_targets
 from poise.io import prices_on
 from poise.model import CASH, Holdings, Household
@@ -27,7 +28,14 @@ from poise.service.web._views import (
 )
 from poise.tax import Transaction
 
-__all__ = ["Valuation", "book_row", "harvestable_loss", "lots_by_account", "value_household"]
+__all__ = [
+    "Valuation",
+    "book_row",
+    "day_prices",
+    "harvestable_loss",
+    "lots_by_account",
+    "value_household",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,23 @@ class Valuation:
         return max(self.rows, key=lambda r: abs(r.drift), default=None)
 
 
+def day_prices(
+    prices: pd.DataFrame, as_of: date | None = None, *, source: str = "prices"
+) -> tuple[date, dict[str, float]]:
+    """Every symbol's close on ``as_of`` (the table's last day when None), read once for a
+    whole book.
+
+    Raises
+    ------
+    InputError
+        ``as_of`` is not a day of the table.
+    """
+    on, _ = prices_on(prices, as_of, (), source=source)
+    row = prices.loc[pd.Timestamp(on)].to_numpy(dtype=float)
+    closes = {str(k): float(v) for k, v in zip(prices.columns, row, strict=True) if v == v}
+    return on, closes
+
+
 def value_household(
     household: Household,
     holdings: Holdings,
@@ -58,24 +83,43 @@ def value_household(
     as_of: date | None = None,
     *,
     source: str = "prices",
+    closes: Mapping[str, float] | None = None,
 ) -> Valuation:
     """Value ``holdings`` at the close of ``as_of`` (the table's last day when None) and ask the
     household's policy about the weights.
+
+    ``closes`` (from :func:`day_prices` on the same table and day) saves reading the day's row
+    again for each household of a book.
 
     Raises
     ------
     InputError
         No prices on ``as_of``, or a held or targeted symbol without a price that day.
     """
-    symbols = [s for s in household.targets if s != CASH] + list(holdings.symbols)
-    on, price_map = prices_on(prices, as_of, dict.fromkeys(symbols), source=source)
-    targets = resolve_targets(household, prices, on)
-    weights = current_weights(holdings, price_map)
+    if closes is None:
+        on, closes = day_prices(prices, as_of, source=source)
+    else:
+        on = as_of if as_of is not None else prices.index[-1].date()
+    needed = [s for s in household.targets if s != CASH] + list(holdings.symbols)
+    missing = [s for s in dict.fromkeys(needed) if s not in closes]
+    if missing:
+        raise InputError(
+            f"no price on {on} for {', '.join(missing)}; add them to the prices or pick "
+            "another day",
+            source=source,
+            field="prices",
+        )
+    targets = (
+        dict(household.targets)
+        if household.allocation is None
+        else resolve_targets(household, prices, on)
+    )
+    weights = current_weights(holdings, closes)
     bands, reasons, triggered = policy_view(household, targets, weights, on)
-    total = sum(q * price_map[s] for s, q in holdings.symbol_quantities().items())
+    total = sum(q * closes[s] for s, q in holdings.symbol_quantities().items())
     total += sum(holdings.cash.values())
     rows = tuple(weight_rows(targets, weights, bands))
-    return Valuation(on, total, price_map, rows, reasons, triggered)
+    return Valuation(on, total, closes, rows, reasons, triggered)
 
 
 def harvestable_loss(
