@@ -2,6 +2,10 @@
 authentication, tenancy and use cases. Routes: ``/login``, ``/households`` (the book),
 ``/households/{id}``, ``/orders``, ``/audit``, ``/settings``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from poise.service.web._chart import weights_chart
 from poise.service.web._security import CONTENT_SECURITY_POLICY, check_csrf, csrf_token
 from poise.service.web._templates import environment
@@ -17,6 +21,18 @@ from poise.service.web._views import (
     weight_rows,
 )
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """Add the dashboard's pages, static files and security headers to the service's app
+    (see :mod:`poise.service.web._pages`)."""
+    from poise.service.web._pages import install_dashboard as install
+
+    install(app)
+
+
 __all__ = [
     "CONTENT_SECURITY_POLICY",
     "BookRow",
@@ -27,6 +43,7 @@ __all__ = [
     "current_weights",
     "environment",
     "filter_book",
+    "install_dashboard",
     "lot_rows",
     "policy_view",
     "sort_book",
