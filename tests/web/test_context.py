@@ -14,7 +14,7 @@ from poise._errors import InputError
 from poise.data import load_dataset
 from poise.io import read_holdings, read_household
 from poise.model import CASH, Holdings, Lot
-from poise.service.web._context import book_row, day_prices, value_household
+from poise.service.web._context import BookEntry, day_prices, screen_book, value_household
 from poise.service.web._templates import HTMX_FILE, STATIC_DIR
 from poise.service.web._views import lot_rows
 
@@ -72,11 +72,18 @@ def test_missing_price_names_the_symbol(prices: pd.DataFrame) -> None:
         value_household(household, holdings, prices, date(2022, 12, 28))
 
 
-def test_book_row_cash_to_invest_and_harvestable_losses(prices: pd.DataFrame) -> None:
+def test_screened_book_row_agrees_with_the_policy_and_pandas(prices: pd.DataFrame) -> None:
     household = read_household(EXAMPLES / "household.toml")  # reserve 100, min_loss 100
     holdings = read_holdings(EXAMPLES / "holdings.csv")
-    valuation = value_household(household, holdings, prices, date(2022, 12, 28))
-    row = book_row("h1", household, holdings, valuation)
+    day = date(2022, 12, 28)
+    (row,) = screen_book([BookEntry("h1", household, holdings)], prices, day)
+    exact = value_household(household, holdings, prices, day)
+    assert row.triggered == exact.triggered
+    assert exact.worst is not None
+    assert row.worst_symbol == exact.worst.symbol
+    assert row.worst_drift == pytest.approx(exact.worst.drift)
+    assert row.half_band == pytest.approx(exact.worst.half_band)
+    assert row.total_value == pytest.approx(exact.total_value)
     # cash 4200, 1500, 800 less the 100 reserve in each account
     assert row.cash_to_invest == pytest.approx(4100 + 1400 + 700)
     close = prices.loc["2022-12-28"]
@@ -86,9 +93,34 @@ def test_book_row_cash_to_invest_and_harvestable_losses(prices: pd.DataFrame) ->
     expected = losses[losses >= 100].sum()
     assert expected > 0
     assert row.harvestable_loss == pytest.approx(expected)
-    # a recent buy opens the wash-sale window: that lot's loss is not harvestable
+    assert row.reasons
+    assert row.worst_symbol in row.reasons[0]
+
+
+def test_screened_book_names_a_missing_price_and_keeps_the_others(prices: pd.DataFrame) -> None:
+    household = read_household(EXAMPLES / "household.toml")
+    good = read_holdings(EXAMPLES / "holdings.csv")
+    bad = Holdings.of([Lot("brokerage", "ZZZZ", 1, 1.0, date(2020, 1, 2))], {})
+    rows = screen_book(
+        [BookEntry("bad", household, bad), BookEntry("good", household, good)],
+        prices,
+        date(2022, 12, 28),
+    )
+    assert [r.id for r in rows] == ["bad", "good"]
+    assert rows[0].error is not None
+    assert "ZZZZ" in rows[0].error
+    assert rows[1].error is None
+    assert rows[1].triggered
+
+
+def test_lots_in_a_wash_window(prices: pd.DataFrame) -> None:
+    household = read_household(EXAMPLES / "household.toml")
+    holdings = read_holdings(EXAMPLES / "holdings.csv")
+    valuation = value_household(household, holdings, prices, date(2022, 3, 2))
+    # AAPL was bought on 2022-03-01: a loss sale of AAPL washes until 2022-03-31
     rows = lot_rows(holdings, valuation.prices, date(2022, 3, 2))
-    assert any(r.wash_until for r in rows)
+    assert {r.wash_until for r in rows if r.symbol == "AAPL"} == {date(2022, 3, 31)}
+    assert {r.wash_until for r in rows if r.symbol != "AAPL"} == {None}
 
 
 def test_vendored_htmx_matches_its_checksum() -> None:

@@ -6,14 +6,15 @@ it is tested without a server; the pages fetch those values through the service'
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from poise._errors import InputError
+from poise._errors import InputError, PoiseError
 from poise.allocate import resolve_targets
 from poise.io import prices_on
 from poise.model import CASH, Holdings, Household
@@ -22,18 +23,16 @@ from poise.service.web._views import (
     LotRow,
     WeightRow,
     current_weights,
-    lot_rows,
     policy_view,
     weight_rows,
 )
-from poise.tax import Transaction
 
 __all__ = [
+    "BookEntry",
     "Valuation",
-    "book_row",
     "day_prices",
-    "harvestable_loss",
     "lots_by_account",
+    "screen_book",
     "value_household",
 ]
 
@@ -122,60 +121,112 @@ def value_household(
     return Valuation(on, total, closes, rows, reasons, triggered)
 
 
-def harvestable_loss(
-    household: Household,
-    lots: Iterable[LotRow],
-) -> float:
-    """Unrealised losses (a positive amount) of lots in taxable accounts that the household's
-    harvest rules would consider (``min_loss``, ``min_loss_fraction``) and that no recent buy
-    would wash."""
-    taxable = {a.id for a in household.accounts if a.taxable}
-    rules = household.harvest
-    total = 0.0
-    for lot in lots:
-        gain = lot.gain
-        if lot.account not in taxable or gain is None or gain >= 0 or lot.wash_until:
-            continue
-        loss = -gain
-        if loss >= rules.min_loss and loss >= rules.min_loss_fraction * lot.cost_basis:
-            total += loss
-    return total
+@dataclass(frozen=True, slots=True)
+class BookEntry:
+    """A household to put in the book, with what the store knows of its plans."""
+
+    id: str
+    household: Household
+    holdings: Holdings
+    plan_status: str | None = None
+    last_rebalanced: date | None = None
 
 
-def book_row(
-    household_id: str,
-    household: Household,
-    holdings: Holdings,
-    valuation: Valuation,
-    *,
-    transactions: Sequence[Transaction] = (),
-    plan_status: str | None = None,
-    last_rebalanced: date | None = None,
-) -> BookRow:
-    """The household's line in the book."""
-    worst = valuation.worst
-    lots = lot_rows(
-        holdings,
-        valuation.prices,
-        valuation.as_of,
-        identical_groups=household.identical_groups,
-        transactions=transactions,
-    )
-    reserve = household.trading.cash_reserve
+def _no_value(entry: BookEntry, message: str) -> BookRow:
     return BookRow(
-        id=household_id,
-        name=household.name,
-        total_value=valuation.total_value,
-        worst_symbol=worst.symbol if worst else None,
-        worst_drift=worst.drift if worst else 0.0,
-        half_band=worst.half_band if worst else None,
-        triggered=valuation.triggered,
-        reasons=valuation.reasons if valuation.triggered else (),
-        cash_to_invest=sum(max(cash - reserve, 0.0) for cash in holdings.cash.values()),
-        harvestable_loss=harvestable_loss(household, lots),
-        last_rebalanced=last_rebalanced,
-        plan_status=plan_status,
+        id=entry.id,
+        name=entry.household.name,
+        total_value=float("nan"),
+        worst_symbol=None,
+        worst_drift=0.0,
+        half_band=None,
+        triggered=False,
+        reasons=(),
+        error=message,
     )
+
+
+def screen_book(
+    entries: Sequence[BookEntry],
+    prices: pd.DataFrame,
+    as_of: date,
+    *,
+    source: str = "prices",
+) -> list[BookRow]:
+    """One row per household, from the batch's vectorised book screen
+    (:func:`poise.scale.screen`: the policies' own bands and test, on weights computed as the
+    plan computes them, harvestable losses as ``[harvest]`` candidates).
+
+    Where the screen cannot be sure (a drift within rounding of its band, a policy it does not
+    know, a missing price), the household's own policy decides, and a household that cannot be
+    valued gets a row saying why. Rows come in the order of ``entries``.
+    """
+    from poise.scale import TOLERANCE, book_of, screen
+
+    try:
+        book, closes = book_of(
+            [(e.household, e.holdings) for e in entries],
+            prices,
+            as_of,
+            last_rebalanced=[e.last_rebalanced for e in entries],
+        )
+    except (PoiseError, KeyError, ValueError) as exc:
+        if len(entries) == 1:
+            return [_no_value(entries[0], str(exc))]
+        return [row for e in entries for row in screen_book([e], prices, as_of, source=source)]
+    found = screen(book, closes)
+    symbols = (*book.symbols, CASH)
+    value = np.nan_to_num(closes)
+    rows = []
+    for i, entry in enumerate(entries):
+        household, holdings = entry.household, entry.holdings
+        triggered = bool(found.triggered[i])
+        reasons: tuple[str, ...] = ()
+        if found.near[i]:  # let the policy decide
+            try:
+                valuation = value_household(household, holdings, prices, as_of, source=source)
+            except PoiseError as exc:
+                rows.append(_no_value(entry, str(exc)))
+                continue
+            triggered = valuation.triggered
+            reasons = valuation.reasons if triggered else ()
+        total = float(found.total_value[i])
+        weights = np.append(book.quantities[i] * value, book.cash[i]) / (total if total else 1.0)
+        drift = weights - book.target_weights[i]
+        limits = book.band_limits[i]
+        if np.isfinite(found.worst_excess[i]):
+            col = int(found.worst_asset[i])
+        else:  # no band anywhere: the largest drift
+            col = int(np.argmax(np.abs(drift)))
+        band = float(limits[col] - TOLERANCE) if np.isfinite(limits[col]) else None
+        symbol = symbols[col]
+        if triggered and not reasons:
+            if band is not None and abs(drift[col]) > band:
+                reasons = (
+                    f"{symbol} {weights[col] * 100:.1f}% against a target of "
+                    f"{book.target_weights[i, col] * 100:.1f}%, outside its band "
+                    f"of ±{band * 100:.2f} pp",
+                )
+            elif book.calendar_due[i]:
+                reasons = (f"{household.policy.describe()}: a rebalance is due",)
+        reserve = household.trading.cash_reserve
+        rows.append(
+            BookRow(
+                id=entry.id,
+                name=household.name,
+                total_value=total,
+                worst_symbol=symbol,
+                worst_drift=float(drift[col]),
+                half_band=band,
+                triggered=triggered,
+                reasons=reasons,
+                cash_to_invest=sum(max(c - reserve, 0.0) for c in holdings.cash.values()),
+                harvestable_loss=float(found.harvestable_loss[i]),
+                last_rebalanced=entry.last_rebalanced,
+                plan_status=entry.plan_status,
+            )
+        )
+    return rows
 
 
 def lots_by_account(

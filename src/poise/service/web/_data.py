@@ -10,28 +10,28 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
 from poise._errors import PoiseError
-from poise.model import Holdings, Household, Lot, Side
+from poise.model import Holdings, Lot
 from poise.service._prices import PriceTable, resolve_prices
-from poise.service.web._context import Valuation, book_row, day_prices, value_household
-from poise.service.web._views import WASH_WINDOW_DAYS, BookRow
+from poise.service.web._context import BookEntry, day_prices, screen_book
+from poise.service.web._views import BookRow
 from poise.store import (
     CashBalance,
     FirmScope,
     HoldingsSnapshot,
-    LedgerTransaction,
     LotRow,
     Plan,
     parse_household,
 )
 from poise.store import Household as HouseholdRow
-from poise.tax import Transaction
 
 __all__ = ["BookData", "load_book", "prices_for"]
 
@@ -39,7 +39,8 @@ DONE = ("sent", "filled", "partially_filled")
 """Plan statuses that mean the household was rebalanced (orders went out)."""
 
 _CACHE_SIZE = 20_000
-_cache: OrderedDict[tuple[object, ...], tuple[Valuation, BookRow]] = OrderedDict()
+_cache: OrderedDict[tuple[object, ...], BookRow] = OrderedDict()
+_CHUNK = 500
 _lock = threading.Lock()
 
 
@@ -51,12 +52,22 @@ class BookData:
     as_of: date | None
 
 
-def prices_for(scope: FirmScope, row: HouseholdRow, firm_prices: str) -> tuple[str, PriceTable]:
-    """The price set a household is valued with: its own, else the firm's default."""
-    name = row.prices or firm_prices
-    return name, resolve_prices(
-        scope, name, field="household.prices" if row.prices else "firm.prices"
-    )
+def prices_for(scope: FirmScope, own: str | None, firm_prices: str) -> tuple[str, PriceTable]:
+    """The price set a household is valued with: its own (``own``), else the firm's."""
+    name = own or firm_prices
+    return name, resolve_prices(scope, name, field="household.prices" if own else "firm.prices")
+
+
+def _documents(scope: FirmScope, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        rows = scope.session.execute(
+            select(HouseholdRow.id, HouseholdRow.document).where(
+                HouseholdRow.firm_id == scope.firm_id, HouseholdRow.id.in_(ids[i : i + _CHUNK])
+            )
+        )
+        out.update({household_id: document for household_id, document in rows})
+    return out
 
 
 def _latest_snapshots(scope: FirmScope) -> dict[str, int]:
@@ -77,54 +88,45 @@ def _latest_snapshots(scope: FirmScope) -> dict[str, int]:
     return {household_id: snapshot_id for household_id, snapshot_id in rows}
 
 
-def _holdings(scope: FirmScope, snapshots: dict[str, int]) -> dict[int, Holdings]:
-    """The lots and cash of the given snapshots (of this firm's households only)."""
+@lru_cache(maxsize=65536)
+def _day(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+def _holdings(scope: FirmScope, snapshot_ids: Collection[int]) -> dict[int, Holdings]:
+    """The lots and cash of the given snapshots (of this firm's households only), read in
+    chunks (dates as text, parsed once per distinct day: the driver's date conversion is the
+    slow part of reading many lots)."""
     mine = (
         select(HoldingsSnapshot.id)
         .join(HouseholdRow, HouseholdRow.id == HoldingsSnapshot.household_id)
         .where(HouseholdRow.firm_id == scope.firm_id)
     )
-    wanted = set(snapshots.values())
+    wanted = sorted(snapshot_ids)
     lots: dict[int, list[Lot]] = {}
-    for sid, account, symbol, quantity, basis, acquired in scope.session.execute(
-        select(
-            LotRow.snapshot_id,
-            LotRow.account,
-            LotRow.symbol,
-            LotRow.quantity,
-            LotRow.cost_basis,
-            LotRow.acquired,
-        )
-        .where(LotRow.snapshot_id.in_(mine))
-        .order_by(LotRow.id)
-    ):
-        if sid in wanted:
-            lots.setdefault(sid, []).append(Lot(account, symbol, quantity, basis, acquired))
     cash: dict[int, dict[str, float]] = {}
-    for sid, account, amount in scope.session.execute(
-        select(CashBalance.snapshot_id, CashBalance.account, CashBalance.amount).where(
-            CashBalance.snapshot_id.in_(mine)
-        )
-    ):
-        if sid in wanted:
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = wanted[i : i + _CHUNK]
+        for sid, account, symbol, quantity, basis, acquired in scope.session.execute(
+            select(
+                LotRow.snapshot_id,
+                LotRow.account,
+                LotRow.symbol,
+                LotRow.quantity,
+                LotRow.cost_basis,
+                cast(LotRow.acquired, String),
+            )
+            .where(LotRow.snapshot_id.in_(chunk), LotRow.snapshot_id.in_(mine))
+            .order_by(LotRow.id)
+        ):
+            lots.setdefault(sid, []).append(Lot(account, symbol, quantity, basis, _day(acquired)))
+        for sid, account, amount in scope.session.execute(
+            select(CashBalance.snapshot_id, CashBalance.account, CashBalance.amount).where(
+                CashBalance.snapshot_id.in_(chunk), CashBalance.snapshot_id.in_(mine)
+            )
+        ):
             cash.setdefault(sid, {})[account] = amount
     return {sid: Holdings.of(lots.get(sid, ()), cash.get(sid, {})) for sid in wanted}
-
-
-def _recent_transactions(scope: FirmScope, since: date) -> dict[str, list[Transaction]]:
-    out: dict[str, list[Transaction]] = {}
-    rows = scope.session.execute(
-        select(LedgerTransaction)
-        .join(HouseholdRow, HouseholdRow.id == LedgerTransaction.household_id)
-        .where(HouseholdRow.firm_id == scope.firm_id, LedgerTransaction.date >= since)
-    ).scalars()
-    for r in rows:
-        out.setdefault(r.household_id, []).append(
-            Transaction(
-                r.date, r.account, r.symbol, Side(r.side), r.quantity, r.price, r.cost_basis
-            )
-        )
-    return out
 
 
 def _plans(scope: FirmScope) -> tuple[dict[str, str], dict[str, date]]:
@@ -143,10 +145,10 @@ def _plans(scope: FirmScope) -> tuple[dict[str, str], dict[str, date]]:
     return latest, done
 
 
-def _no_value(row: HouseholdRow, household: Household | None, message: str) -> BookRow:
+def _unvalued(household_id: str, name: str, message: str) -> BookRow:
     return BookRow(
-        id=row.id,
-        name=household.name if household else row.name,
+        id=household_id,
+        name=name,
         total_value=float("nan"),
         worst_symbol=None,
         worst_drift=0.0,
@@ -165,36 +167,36 @@ def load_book(scope: FirmScope, as_of: date | None = None) -> BookData:
     """
     from poise.service.web._views import sort_book
 
-    households = list(scope.session.scalars(scope.select(HouseholdRow)))
+    households = list(
+        scope.session.execute(
+            select(HouseholdRow.id, HouseholdRow.name, HouseholdRow.prices, HouseholdRow.version)
+            .where(HouseholdRow.firm_id == scope.firm_id)
+            .order_by(HouseholdRow.created_at, HouseholdRow.id)
+        )
+    )
     snapshots = _latest_snapshots(scope)
-    holdings = _holdings(scope, snapshots)
     statuses, rebalanced = _plans(scope)
     firm_prices = scope.firm().prices
-    tables: dict[str, tuple[PriceTable, date, dict[str, float]]] = {}
-    transactions: dict[str, list[Transaction]] | None = None
-    rows: list[BookRow] = []
+    tables: dict[str, tuple[PriceTable, date]] = {}
+    lines: dict[str, BookRow] = {}
+    todo: list[tuple[Any, str, tuple[object, ...]]] = []
     day: date | None = None
-    for row in households:
-        household = None
+    for row in households:  # what the cache knows; the rest is screened below
         try:
-            household = parse_household(row.id, row.version, row.document)
             name = row.prices or firm_prices
             if name not in tables:
-                _, table = prices_for(scope, row, firm_prices)
-                on, closes = day_prices(table.frame, as_of, source=f"prices {name}")
-                tables[name] = (table, on, closes)
-            table, on, closes = tables[name]
+                _, table = prices_for(scope, row.prices, firm_prices)
+                on, _ = day_prices(table.frame, as_of, source=f"prices {name}")
+                tables[name] = (table, on)
+            table, on = tables[name]
             day = day or on
-            sid = snapshots.get(row.id)
-            if sid is None:
-                rows.append(_no_value(row, household, "no holdings imported"))
+            if row.id not in snapshots:
+                lines[row.id] = _unvalued(row.id, row.name, "no holdings imported")
                 continue
-            if transactions is None:
-                transactions = _recent_transactions(scope, on - timedelta(days=WASH_WINDOW_DAYS))
-            key = (
+            key: tuple[object, ...] = (
                 row.id,
                 row.version,
-                sid,
+                snapshots[row.id],
                 table.digest,
                 on,
                 statuses.get(row.id),
@@ -202,34 +204,40 @@ def load_book(scope: FirmScope, as_of: date | None = None) -> BookData:
             )
             with _lock:
                 cached = _cache.get(key)
-            if cached is None:
-                recent = transactions.get(row.id, [])
-                valuation = value_household(
-                    household,
-                    holdings[sid],
-                    table.frame,
-                    on,
-                    closes=closes,
-                    source=f"prices {name}",
-                )
-                line = book_row(
-                    row.id,
-                    household,
-                    holdings[sid],
-                    valuation,
-                    transactions=recent,
-                    plan_status=statuses.get(row.id),
-                    last_rebalanced=rebalanced.get(row.id),
-                )
-                cached = (valuation, line)
-                if not recent:  # transactions change without a new key: cache only without
-                    with _lock:
-                        _cache[key] = cached
-                        while len(_cache) > _CACHE_SIZE:
-                            _cache.popitem(last=False)
-            rows.append(cached[1])
+            if cached is not None:
+                lines[row.id] = cached
+                continue
+            todo.append((row, name, key))
         except PoiseError as exc:
-            rows.append(_no_value(row, household, str(exc)))
+            lines[row.id] = _unvalued(row.id, row.name, str(exc))
+    documents = _documents(scope, [row.id for row, *_ in todo])
+    holdings = _holdings(scope, [snapshots[row.id] for row, *_ in todo])
+    groups: dict[str, list[tuple[BookEntry, tuple[object, ...]]]] = {}
+    for row, name, key in todo:
+        try:
+            household = parse_household(row.id, row.version, documents[row.id])
+        except PoiseError as exc:
+            lines[row.id] = _unvalued(row.id, row.name, str(exc))
+            continue
+        entry = BookEntry(
+            row.id,
+            household,
+            holdings[snapshots[row.id]],
+            plan_status=statuses.get(row.id),
+            last_rebalanced=rebalanced.get(row.id),
+        )
+        groups.setdefault(name, []).append((entry, key))
+    for name, group in groups.items():
+        table, on = tables[name]
+        entries = [entry for entry, _ in group]
+        screened = screen_book(entries, table.frame, on, source=f"prices {name}")
+        for (entry, key), line in zip(group, screened, strict=True):
+            lines[entry.id] = line
+            with _lock:
+                _cache[key] = line
+                while len(_cache) > _CACHE_SIZE:
+                    _cache.popitem(last=False)
+    rows = [lines[row.id] for row in households]
     return BookData(sort_book(rows), day)
 
 

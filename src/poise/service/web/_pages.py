@@ -393,7 +393,7 @@ def _household_context(request: Request, caller: PageCaller, household_id: str) 
         ledger = SqlLedgerStore(scope)
         held = ledger.holdings(household_id)
         transactions = ledger.transactions(household_id)
-        prices_name, table = prices_for(scope, row, scope.firm().prices)
+        prices_name, table = prices_for(scope, row.prices, scope.firm().prices)
         latest = scope.session.scalar(
             scope.select(Plan)
             .where(Plan.household_id == household_id)

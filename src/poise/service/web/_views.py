@@ -30,6 +30,7 @@ __all__ = [
     "lot_rows",
     "policy_view",
     "sort_book",
+    "wash_windows",
     "weight_rows",
 ]
 
@@ -209,6 +210,26 @@ def _recent_buys(
     return latest
 
 
+def wash_windows(
+    holdings: Holdings,
+    as_of: date,
+    *,
+    identical_groups: Sequence[frozenset[str]] = (),
+    transactions: Iterable[Transaction] = (),
+) -> dict[str, date]:
+    """For each held symbol bought (itself, or a substantially identical security) within the
+    last 30 days: the last day on which a loss sale of it would be washed by that buy."""
+    recent = _recent_buys(holdings, transactions, as_of)
+    if not recent:
+        return {}
+    out = {}
+    for symbol in holdings.symbols:
+        buys = [recent[s] for s in identical_group(symbol, identical_groups) if s in recent]
+        if buys:
+            out[symbol] = max(buys) + timedelta(days=WASH_WINDOW_DAYS)
+    return out
+
+
 def lot_rows(
     holdings: Holdings,
     prices: Mapping[str, float],
@@ -219,27 +240,24 @@ def lot_rows(
 ) -> list[LotRow]:
     """Every lot with its value, unrealised gain, holding period and wash-sale window, by
     account then symbol then acquisition day."""
-    recent = _recent_buys(holdings, transactions, as_of)
-    rows = []
-    for lot in sorted(holdings.lots, key=lambda x: (x.account, x.symbol, x.acquired)):
-        group = identical_group(lot.symbol, identical_groups)
-        buys = [recent[s] for s in group if s in recent]
-        wash_until = max(buys) + timedelta(days=WASH_WINDOW_DAYS) if buys else None
-        rows.append(
-            LotRow(
-                account=lot.account,
-                symbol=lot.symbol,
-                quantity=lot.quantity,
-                cost_basis=lot.cost_basis,
-                acquired=lot.acquired,
-                price=prices.get(lot.symbol),
-                days_held=(as_of - lot.acquired).days,
-                long_term_on=long_term_date(lot.acquired),
-                as_of=as_of,
-                wash_until=wash_until,
-            )
+    windows = wash_windows(
+        holdings, as_of, identical_groups=identical_groups, transactions=transactions
+    )
+    return [
+        LotRow(
+            account=lot.account,
+            symbol=lot.symbol,
+            quantity=lot.quantity,
+            cost_basis=lot.cost_basis,
+            acquired=lot.acquired,
+            price=prices.get(lot.symbol),
+            days_held=(as_of - lot.acquired).days,
+            long_term_on=long_term_date(lot.acquired),
+            as_of=as_of,
+            wash_until=windows.get(lot.symbol),
         )
-    return rows
+        for lot in sorted(holdings.lots, key=lambda x: (x.account, x.symbol, x.acquired))
+    ]
 
 
 @dataclass(frozen=True, slots=True)
