@@ -46,18 +46,23 @@ class Server:
     url: str
     firms: dict[str, Firm]
     log: Path
+    clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     def api(self, email: str) -> httpx.Client:
-        """A JSON API client logged in as ``email``."""
+        """A JSON API client logged in as ``email`` (one login per user: the service limits
+        logins per address)."""
+        if email in self.clients:
+            return self.clients[email]
         token = httpx.post(
             f"{self.url}/api/v1/auth/token", data={"username": email, "password": PASSWORD}
         )
         assert token.status_code == 200, token.text
-        return httpx.Client(
+        self.clients[email] = httpx.Client(
             base_url=f"{self.url}/api/v1",
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
             timeout=30,
         )
+        return self.clients[email]
 
 
 def balanced_household(name: str) -> tuple[dict[str, Any], str]:

@@ -130,7 +130,7 @@ def test_advisor_reads_the_book_proposes_and_approves(context: Any, server: Serv
     shoot(page, "audit")
 
     page.get_by_role("link", name="Settings").click()
-    shoot(page, "settings")
+    assert page.get_by_role("heading", name="Users and roles").count() == 0  # admins only
 
 
 def test_viewer_sees_but_cannot_act_even_by_forged_post(context: Any, server: Server) -> None:
@@ -252,3 +252,53 @@ def test_keyboard_only_sign_in_and_navigation(context: Any, server: Server) -> N
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     # keyboard focus is drawn (3px outline), never hidden
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+
+
+def test_admin_settings_keep_secrets_write_only(context: Any, server: Server) -> None:
+    firm = server.firms["alpha"]
+    page = context.new_page()
+    login(page, firm.emails["admin"])
+    page.get_by_role("link", name="Settings").click()
+
+    key, secret = "AKDEMOKEY0000WXYZ", "very-secret-value-42"
+    page.get_by_label("Broker", exact=True).select_option("alpaca")
+    page.get_by_label("API key", exact=True).fill(key)
+    page.get_by_label("API secret", exact=True).fill(secret)
+    page.get_by_role("button", name="Add connection").click()
+    page.wait_for_selector("text=Broker connection added")
+    assert "alpaca key …WXYZ" in page.locator("#bc-h + p + ul").inner_text()
+    assert key not in page.content()
+    assert secret not in page.content()
+
+    page.get_by_label("Token name", exact=True).fill("nightly script")
+    page.get_by_role("button", name="Create token").click()
+    token = page.locator("#new-token").inner_text()
+    assert token.startswith("poise_")
+    listed = httpx_get(server, "/households", token)
+    assert listed == 200
+    page.goto("/settings")
+    assert token not in page.content()
+    assert "nightly script" in page.content()
+
+    page.get_by_label("E-mail", exact=True).fill("new.viewer@alpha.test")
+    page.get_by_label("Role", exact=True).select_option("viewer")
+    page.get_by_label("First password", exact=True).fill("a long first password")
+    page.get_by_role("button", name="Add user").click()
+    page.wait_for_selector("text=User added")
+    assert "new.viewer@alpha.test" in page.locator("#users-h ~ .table-wrap").inner_text()
+    shoot(page, "settings")
+
+    page.get_by_label("Current password", exact=True).fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("a brand new password")
+    page.get_by_label("New password again", exact=True).fill("a brand new password")
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_url("**/login?done=password")
+    assert page.goto("/households").url.endswith("/login?next=%2Fhouseholds")
+    login(page, firm.emails["admin"], "a brand new password")
+
+
+def httpx_get(server: Server, path: str, token: str) -> int:
+    import httpx
+
+    answer = httpx.get(f"{server.url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"})
+    return answer.status_code
