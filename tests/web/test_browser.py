@@ -56,6 +56,38 @@ def shoot(page: Any, name: str) -> None:
              .map(e => e.name || e.id)"""
     )
     assert unlabelled == [], f"{name}: fields without a label"
+    low = page.evaluate(CONTRAST)
+    assert low == [], f"{name}: text below WCAG AA contrast"
+
+
+CONTRAST = """(() => {
+  // WCAG 2 contrast of every element that holds text, against the first opaque background
+  // behind it: 4.5:1, or 3:1 for large text (24px, or 18.66px bold).
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const behind = e => {
+    for (; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0.99) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const out = [];
+  for (const e of document.querySelectorAll('body *')) {
+    if (e.closest('svg') || !e.offsetParent && e.tagName !== 'BODY') continue;
+    const text = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!text) continue;
+    const st = getComputedStyle(e);
+    const a = lum(rgb(st.color)), b = lum(behind(e));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) out.push(`${e.tagName}.${e.className}: ${ratio.toFixed(2)}`);
+  }
+  return out;
+})()"""
 
 
 def expected_reasons() -> list[str]:
