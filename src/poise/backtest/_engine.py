@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import InputError
+from poise._progress import ProgressCallback, Throttled
 from poise.analytics import compute_metrics
 from poise.backtest._compiled import CompiledStretch, advance, stretch_for
 from poise.backtest._fast import ArrayState, array_steps, uses_arrays
@@ -72,8 +73,8 @@ def _window(index: pd.DatetimeIndex, start: date | None, end: date | None) -> tu
         first, last = index[0].date(), index[-1].date()
         raise InputError(
             f"no trading days between {start or first} and {end or last} (prices cover "
-            f"{first} to {last}); choose --start and --end inside that range",
-            field="--start" if start is not None else "--end",
+            f"{first} to {last}); choose a start and an end inside that range",
+            field="start" if start is not None else "end",
         )
     return lo, hi
 
@@ -101,7 +102,7 @@ def run_backtest(
     initial: float = 100_000.0,
     flows: Sequence[ScheduledFlow] = (),
     policy: Policy | None = None,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
     risk_free: float = 0.0,
     screen: bool = True,
     steps: Sequence[Step] | None = None,
@@ -129,8 +130,8 @@ def run_backtest(
         Recurring contributions and withdrawals.
     policy : Policy, optional
         The rule to replay instead of ``household.policy``.
-    progress : bool
-        Show a progress bar (rich, on stderr).
+    progress : ProgressCallback, optional
+        Told ``(label, days done, days)`` as the replay advances (see ``poise._progress``).
     risk_free : float
         Annual risk-free rate for Sharpe and Sortino.
     screen : bool
@@ -154,13 +155,13 @@ def run_backtest(
         Missing price columns, an empty date window, a bad amount or an unknown account.
     """
     if not isinstance(initial, int | float) or not math.isfinite(initial) or initial <= 0:
-        raise InputError(f"must be a positive amount, got {initial!r}", field="--initial")
+        raise InputError(f"must be a positive amount, got {initial!r}", field="initial")
     accounts = household.account_ids
     for flow in flows:
         if flow.account is not None and flow.account not in accounts:
             raise InputError(
                 f"unknown account {flow.account!r}; the household has {', '.join(accounts)}",
-                field="--account",
+                field="account",
             )
     policy = policy if policy is not None else household.policy
     universe = _universe(household)
@@ -201,7 +202,7 @@ def run_backtest(
 def _run(
     state: BacktestState,
     steps: Sequence[Step],
-    progress: bool,
+    progress: ProgressCallback | None,
     fast: CompiledStretch | None = None,
 ) -> None:
     """The event loop: find the next day on which some step must run (a scheduled day, or a
@@ -212,7 +213,7 @@ def _run(
     parts = [s.schedule(state) for s in steps if fast is None or not isinstance(s, PayTaxes)]
     scheduled = np.unique(np.concatenate([[0], *parts]))
     scheduled = scheduled[scheduled < n].tolist()
-    bar = _Progress(n, state.policy.describe()) if progress else None
+    bar = Throttled(progress, f"backtest {state.policy.describe()}", n) if progress else None
     i, k, block = 0, 0, _FIRST_BLOCK
     try:
         while i < n:
@@ -246,38 +247,7 @@ def _run(
                 bar.advance(i)
     finally:
         if bar is not None:
-            bar.close()
-
-
-class _Progress:
-    """A rich progress bar on stderr, updated at most ~200 times."""
-
-    def __init__(self, total: int, label: str) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.total = total
-        self.step = max(1, total // 200)
-        self.shown = 0
-        self.progress = Progress(
-            TextColumn("[bold]backtest[/] {task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} days"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.progress.start()
-        self.task = self.progress.add_task(label, total=total)
-
-    def advance(self, done: int) -> None:
-        if done - self.shown >= self.step:
-            self.shown = done
-            self.progress.update(self.task, completed=done)
-
-    def close(self) -> None:
-        self.progress.update(self.task, completed=self.total)
-        self.progress.stop()
+            bar.finish()
 
 
 def _result(

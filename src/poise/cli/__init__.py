@@ -7,14 +7,19 @@ from collections.abc import Sequence
 
 from poise._errors import DataError, InputError, PoiseError
 from poise.cli import (  # noqa: F401  (register the commands)
+    _admin,
     _attribution,
+    _audit,
     _backtest,
+    _batch,
     _compare,
+    _db,
     _demo,
     _harvest,
     _optimize,
     _profile,
     _rebalance,
+    _serve,
     _stress,
 )
 from poise.cli._app import app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -99,12 +99,17 @@ def parse_date_option(value: str | None, option: str) -> date | None:
 
 
 @contextmanager
-def flag_errors(flags: Mapping[str, str]) -> Iterator[None]:
+def flag_errors(flags: Mapping[str, str] | Callable[[str], str]) -> Iterator[None]:
     """Re-raise an engine ``InputError`` naming a request field (``withdraw.amount``) with the
-    command-line flag that sets it (``--withdraw``)."""
+    command-line flag that sets it (``--withdraw``): by a table, or by a function of the
+    field."""
     try:
         yield
     except InputError as exc:
+        if callable(flags):
+            if exc.field is None or exc.field.startswith("-"):
+                raise
+            flags = {exc.field: flags(exc.field)}
         renamed = exc.renamed(dict(flags))
         if renamed is exc:
             raise

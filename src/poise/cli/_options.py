@@ -7,6 +7,7 @@ import typer
 __all__ = [
     "ACCOUNT",
     "CONTRIBUTION",
+    "DATABASE_URL",
     "END",
     "EVERY",
     "INITIAL",
@@ -25,3 +26,8 @@ CONTRIBUTION = typer.Option(
 WITHDRAWAL = typer.Option(None, "--withdrawal", help="Amount withdrawn every period (see --every).")
 EVERY = typer.Option("month", "--every", help="month | quarter | year.")
 ACCOUNT = typer.Option(None, "--account", help="Account of the cash flows (default: the first).")
+DATABASE_URL = typer.Option(
+    None,
+    "--database-url",
+    help="Database URL (default: POISE_DATABASE_URL, else sqlite:///$POISE_HOME/poise.db).",
+)

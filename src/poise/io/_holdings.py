@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable
 from datetime import date
@@ -11,7 +12,14 @@ from pathlib import Path
 from poise._errors import InputError
 from poise.model import CASH, Holdings, Household, Lot
 
-__all__ = ["HOLDINGS_COLUMNS", "check_acquired_by", "read_holdings"]
+__all__ = [
+    "HOLDINGS_COLUMNS",
+    "check_acquired_by",
+    "csv_rows",
+    "holdings_from_text",
+    "read_holdings",
+    "text_lines",
+]
 
 HOLDINGS_COLUMNS = ("account", "symbol", "quantity", "cost_basis", "acquired")
 
@@ -19,45 +27,58 @@ HOLDINGS_COLUMNS = ("account", "symbol", "quantity", "cost_basis", "acquired")
 def read_csv_rows(path: str | Path, columns: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV file with exactly ``columns`` in its header, with their line numbers."""
     src = str(path)
-    expected = list(columns)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                raise InputError(
-                    f"the file is empty; expected the header {','.join(expected)}", source=src
-                )
-            header = [h.strip() for h in header]
-            if sorted(header) != sorted(expected) or len(header) != len(expected):
-                missing = [c for c in expected if c not in header]
-                extra = [c for c in header if c not in expected]
-                detail = []
-                if missing:
-                    detail.append(f"missing {', '.join(missing)}")
-                if extra:
-                    detail.append(f"unexpected {', '.join(repr(e) for e in extra)}")
-                raise InputError(
-                    f"header must be {','.join(expected)} ({'; '.join(detail) or 'duplicated'})",
-                    source=src,
-                    field="line 1",
-                )
-            rows = []
-            for line_no, values in enumerate(reader, start=2):
-                if not values or all(not v.strip() for v in values):
-                    continue
-                if len(values) != len(header):
-                    raise InputError(
-                        f"has {len(values)} fields, the header has {len(header)}",
-                        source=src,
-                        field=f"line {line_no}",
-                    )
-                rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+            return csv_rows(handle, columns, src)
     except FileNotFoundError:
         raise InputError("file not found; check the path", source=src) from None
     except UnicodeDecodeError:
         raise InputError("is not a UTF-8 text file", source=src) from None
+
+
+def csv_rows(
+    handle: Iterable[str], columns: Iterable[str], src: str
+) -> list[tuple[int, dict[str, str]]]:
+    """Rows of CSV text (an open file or lines) with exactly ``columns`` in its header, with
+    their line numbers; ``src`` names the input in errors."""
+    expected = list(columns)
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        raise InputError(f"the file is empty; expected the header {','.join(expected)}", source=src)
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    if sorted(header) != sorted(expected) or len(header) != len(expected):
+        missing = [c for c in expected if c not in header]
+        extra = [c for c in header if c not in expected]
+        detail = []
+        if missing:
+            detail.append(f"missing {', '.join(missing)}")
+        if extra:
+            detail.append(f"unexpected {', '.join(repr(e) for e in extra)}")
+        raise InputError(
+            f"header must be {','.join(expected)} ({'; '.join(detail) or 'duplicated'})",
+            source=src,
+            field="line 1",
+        )
+    rows = []
+    for line_no, values in enumerate(reader, start=2):
+        if not values or all(not v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            raise InputError(
+                f"has {len(values)} fields, the header has {len(header)}",
+                source=src,
+                field=f"line {line_no}",
+            )
+        rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
     return rows
+
+
+def text_lines(text: str, src: str) -> list[str]:
+    """CSV text split into lines for :func:`csv_rows`; NUL characters are refused."""
+    if "\x00" in text:
+        raise InputError("contains a NUL character; send plain CSV text", source=src)
+    return io.StringIO(text, newline="").readlines()
 
 
 def parse_number(text: str, src: str, where: str, what: str) -> float:
@@ -97,12 +118,26 @@ def read_holdings(path: str | Path, household: Household | None = None) -> Holdi
     account's cash in ``quantity`` (several are added up). With ``household``, every account
     must be one of its accounts.
     """
-    src = str(path)
+    return _holdings_from_rows(read_csv_rows(path, HOLDINGS_COLUMNS), str(path), household)
+
+
+def holdings_from_text(
+    text: str, household: Household | None = None, source: str = "holdings"
+) -> Holdings:
+    """Holdings from CSV text in the holdings format (see :func:`read_holdings`), e.g. an
+    HTTP request body; ``source`` names it in errors."""
+    rows = csv_rows(text_lines(text, source), HOLDINGS_COLUMNS, source)
+    return _holdings_from_rows(rows, source, household)
+
+
+def _holdings_from_rows(
+    rows: list[tuple[int, dict[str, str]]], src: str, household: Household | None
+) -> Holdings:
     lots: list[Lot] = []
     cash: dict[str, float] = {}
     if household is not None:
         cash = dict.fromkeys(household.account_ids, 0.0)
-    for line_no, row in read_csv_rows(path, HOLDINGS_COLUMNS):
+    for line_no, row in rows:
         where = f"line {line_no}"
         account = row["account"]
         if not account:
@@ -148,9 +183,4 @@ def read_holdings(path: str | Path, household: Household | None = None) -> Holdi
         acquired = parse_date(row["acquired"], src, where, "acquired")
         if quantity > 0:
             lots.append(Lot(account, symbol, quantity, cost_basis, acquired))
-    if not lots and not any(cash.values()):
-        raise InputError(
-            "holds no lots and no cash; add rows such as brokerage,VTI,10,2000,2023-01-05",
-            source=src,
-        )
     return Holdings(tuple(lots), cash)

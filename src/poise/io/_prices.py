@@ -13,7 +13,7 @@ import pandas as pd
 from poise._errors import InputError
 from poise.data import DATASETS, is_dataset, load_dataset
 
-__all__ = ["history_matrix", "prices_on", "read_prices"]
+__all__ = ["history_matrix", "prices_from_text", "prices_on", "read_prices"]
 
 
 def read_prices(source: str | Path) -> pd.DataFrame:
@@ -34,10 +34,22 @@ def read_prices(source: str | Path) -> pd.DataFrame:
             source=src,
         )
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), None)
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the file ({exc})", source=src) from None
+    return prices_from_text(text, source=src)
+
+
+def prices_from_text(text: str, source: str = "prices") -> pd.DataFrame:
+    """Prices from CSV text (``date,SYM1,SYM2,...``; see :func:`read_prices`), e.g. an HTTP
+    request body; ``source`` names it in errors."""
+    import io
+
+    src = source
+    if "\x00" in text:
+        raise InputError("contains a NUL character; send plain CSV text", source=src)
+    text = text.removeprefix("\ufeff")
+    header = next(csv.reader(io.StringIO(text, newline="")), None)
     if not header:
         raise InputError("the file is empty; expected a header date,SYM1,SYM2,...", source=src)
     header = [h.strip() for h in header]
@@ -56,7 +68,7 @@ def read_prices(source: str | Path) -> pd.DataFrame:
             raise InputError(f"column {sym!r} appears twice; keep one", source=src, field="line 1")
         seen.add(sym)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
     if frame.empty:

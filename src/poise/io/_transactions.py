@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from poise._errors import InputError
-from poise.io._holdings import parse_date, parse_number, read_csv_rows
+from poise.io._holdings import csv_rows, parse_date, parse_number, read_csv_rows, text_lines
 from poise.model import CASH, Household, Side
 from poise.tax import Transaction
 
-__all__ = ["TRANSACTIONS_COLUMNS", "read_transactions"]
+__all__ = ["TRANSACTIONS_COLUMNS", "read_transactions", "transactions_from_text"]
 
 TRANSACTIONS_COLUMNS = ("date", "account", "symbol", "side", "quantity", "price", "cost_basis")
 
@@ -30,9 +30,23 @@ def read_transactions(
     InputError
         Naming the file, the line and the fix.
     """
-    src = str(path)
+    return _transactions_from_rows(read_csv_rows(path, TRANSACTIONS_COLUMNS), str(path), household)
+
+
+def transactions_from_text(
+    text: str, household: Household | None = None, source: str = "transactions"
+) -> tuple[Transaction, ...]:
+    """Transactions from CSV text in the transactions format (see :func:`read_transactions`),
+    e.g. an HTTP request body; ``source`` names it in errors."""
+    rows = csv_rows(text_lines(text, source), TRANSACTIONS_COLUMNS, source)
+    return _transactions_from_rows(rows, source, household)
+
+
+def _transactions_from_rows(
+    rows: list[tuple[int, dict[str, str]]], src: str, household: Household | None
+) -> tuple[Transaction, ...]:
     out: list[Transaction] = []
-    for line_no, row in read_csv_rows(path, TRANSACTIONS_COLUMNS):
+    for line_no, row in rows:
         where = f"line {line_no}"
         day = parse_date(row["date"], src, where)
         account = row["account"]

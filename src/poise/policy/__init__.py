@@ -7,6 +7,7 @@ from poise.policy._base import (
     Policy,
     PolicyContext,
     RebalanceTo,
+    aligned_history,
     period_key,
 )
 from poise.policy._parse import policy_from_spec, policy_from_table
@@ -32,6 +33,7 @@ __all__ = [
     "RebalanceTo",
     "ThresholdPolicy",
     "VolatilityPolicy",
+    "aligned_history",
     "half_bands",
     "period_key",
     "policy_from_spec",

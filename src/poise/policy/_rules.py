@@ -176,8 +176,12 @@ class CashFlowPolicy:
     def decide(self, context: PolicyContext) -> Decision:
         return Decision(
             False,
-            ("cash-flow policy: no rebalancing sells; cash flows move weights toward target",),
+            (
+                "cash-flow policy: no rebalancing sells; cash flows and idle cash move weights "
+                "toward target",
+            ),
             sells_allowed=False,
+            invest_idle=True,
         )
 
     def describe(self) -> str:
@@ -257,7 +261,10 @@ class AnyOf:
         if not fired:
             reasons = tuple(r for d in decisions for r in d.reasons)
             sells = any(d.sells_allowed for d in decisions)
-            return Decision(False, reasons, half_bands=merged, sells_allowed=sells)
+            idle = any(d.invest_idle for d in decisions)
+            return Decision(
+                False, reasons, half_bands=merged, sells_allowed=sells, invest_idle=idle
+            )
         to = (
             RebalanceTo.TARGET
             if any(d.rebalance_to is RebalanceTo.TARGET for d in fired)

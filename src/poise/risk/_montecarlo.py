@@ -43,7 +43,10 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import DataError, InputError
+from poise._progress import ProgressCallback, Throttled
+from poise.costs import CostModel
 from poise.model import CASH, Household
+from poise.plan._sizing import level_fill_rows
 from poise.policy import (
     AnyOf,
     CalendarPolicy,
@@ -183,6 +186,7 @@ class StepRule:
 
     parts: tuple[_Bands | _Calendar, ...] = ()
     notes: tuple[str, ...] = ()
+    invests_idle: bool = False  # a cash-flow policy: idle cash is invested like a deposit
 
     @property
     def merged_bands(self) -> np.ndarray | None:
@@ -244,7 +248,9 @@ def step_rule(policy: Policy | Any, target: np.ndarray) -> StepRule:
     InputError
         For a policy kind the Monte Carlo cannot run.
     """
-    if isinstance(policy, NeverPolicy | CashFlowPolicy):
+    if isinstance(policy, CashFlowPolicy):
+        return StepRule(invests_idle=True)
+    if isinstance(policy, NeverPolicy):
         return StepRule()
     if isinstance(policy, CalendarPolicy):
         return StepRule((_Calendar(policy.frequency),))
@@ -260,6 +266,7 @@ def step_rule(policy: Policy | Any, target: np.ndarray) -> StepRule:
         return StepRule(
             tuple(p for r in rules for p in r.parts),
             tuple(dict.fromkeys(n for r in rules for n in r.notes)),
+            any(r.invests_idle for r in rules),
         )
     describe = getattr(policy, "describe", lambda: type(policy).__name__)()
     raise InputError(
@@ -337,43 +344,24 @@ def _waterfill(
 def _capped_fill(
     gaps: np.ndarray, amount: np.ndarray, caps: np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
-    """The engine's capped water-fill, row by row: take ``amount`` from the largest gaps first,
-    never more than ``caps``; the rest in proportion to the room left."""
+    """The engine's levelled fill (``poise.plan._sizing.level_fill_rows``), row by row: take
+    ``amount`` from the largest gaps first, never more than ``caps`` (masked entries: none)."""
     if mask is not None:
         caps = np.where(mask, caps, 0.0)
-    out = np.zeros_like(gaps)
-    remaining = amount.astype(float).copy()
-    active = caps > _EPS
-    for _ in range(gaps.shape[1] + 1):
-        rows = (remaining > _EPS) & active.any(axis=1)
-        if not rows.any():
-            break
-        room = np.where(active, caps - out, 0.0)
-        gap = np.where(active, np.minimum(np.maximum(gaps - out, 0.0), room), 0.0)
-        has_gap = gap.sum(axis=1) > _EPS
-        filled = _waterfill(gap, remaining, room, active)
-        rsum = room.sum(axis=1, keepdims=True)
-        spread = remaining[:, None] * room / np.where(rsum > 0, rsum, 1.0)
-        step = np.where(has_gap[:, None], filled, spread)
-        step = np.where(rows[:, None], np.minimum(step, room), 0.0)
-        out += step
-        remaining = amount - out.sum(axis=1)
-        active = (caps - out) > _EPS
-    return out
+    return level_fill_rows(gaps, amount, caps)
 
 
 def _withdraw(values: np.ndarray, goal: np.ndarray, amount: np.ndarray) -> np.ndarray:
     """A withdrawal without a rebalance, as the engine makes it: paid from cash first; the
-    rest raised by selling, largest reduction first, toward the values the capped fill over
-    all positions (cash included) would give."""
-    aim = values - _capped_fill(values - goal, amount, values)
+    rest raised by selling what is most above its goal after the withdrawal first, levelled
+    (``level_fill``)."""
     cash = values[:, -1]
     from_cash = np.minimum(amount, np.maximum(cash, 0.0))
     rest = amount - from_cash
     out = values.copy()
     if (rest > _EPS).any():
         held = values[:, :-1]
-        sells = _capped_fill(held - aim[:, :-1], rest, held)
+        sells = _capped_fill(held - goal[:, :-1], rest, held)
         out[:, :-1] -= sells
         out[:, -1] = cash + sells.sum(axis=1) - amount
     else:
@@ -389,20 +377,29 @@ def _place(
     fires: np.ndarray,
     to_target: np.ndarray,
     bands: np.ndarray | None,
+    invests_idle: bool = False,
 ) -> np.ndarray:
     """The values each path should end the step at, after its cash flow (as the engine);
-    ``value`` is each path's total before the flow."""
+    ``value`` is each path's total before the flow. ``invests_idle``: a cash-flow policy,
+    whose idle cash is invested with each deposit (``desired_values``' ``idle``)."""
     total = value + flow
     goal = target[None, :] * total[:, None]
     # Untriggered paths: cash-flow first (computed for every path, then overridden).
     deposit = flow >= 0
+    if invests_idle:
+        idle = np.maximum(values[:, -1] + flow, 0.0) - flow
+        base = values.copy()
+        base[:, -1] -= idle
+        inflow = flow + idle
+    else:
+        base, inflow = values, flow
     if deposit.all():
-        desired = values + _waterfill(goal - values, flow, target)
+        desired = base + _waterfill(goal - base, inflow, target)
     else:
         desired = values.copy()
         if deposit.any():
-            v, g = values[deposit], goal[deposit]
-            desired[deposit] = v + _waterfill(g - v, flow[deposit], target)
+            v, g = base[deposit], goal[deposit]
+            desired[deposit] = v + _waterfill(g - v, inflow[deposit], target)
         wd = ~deposit
         desired[wd] = _withdraw(values[wd], goal[wd], -flow[wd])
 
@@ -448,6 +445,7 @@ def simulate_paths(
     contribution: float = 0.0,
     spread_bps: float = 0.0,
     commission: float = 0.0,
+    costs: CostModel | None = None,
     invested_at_target: bool = True,
     chunk: int = 2048,
     on_step: Callable[[int], None] | None = None,
@@ -472,7 +470,10 @@ def simulate_paths(
     contribution : float
         Cash flow at each step's close (negative: a withdrawal, at most the whole value).
     spread_bps, commission : float
-        Trading costs.
+        Trading costs, when ``costs`` is not given.
+    costs : CostModel, optional
+        The trading-cost model (``household.trading.costs``); its cost must depend on value
+        alone (the paths hold values, not shares).
     invested_at_target : bool
         True when ``initial_values`` are at target (the start counts as a rebalance);
         otherwise the rule is applied at step 0 as a live plan would.
@@ -501,6 +502,9 @@ def simulate_paths(
         f: np.array([y * 12 + i for y, i in (period_key(d, f) for d in step_dates)])
         for f in rule.frequencies()
     }
+    model = CostModel(commission, spread_bps) if costs is None else costs
+    if model.per_share:
+        raise ValueError("the Monte Carlo holds values, not shares: per-share costs are refused")
     initial = np.atleast_2d(np.asarray(initial_values, dtype=float))
     done = 0
     for begin in range(0, paths, chunk):
@@ -515,8 +519,7 @@ def simulate_paths(
             periods,
             start,
             contribution,
-            spread_bps,
-            commission,
+            model,
             invested_at_target,
         )
         for key, value in part.items():
@@ -536,8 +539,7 @@ def _run_chunk(
     periods: Mapping[Frequency, np.ndarray],
     initial: np.ndarray,
     contribution: float,
-    spread_bps: float,
-    commission: float,
+    cost_model: CostModel,
     invested_at_target: bool,
 ) -> dict[str, np.ndarray]:
     n_paths = rows.stop - rows.start
@@ -553,7 +555,6 @@ def _run_chunk(
     depleted = np.zeros(n_paths, dtype=bool)
     last = np.full(n_paths, -1, dtype=np.int64)
     bands = rule.merged_bands
-    cost_rate = spread_bps * 1e-4
     no_fire = np.zeros(n_paths, dtype=bool)
 
     def settle(t: int, before: np.ndarray, total: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -563,11 +564,11 @@ def _run_chunk(
             fires &= total > 0
         else:
             fires = to_target = no_fire
-        desired = _place(before, total, flow, target, fires, to_target, bands)
+        desired = _place(before, total, flow, target, fires, to_target, bands, rule.invests_idle)
         trade = np.abs(desired[:, :-1] - before[:, :-1])  # CASH (last) is not traded
         moved = _rowsum(trade)
-        if cost_rate or commission:
-            cost = moved * cost_rate + commission * _rowcount(trade > 1e-6)
+        if not cost_model.free:
+            cost = cost_model.total_cost(moved, _rowcount(trade > 1e-6))
             kept = _rowsum(desired)
             scale = np.divide(
                 np.maximum(kept - cost, 0.0), kept, out=np.zeros_like(kept), where=kept > 0
@@ -810,16 +811,17 @@ class MonteCarloResult:
 
 
 @contextmanager
-def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    if not enabled:
+def _progress(
+    callback: ProgressCallback | None, total: int, label: str
+) -> Iterator[Callable[[int], None] | None]:
+    if callback is None:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda t: bar.update(task, completed=t)
+    bar = Throttled(callback, label, total)
+    try:
+        yield bar.advance
+    finally:
+        bar.finish()
 
 
 def monte_carlo(
@@ -831,7 +833,7 @@ def monte_carlo(
     initial_weights: Mapping[str, float] | None = None,
     targets: Mapping[str, float] | None = None,
     start: date | None = None,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> MonteCarloResult:
     """Simulate the household's total value with its rule and monthly cash flows.
 
@@ -853,8 +855,8 @@ def monte_carlo(
         Target weights instead of ``household.targets``.
     start : date, optional
         The start date (month 0); default the last day of ``prices``.
-    progress : bool
-        Show a progress bar on stderr.
+    progress : ProgressCallback, optional
+        Told ``(label, path-steps done, path-steps)`` as the paths advance.
 
     Raises
     ------
@@ -909,8 +911,7 @@ def monte_carlo(
             dates,
             initial_values=start_w * initial_value,
             contribution=s.contribution,
-            spread_bps=household.trading.spread_bps,
-            commission=household.trading.commission,
+            costs=household.trading.costs,
             invested_at_target=initial_weights is None,
             on_step=on_step,
         )

@@ -1,0 +1,276 @@
+"""Tenancy in one place: every read and write of a firm's objects goes through a
+:class:`FirmScope`, which adds ``firm_id = caller's firm`` to each query and answers
+:class:`~poise.app.NotFoundError` (never "forbidden") for another firm's object, so an id
+says nothing about whether it exists elsewhere. The store's implementations of the
+:mod:`poise.app` protocols (:class:`SqlHouseholdStore`, :class:`SqlLedgerStore`) sit on it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import Session
+
+from poise.app import HoldingsRecord, HouseholdRecord, NotFoundError
+from poise.io import household_from_dict
+from poise.model import CASH, Holdings, Household, Lot, Side
+from poise.store._audit import append_event
+from poise.store._models import (
+    AuditEvent,
+    BrokerConnection,
+    CashBalance,
+    Firm,
+    HoldingsSnapshot,
+    LedgerTransaction,
+    LotRow,
+    Plan,
+    PriceSet,
+)
+from poise.store._models import Household as HouseholdRow
+from poise.tax import Transaction
+
+__all__ = [
+    "FirmScope",
+    "SqlHouseholdStore",
+    "SqlLedgerStore",
+    "parse_household",
+    "positions_of",
+]
+
+FirmOwned = TypeVar("FirmOwned", HouseholdRow, Plan, PriceSet, BrokerConnection, AuditEvent)
+
+_CACHE_SIZE = 4096
+_cache: OrderedDict[tuple[str, int], Household] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def parse_household(household_id: str, version: int, document: Mapping[str, Any]) -> Household:
+    """The household model of a stored document, parsed once per (id, version)."""
+    key = (household_id, version)
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    household = household_from_dict(document, source="household")
+    with _cache_lock:
+        _cache[key] = household
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return household
+
+
+def positions_of(holdings: Holdings) -> dict[str, Any]:
+    """Quantities summed per account and symbol, and cash per account (JSON-ready)."""
+    quantities: dict[str, dict[str, float]] = {}
+    for (account, symbol), quantity in holdings.quantities().items():
+        quantities.setdefault(account, {})[symbol] = quantity
+    return {"quantities": quantities, "cash": dict(holdings.cash)}
+
+
+class FirmScope:
+    """One firm's view of the store, inside one session (one transaction).
+
+    Parameters
+    ----------
+    session : Session
+        The open session; the caller commits or rolls back.
+    firm_id : int
+        The caller's firm: the only one whose rows this scope reads or writes.
+    actor : str
+        Who acts (an e-mail address, or ``admin-cli``), for the audit trail.
+    """
+
+    def __init__(self, session: Session, firm_id: int, actor: str) -> None:
+        self.session = session
+        self.firm_id = firm_id
+        self.actor = actor
+
+    def select(self, model: type[FirmOwned]) -> Select[FirmOwned]:
+        """``SELECT model WHERE firm_id = <this firm>``."""
+        return select(model).where(model.firm_id == self.firm_id)
+
+    def get(self, model: type[FirmOwned], object_id: str) -> FirmOwned:
+        """The firm's object with ``object_id``; :class:`NotFoundError` for an unknown id and
+        for another firm's."""
+        key = getattr(model, "id")  # noqa: B009  (audit events have none: never fetched by id)
+        found = self.session.scalar(self.select(model).where(key == object_id))
+        if found is None:
+            raise NotFoundError(
+                f"no {model.__tablename__.rstrip('s').replace('_', ' ')} {object_id}"
+            )
+        return found
+
+    def page(
+        self, query: Select[FirmOwned], *, limit: int, offset: int
+    ) -> tuple[list[FirmOwned], int]:
+        """One page of ``query``'s rows and the total count."""
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = list(self.session.scalars(query.limit(limit).offset(offset)))
+        return rows, int(total)
+
+    def add(self, obj: FirmOwned) -> FirmOwned:
+        """Add a new object to this firm."""
+        obj.firm_id = self.firm_id
+        self.session.add(obj)
+        self.session.flush()
+        return obj
+
+    def firm(self) -> Firm:
+        firm = self.session.get(Firm, self.firm_id)
+        if firm is None:  # a token of a deleted firm
+            raise NotFoundError("no such firm")
+        return firm
+
+    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None) -> None:
+        """Append an audit event in this transaction (ids, counts and digests only)."""
+        append_event(
+            self.session,
+            actor=self.actor,
+            action=action,
+            obj=obj,
+            detail=detail or {},
+            firm_id=self.firm_id,
+        )
+
+    def delete_household(self, household_id: str) -> None:
+        """Remove a household and everything held about it (snapshots, lots, cash,
+        transactions, plans and their trades)."""
+        row = self.get(HouseholdRow, household_id)
+        snapshots = select(HoldingsSnapshot.id).where(HoldingsSnapshot.household_id == row.id)
+        self.session.execute(delete(LotRow).where(LotRow.snapshot_id.in_(snapshots)))
+        self.session.execute(delete(CashBalance).where(CashBalance.snapshot_id.in_(snapshots)))
+        self.session.delete(row)
+        self.session.flush()
+
+
+class SqlHouseholdStore:
+    """:class:`poise.app.HouseholdStore` over a :class:`FirmScope`."""
+
+    def __init__(self, scope: FirmScope) -> None:
+        self.scope = scope
+
+    def row(self, household_id: str) -> HouseholdRow:
+        return self.scope.get(HouseholdRow, household_id)
+
+    def get(self, household_id: str) -> HouseholdRecord:
+        row = self.row(household_id)
+        household = parse_household(row.id, row.version, row.document)
+        return HouseholdRecord(row.id, household, row.document, row.prices, row.version)
+
+    def ids(self) -> Sequence[str]:
+        query = self.scope.select(HouseholdRow).order_by(HouseholdRow.created_at, HouseholdRow.id)
+        return [row.id for row in self.scope.session.scalars(query)]
+
+
+class SqlLedgerStore:
+    """:class:`poise.app.LedgerStore` over a :class:`FirmScope`: holdings snapshots (every
+    import kept) and transactions."""
+
+    def __init__(self, scope: FirmScope, user_id: int | None = None) -> None:
+        self.scope = scope
+        self.user_id = user_id
+
+    def _household(self, household_id: str) -> HouseholdRow:
+        return self.scope.get(HouseholdRow, household_id)
+
+    def latest_snapshot(self, household_id: str) -> HoldingsSnapshot | None:
+        row = self._household(household_id)
+        return self.scope.session.scalar(
+            select(HoldingsSnapshot)
+            .where(HoldingsSnapshot.household_id == row.id)
+            .order_by(HoldingsSnapshot.version.desc())
+            .limit(1)
+        )
+
+    def holdings(self, household_id: str) -> HoldingsRecord | None:
+        snap = self.latest_snapshot(household_id)
+        if snap is None:
+            return None
+        session = self.scope.session
+        lots = tuple(
+            Lot(r.account, r.symbol, r.quantity, r.cost_basis, r.acquired)
+            for r in session.scalars(
+                select(LotRow).where(LotRow.snapshot_id == snap.id).order_by(LotRow.id)
+            )
+        )
+        cash = {
+            r.account: r.amount
+            for r in session.scalars(select(CashBalance).where(CashBalance.snapshot_id == snap.id))
+        }
+        return HoldingsRecord(snap.id, snap.version, Holdings(lots, cash))
+
+    def save_holdings(self, household_id: str, holdings: Holdings) -> HoldingsRecord:
+        row = self._household(household_id)
+        session = self.scope.session
+        last = session.scalar(
+            select(func.max(HoldingsSnapshot.version)).where(
+                HoldingsSnapshot.household_id == row.id
+            )
+        )
+        snap = HoldingsSnapshot(
+            household_id=row.id,
+            version=(last or 0) + 1,
+            positions=positions_of(holdings),
+            created_by=self.user_id,
+        )
+        session.add(snap)
+        session.flush()
+        session.add_all(
+            LotRow(
+                snapshot_id=snap.id,
+                account=lot.account,
+                symbol=lot.symbol,
+                quantity=lot.quantity,
+                cost_basis=lot.cost_basis,
+                acquired=lot.acquired,
+            )
+            for lot in holdings.lots
+        )
+        session.add_all(
+            CashBalance(snapshot_id=snap.id, account=account, amount=amount)
+            for account, amount in holdings.cash.items()
+        )
+        session.flush()
+        return HoldingsRecord(snap.id, snap.version, holdings)
+
+    def transactions(self, household_id: str) -> tuple[Transaction, ...]:
+        row = self._household(household_id)
+        rows = self.scope.session.scalars(
+            select(LedgerTransaction)
+            .where(LedgerTransaction.household_id == row.id)
+            .order_by(LedgerTransaction.date, LedgerTransaction.id)
+        )
+        return tuple(
+            Transaction(
+                r.date, r.account, r.symbol, Side(r.side), r.quantity, r.price, r.cost_basis
+            )
+            for r in rows
+        )
+
+    def add_transactions(
+        self, household_id: str, transactions: Iterable[Transaction], source: str = "import"
+    ) -> int:
+        row = self._household(household_id)
+        added = [
+            LedgerTransaction(
+                household_id=row.id,
+                date=t.date,
+                account=t.account,
+                symbol=t.symbol,
+                side=t.side.value,
+                quantity=t.quantity,
+                price=t.price,
+                cost_basis=t.cost_basis,
+                source=source,
+            )
+            for t in transactions
+            if t.symbol != CASH
+        ]
+        self.scope.session.add_all(added)
+        self.scope.session.flush()
+        return len(added)

@@ -1,0 +1,71 @@
+"""Where state lives: the database URL and poise's home folder (DESIGN.md, "Where state
+lives").
+
+``--database-url`` wins, else ``POISE_DATABASE_URL``, else ``sqlite:///$POISE_HOME/poise.db``;
+``POISE_HOME`` defaults to the platform's user data folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from poise._errors import InputError
+
+__all__ = ["normalize_database_url", "poise_home", "resolve_database_url"]
+
+_SCHEMES = ("sqlite", "postgresql")
+
+
+def poise_home() -> Path:
+    """``POISE_HOME``, else the platform's user data folder for poise (not created here)."""
+    env = os.environ.get("POISE_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("poise", appauthor=False))
+
+
+def resolve_database_url(explicit: str | None = None) -> str:
+    """The database URL: ``explicit`` (``--database-url``), else ``POISE_DATABASE_URL``, else
+    the SQLite file ``poise.db`` in :func:`poise_home` (its folder is created).
+
+    Raises
+    ------
+    InputError
+        The URL names neither SQLite nor PostgreSQL (``field`` ``--database-url``).
+    """
+    url = explicit or os.environ.get("POISE_DATABASE_URL")
+    if not url:
+        home = poise_home()
+        home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{home / 'poise.db'}"
+    return normalize_database_url(url)
+
+
+def normalize_database_url(url: str) -> str:
+    """Check the scheme and select psycopg 3 for PostgreSQL (``postgresql://`` and
+    ``postgres://`` become ``postgresql+psycopg://``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise InputError(
+            f"{url!r} is not a database URL; write sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST:PORT/DB",
+            field="--database-url",
+        )
+    base, _, driver = scheme.partition("+")
+    if base == "postgres":
+        base = "postgresql"
+    if base not in _SCHEMES:
+        raise InputError(
+            f"unsupported database {base!r}; use sqlite or postgresql", field="--database-url"
+        )
+    if base == "postgresql" and driver in ("", "psycopg"):
+        return f"postgresql+psycopg://{rest}"
+    if base == "postgresql":
+        raise InputError(
+            f"PostgreSQL is reached through psycopg 3; write postgresql+psycopg://{rest}",
+            field="--database-url",
+        )
+    return f"{scheme}://{rest}"

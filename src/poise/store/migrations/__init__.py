@@ -1,0 +1,1 @@
+"""Alembic migrations of poise's store (run by :func:`poise.store.upgrade`)."""
