@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from poise.model import TradingRules
 from poise.plan import _compiled, _kernel
+from poise.plan._orders import order_floor
 from poise.policy import Decision
 
 RULES = [
@@ -17,6 +18,7 @@ RULES = [
     TradingRules(fractional=False),
     TradingRules(fractional=False, spread_bps=5.0, commission=1.0, min_trade_value=50.0),
     TradingRules(spread_bps=10.0, commission=0.5, cash_reserve=250.0, min_trade_value=20.0),
+    TradingRules(commission=9.99),  # small sells that would not cover their commission
 ]
 
 
@@ -26,10 +28,12 @@ def _run(fn_module: object, held, price, cash, target_w, rules):  # type: ignore
     index = np.empty(2 * n, dtype=np.int64)
     quantity = np.empty(2 * n)
     cost = np.empty(2 * n)
-    count, sells, cash_after, total = fn_module(  # type: ignore[operator]
+    count, sells, cash_after, total, uncovered = fn_module(  # type: ignore[operator]
         held, price, cash, target_w, rules.fractional, rules.commission, rules.spread_bps,
-        rules.min_trade_value, rules.cash_reserve, after, index, quantity, cost, 0,
+        order_floor(rules), rules.cash_reserve, after, index, quantity, cost, 0,
     )  # fmt: skip
+    if uncovered:
+        return None
     return (
         index[:count].tolist(),
         quantity[:count].tolist(),
@@ -75,6 +79,8 @@ def test_rebalance_to_target_is_the_kernel(
         plan.cash,
         plan.total_value,
     )
+    if plan.uncovered:  # left to the general code, which words the warnings
+        expected = None  # type: ignore[assignment]
     plain = _compiled._PLAIN["rebalance_to_target"]
     assert _run(plain, held, price, cash, target, rules) == expected
     if _compiled.compile():
@@ -86,6 +92,7 @@ def test_rebalance_to_target_is_the_kernel(
         assert dispatched.action == plan.action
         assert np.array_equal(dispatched.held, plan.held)
         assert (dispatched.cash, dispatched.total_value) == (plan.cash, plan.total_value)
+        assert dispatched.uncovered == plan.uncovered
 
 
 @pytest.mark.parametrize("compiled", [False, True])

@@ -29,6 +29,7 @@ from poise.model import Side
 from poise.plan import _compiled as plan_compiled
 from poise.plan._compiled import pairwise_sum, rebalance_to_target
 from poise.plan._kernel import Action, action_text, reason_texts
+from poise.plan._orders import order_floor
 from poise.policy import CalendarPolicy, Policy, RebalanceTo, ThresholdPolicy
 
 __all__ = ["CompiledPlans", "CompiledStretch", "advance", "stretch_for"]
@@ -53,7 +54,7 @@ def stretch(
     fractional: bool,
     commission: float,
     spread_bps: float,
-    min_trade: float,
+    floor: float,
     reserve: float,
     ev_day: np.ndarray,
     ev_trades: np.ndarray,
@@ -66,7 +67,7 @@ def stretch(
     tr_cost: np.ndarray,
     tr_held: np.ndarray,
     tr_price: np.ndarray,
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, bool]:
     """Run days ``[lo, hi)``: test the rule each day and rebalance to target on trigger days.
 
     ``hist`` holds the closes of the policy's symbols with a cash column of 1.0 last; ``q``
@@ -82,7 +83,7 @@ def stretch(
     trades = 0
     for i in range(lo, hi):
         if events == ev_day.shape[0] or trades + 2 * n > tr_index.shape[0]:
-            return i, events, trades
+            return i, events, trades, False
         row = offset + i
         if kind == _CALENDAR:
             if keys[i] == last_key:
@@ -103,7 +104,7 @@ def stretch(
                 continue
         price = hist[row, :n]
         held = q[:n]
-        count, sells, cash, total_before = rebalance_to_target(
+        count, sells, cash, total_before, uncovered = rebalance_to_target(
             held,
             price,
             q[n],
@@ -111,7 +112,7 @@ def stretch(
             fractional,
             commission,
             spread_bps,
-            min_trade,
+            floor,
             reserve,
             after,
             tr_index,
@@ -119,6 +120,8 @@ def stretch(
             tr_cost,
             trades,
         )
+        if uncovered:  # the general loop plans this day (and words the warnings)
+            return i, events, trades, True
         cost = 0.0
         for t in range(trades, trades + count):
             k = tr_index[t]
@@ -137,7 +140,7 @@ def stretch(
         events += 1
         trades += count
         last_key = keys[i]
-    return hi, events, trades
+    return hi, events, trades, False
 
 
 def _compile() -> bool:
@@ -176,7 +179,7 @@ class CompiledStretch:
             bool(rules.fractional),
             float(rules.commission),
             float(rules.spread_bps),
-            float(rules.min_trade_value),
+            float(order_floor(rules)),
             float(rules.cash_reserve),
         )
         self._targets: np.ndarray | None = None
@@ -213,9 +216,11 @@ def stretch_for(state: Any, policy: Policy, screen: bool) -> CompiledStretch | N
     return CompiledStretch(state, policy)
 
 
-def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> None:
+def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
     """Run days ``[lo, hi)`` (none of them scheduled) of an ``ArrayState`` in compiled code,
-    and record what happened as the general loop would have."""
+    and record what happened as the general loop would have. Returns ``hi``, or the first day
+    the general loop must run instead (its plan leaves out a sell that would not cover its
+    cost: the general code words the warning)."""
     names = state.names
     n = len(names) - 1
     cols = state.cols
@@ -241,7 +246,7 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> None:
         tr_cost = np.empty(room)
         tr_held = np.empty(room)
         tr_price = np.empty(room)
-        i, events, trades = stretch(
+        i, events, trades, general = stretch(
             hist,
             state.offset,
             i,
@@ -266,25 +271,27 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> None:
             tr_held,
             tr_price,
         )
-        if not events:
-            continue
-        last_key = int(fast.keys[ev_day[events - 1]])
-        batch = CompiledPlans(
-            days=ev_day[:events],
-            trades=ev_trades[:events],
-            sells=ev_sells[:events],
-            totals=ev_total[:events],
-            index=tr_index[:trades],
-            quantity=tr_quantity[:trades],
-            cost=tr_cost[:trades],
-            held=tr_held[:trades],
-            price=tr_price[:trades],
-            names=names,
-            cols=cols,
-            target_w=state.target_w,
-            bands=bands,
-        )
-        _record(state, fast, batch, ev_q[:events], ev_cost[:events])
+        if events:
+            batch = CompiledPlans(
+                days=ev_day[:events],
+                trades=ev_trades[:events],
+                sells=ev_sells[:events],
+                totals=ev_total[:events],
+                index=tr_index[:trades],
+                quantity=tr_quantity[:trades],
+                cost=tr_cost[:trades],
+                held=tr_held[:trades],
+                price=tr_price[:trades],
+                names=names,
+                cols=cols,
+                target_w=state.target_w,
+                bands=bands,
+            )
+            _record(state, fast, batch, ev_q[:events], ev_cost[:events])
+            last_key = int(fast.keys[ev_day[events - 1]])
+        if general:
+            return i
+    return hi
 
 
 def _record(

@@ -222,12 +222,13 @@ def _run(
             nxt = scheduled[k] if k < len(scheduled) else n
             j = nxt
             if fast is not None and nxt > i:
-                advance(state, fast, i, nxt)
-                i = nxt
-                if bar is not None:
-                    bar.advance(i)
-                continue
-            if nxt > i:
+                j = advance(state, fast, i, nxt)
+                if j == nxt:
+                    i = nxt
+                    if bar is not None:
+                        bar.advance(i)
+                    continue
+            elif nxt > i:
                 hi = min(nxt, i + block)
                 for step in steps:
                     mask = step.due(state, i, j if j < hi else hi)

@@ -28,6 +28,7 @@ import numpy as np
 __all__ = ["compile", "compiled", "jit_available", "pairwise_sum", "rebalance_to_target"]
 
 EPS = 1e-9  # as ``poise.plan._engine._EPS``
+SHARE_UNIT = 1e-6  # as ``poise.plan._orders.SHARE_UNIT``
 
 
 def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
@@ -109,14 +110,14 @@ def rebalance_to_target(
     fractional: bool,
     commission: float,
     spread_bps: float,
-    min_trade: float,
+    floor: float,
     reserve: float,
     after: np.ndarray,
     out_index: np.ndarray,
     out_quantity: np.ndarray,
     out_cost: np.ndarray,
     start: int,
-) -> tuple[int, int, float, float]:
+) -> tuple[int, int, float, float, int]:
     """Plan a triggered rebalance to target with no cash flow, as ``plan_kernel`` does.
 
     Parameters
@@ -127,8 +128,10 @@ def rebalance_to_target(
         The account's cash.
     target_w : ndarray
         Target weights (n + 1,), cash last.
-    fractional, commission, spread_bps, min_trade, reserve
+    fractional, commission, spread_bps, reserve
         The household's ``TradingRules``.
+    floor : float
+        The smallest order value (``poise.plan._orders.order_floor``).
     after : ndarray
         (n,) output: shares held after the trades.
     out_index, out_quantity, out_cost : ndarray
@@ -139,7 +142,10 @@ def rebalance_to_target(
 
     Returns
     -------
-    (trades, sells, cash after, total value before)
+    (trades, sells, cash after, total value before, uncovered)
+        ``uncovered`` counts the sells left out because their cost is at least their value;
+        when it is not 0 the caller plans the day with the kernel's general code, which
+        words their warnings.
     """
     n = held.shape[0]
     values = np.empty(n + 1)
@@ -159,6 +165,7 @@ def rebalance_to_target(
     redo = False
     fee = commission != 0.0 or spread_bps != 0.0
     k = start
+    uncovered = 0
 
     # Rebalancing sells.
     for i in range(n):
@@ -178,9 +185,12 @@ def rebalance_to_target(
             r = np.rint(q)
             q = have if have < r else r
         value = q * p
-        if value < min_trade or q <= EPS:
+        if q < SHARE_UNIT or value < floor:
             continue
         cost = commission + value * spread_bps * 1e-4 if fee else 0.0
+        if fee and value <= cost:
+            uncovered += 1
+            continue
         out_index[k] = i
         out_quantity[k] = q
         out_cost[k] = cost
@@ -232,7 +242,7 @@ def rebalance_to_target(
             if not fractional:
                 q = np.floor(q + 1e-9)
             value = q * p
-            if q <= EPS or value < min_trade:
+            if q < SHARE_UNIT or value < floor:
                 continue
             after[i] = after[i] + q
             cost = commission + value * spread_bps * 1e-4 if fee else 0.0
@@ -274,7 +284,7 @@ def rebalance_to_target(
                 if fit < extra:
                     extra = fit
                 earlier = seq[i] >= 0
-                if extra < 1 or ((buy_q[i] if earlier else 0.0) + extra) * p < min_trade:
+                if extra < 1 or ((buy_q[i] if earlier else 0.0) + extra) * p < floor:
                     continue
                 after[i] = after[i] + extra
                 before = book_cash
@@ -319,7 +329,7 @@ def rebalance_to_target(
             else:
                 after[i] = after[i] + q
                 applied = applied + (-value - out_cost[j])
-    return k - start, n_sells, applied, total_before
+    return k - start, n_sells, applied, total_before, uncovered
 
 
 _PLAIN = {

@@ -287,7 +287,9 @@ def plan_kernel(
     triggered = decision.triggered and decision.sells_allowed
     to_target = decision.rebalance_to is RebalanceTo.TARGET
     if triggered and to_target and not flows and _compiled.compiled():
-        return _to_target_compiled(held, price, cash, target_w, rules)
+        compiled = _to_target_compiled(held, price, cash, target_w, rules)
+        if compiled is not None:
+            return compiled
     net_flow = float(sum(flows))
     total_after_flow = total_before + net_flow
     if total_after_flow < -_EPS:
@@ -530,15 +532,16 @@ def plan_kernel(
 
 def _to_target_compiled(
     held: np.ndarray, price: np.ndarray, cash: float, target_w: np.ndarray, rules: TradingRules
-) -> KernelPlan:
+) -> KernelPlan | None:
     """Steps 2-4 of a rebalance to target without flows, by the compiled code that the
-    backtest's compiled loop also calls (``_compiled.rebalance_to_target``, bit-exact)."""
+    backtest's compiled loop also calls (``_compiled.rebalance_to_target``, bit-exact);
+    None when a sell would not cover its cost (the general code words its warning)."""
     n = held.shape[0]
     after = np.empty(n)
     index = np.empty(2 * n, dtype=np.int64)
     quantity = np.empty(2 * n)
     cost = np.empty(2 * n)
-    count, n_sells, cash_after, total = _compiled.rebalance_to_target(
+    count, n_sells, cash_after, total, uncovered = _compiled.rebalance_to_target(
         held,
         price,
         cash,
@@ -546,7 +549,7 @@ def _to_target_compiled(
         rules.fractional,
         rules.commission,
         rules.spread_bps,
-        rules.min_trade_value,
+        order_floor(rules),
         rules.cash_reserve,
         after,
         index,
@@ -554,6 +557,8 @@ def _to_target_compiled(
         cost,
         0,
     )
+    if uncovered:
+        return None
     actions: list[int] = [Action.SELL_TO_TARGET] * n_sells
     actions += [Action.BUY_TO_TARGET] * (count - n_sells)
     return KernelPlan(
