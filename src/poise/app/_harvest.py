@@ -76,7 +76,7 @@ def harvest(request: HarvestRequest) -> HarvestResult:
     if future:
         raise InputError(
             f"a {future[0].side.value} of {future[0].symbol} is dated {future[0].date}, after the "
-            f"as-of day {on}; remove it or choose a later as-of day",
+            f"as-of day {on}; remove it or pass a later `as_of`",
             source=request.transactions_source,
         )
     price_map.update(optional_prices(table, on, hh, price_map))

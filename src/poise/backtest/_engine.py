@@ -28,7 +28,7 @@ from poise.backtest._state import BacktestState, TradeKind
 from poise.backtest._steps import PayTaxes, Step, default_steps
 from poise.backtest._tax import TaxLedger
 from poise.model import CASH, Holdings, Household
-from poise.policy import AnyOf, Policy, ThresholdPolicy, VolatilityPolicy, half_bands
+from poise.policy import Policy, trigger_bands, trigger_of
 
 __all__ = ["run_backtest"]
 
@@ -73,24 +73,10 @@ def _window(index: pd.DatetimeIndex, start: date | None, end: date | None) -> tu
         first, last = index[0].date(), index[-1].date()
         raise InputError(
             f"no trading days between {start or first} and {end or last} (prices cover "
-            f"{first} to {last}); choose a start and an end inside that range",
+            f"{first} to {last}); choose `start` and `end` inside that range",
             field="start" if start is not None else "end",
         )
     return lo, hi
-
-
-def _policy_bands(policy: Policy, target_w: np.ndarray) -> np.ndarray | None:
-    """Band half-widths a band policy draws around ``target_w`` (volatility bands unscaled);
-    None for policies without bands."""
-    if isinstance(policy, ThresholdPolicy):
-        return policy.bands(target_w)
-    if isinstance(policy, VolatilityPolicy):
-        return half_bands(target_w, policy.absolute, policy.relative)
-    if isinstance(policy, AnyOf):
-        parts = [_policy_bands(p, target_w) for p in policy.policies]  # type: ignore[arg-type]
-        found = [b for b in parts if b is not None]
-        return np.minimum.reduce(found) if found else None
-    return None
 
 
 def run_backtest(
@@ -274,7 +260,8 @@ def _result(
         index=target_dates,
         columns=columns,
     )
-    band_rows = [_policy_bands(policy, row) for row in targets.to_numpy()]
+    trigger = trigger_of(policy)
+    band_rows = [trigger_bands(trigger, row) for row in targets.to_numpy()]
     bands = (
         None
         if any(b is None for b in band_rows)

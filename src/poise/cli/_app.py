@@ -14,10 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from poise._errors import InputError
+from poise._errors import DataError, InputError
 from poise.model import Side, Trade
 
 __all__ = [
+    "REQUEST_FLAGS",
     "app",
     "console",
     "flag_errors",
@@ -34,6 +35,40 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+REQUEST_FLAGS: dict[str, str] = {
+    "account": "--account",
+    "as_of": "--as-of",
+    "benchmark": "--benchmark",
+    "benchmark_column": "--benchmark-column",
+    "block_months": "--block",
+    "contribution": "--contribution",
+    "contribution.amount": "--contribution",
+    "deposit.amount": "--deposit",
+    "end": "--end",
+    "every": "--every",
+    "goal": "--goal",
+    "initial": "--initial",
+    "initial_value": "--initial",
+    "levels": "--level",
+    "paths": "--paths",
+    "points": "--points",
+    "policies": "--policy",
+    "policy": "--policy",
+    "prices": "--prices",
+    "risk_free": "--risk-free",
+    "shock": "--shock",
+    "start": "--start",
+    "symbols": "--symbols",
+    "view": "--view",
+    "window": "--window",
+    "withdraw.amount": "--withdraw",
+    "withdrawal.amount": "--withdrawal",
+    "years": "--years",
+}
+"""Engine and request parameters (``InputError.field``) and the flags that set them: wrap
+engine calls in ``flag_errors(REQUEST_FLAGS)`` so that messages name what the user typed."""
 
 
 @app.callback()
@@ -105,6 +140,13 @@ def flag_errors(flags: Mapping[str, str] | Callable[[str], str]) -> Iterator[Non
     field."""
     try:
         yield
+    except DataError as exc:
+        if callable(flags):
+            raise
+        renamed_data = exc.renamed(dict(flags))
+        if renamed_data is exc:
+            raise
+        raise renamed_data from None
     except InputError as exc:
         if callable(flags):
             if exc.field is None or exc.field.startswith("-"):

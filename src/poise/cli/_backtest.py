@@ -10,7 +10,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import DataError, InputError
-from poise.cli._app import app, console, flag_errors, parse_date_option, print_json, warn
+from poise.cli._app import (
+    REQUEST_FLAGS,
+    app,
+    console,
+    flag_errors,
+    parse_date_option,
+    print_json,
+    warn,
+)
 from poise.cli._options import (
     ACCOUNT,
     CONTRIBUTION,
@@ -33,19 +41,7 @@ __all__ = [
     "write_report",
 ]
 
-RUN_FLAGS = {
-    "start": "--start",
-    "end": "--end",
-    "initial": "--initial",
-    "every": "--every",
-    "account": "--account",
-    "contribution.amount": "--contribution",
-    "withdrawal.amount": "--withdrawal",
-    "policies": "--policy",
-    "risk_free": "--risk-free",
-    "benchmark": "--benchmark",
-    "benchmark_column": "--benchmark-column",
-}
+RUN_FLAGS = REQUEST_FLAGS
 """Request fields of the backtest-like use cases and the flags that set them."""
 
 

@@ -218,7 +218,7 @@ def kernel_eligible(household: Household, transactions: object | None = None) ->
         and not hh.harvest.enabled
         and not hh.harvest.substitutes
         and hh.risk is None
-        and hh.tax.lot_method is not LotMethod.TAX_MIN
+        and hh.tax.lot_method not in (LotMethod.TAX_MIN, LotMethod.TAX_ORDER)
         and hh.tax.defer_days <= 0
         and not hh.location
     )
@@ -296,7 +296,7 @@ def plan_kernel(
         raise InputError(
             f"withdrawals of {fmt_money(-net_flow)} exceed the household's total value "
             f"{fmt_money(total_before)}",
-            field="--withdraw",
+            field="withdraw.amount",
         )
     deposit = 0.0
     withdrawal = 0.0

@@ -42,6 +42,7 @@ from poise.store._scope import (
     FirmScope,
     SqlHouseholdStore,
     SqlLedgerStore,
+    is_parsed,
     parse_household,
     positions_of,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "SqlLedgerStore",
     "User",
     "alembic_config",
+    "is_parsed",
     "is_sqlite",
     "make_engine",
     "new_id",
