@@ -52,6 +52,7 @@ from poise.store._scope import (
     FirmScope,
     SqlHouseholdStore,
     SqlLedgerStore,
+    is_parsed,
     parse_household,
     positions_of,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "SqlOrderStore",
     "User",
     "alembic_config",
+    "is_parsed",
     "is_sqlite",
     "make_engine",
     "new_id",
