@@ -143,7 +143,7 @@ def load_feed(
 
 def _default_feed(source: str) -> PriceFeed:
     if source == "alpaca":
-        from poise.broker._alpaca import alpaca_keys
+        from poise.data._alpaca_http import alpaca_keys
 
         key, secret = alpaca_keys()
         return AlpacaBars(key, secret)
@@ -165,7 +165,7 @@ class AlpacaBars:
                 "alpaca: prices need the alpaca extra: pip install 'poise[alpaca]'",
                 field="--prices",
             ) from None
-        from poise.broker._alpaca import make_safe
+        from poise.data._alpaca_http import make_safe
 
         origin = url or os.environ.get("POISE_ALPACA_DATA_URL") or None
         self.client = make_safe(
