@@ -132,3 +132,42 @@ def test_submit_to_a_fake_alpaca(home, monkeypatch):
         assert len(fake.orders) == 3
     finally:
         fake.close()
+
+
+def test_paper_fills_at_prices_from_a_file_and_refuses_stale_ones(home):
+    (home / "prices.csv").write_text(
+        "date,AAA,BBB,CCC\n2024-02-20,90,40,10\n2024-02-29,110,60,30\n", encoding="utf-8"
+    )
+    stale = run_cli(
+        [
+            "orders",
+            "submit",
+            home / "plan.json",
+            "--broker",
+            "paper",
+            "--prices",
+            home / "prices.csv",
+            "--max-price-age",
+            "0",
+        ]
+    )
+    assert stale.code == 2
+    assert "last price of AAA is from 2024-02-29, 1 days before 2024-03-01" in stale.stderr
+    done = run_cli(
+        [
+            "orders",
+            "submit",
+            home / "plan.json",
+            "--broker",
+            "paper",
+            "--json",
+            "--prices",
+            home / "prices.csv",
+            "--price-buffer-bps",
+            "0",
+        ]
+    )
+    assert done.code == 0, done.stderr
+    # the venue's prices (the 2024-02-29 row) moved 10 bps against each order
+    got = {o["symbol"]: o["average_price"] for o in done.json()["orders"]}
+    assert got == pytest.approx({"AAA": 110 * 0.999, "BBB": 60 * 1.001, "CCC": 30 * 1.001})

@@ -162,9 +162,9 @@ def submit(
     if account is not None and not trades:
         raise InputError(f"the plan has no trades in account {account!r}", field="--account")
     venue_prices = None
-    if prices is not None:
-        if broker != "paper":
-            raise InputError("--prices sets the paper venue's prices only", field="--prices")
+    if prices is not None and broker != "paper":
+        err_console.print("[yellow]note:[/] --prices sets the paper venue's prices; ignored")
+    elif prices is not None:
         symbols = sorted({t.symbol for t in trades})
         venue_prices = _venue_prices(prices, plan_file.as_of, symbols, max_price_age)
     if live:
