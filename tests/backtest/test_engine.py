@@ -336,7 +336,7 @@ def test_bad_inputs(prices: pd.DataFrame) -> None:
         run_backtest(make_household({"MSFT": 1.0}), prices)
     with pytest.raises(InputError) as info:
         run_backtest(hh, prices, initial=-5.0)
-    assert info.value.field == "--initial"
+    assert info.value.field == "initial"  # a parameter; the CLI maps it to --initial
     with pytest.raises(InputError, match="unknown account 'roth'"):
         run_backtest(hh, prices, flows=[ScheduledFlow(10.0, "month", account="roth")])
 

@@ -131,8 +131,10 @@ def test_holdings_header_and_empty(tmp_path):
         read_holdings(write(tmp_path, "a.csv", "account,symbol,quantity,cost_basis\n"))
     with pytest.raises(InputError, match="empty"):
         read_holdings(write(tmp_path, "b.csv", ""))
-    with pytest.raises(InputError, match="no lots and no cash"):
-        read_holdings(write(tmp_path, "c.csv", HEADER))
+    # A header alone is an empty household (a first deposit invests it; issue 10, kind 2).
+    empty = read_holdings(write(tmp_path, "c.csv", HEADER))
+    assert empty.lots == ()
+    assert not any(empty.cash.values())
 
 
 def test_prices_read(tmp_path):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from poise.plan import waterfill
-from poise.plan._engine import _capped_fill as engine_capped_fill
+from poise.plan._sizing import level_fill as engine_capped_fill
 from poise.risk._montecarlo import _capped_fill, _waterfill
 
 values = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)

@@ -1,7 +1,37 @@
 """Use cases: one function per thing a user asks poise to do, typed request in, typed result
 out. Every door (command line, service, batch) calls these; none copies their steps. Nothing
-here imports typer, rich, FastAPI or SQLAlchemy."""
+here imports typer, rich, FastAPI or SQLAlchemy. Errors name request fields (``initial``,
+``withdraw.amount``); doors map them to their own names (flags, JSON paths).
 
+==============  =======================  ==================  =====================
+use case        request                  result              JSON (``poise.report``)
+==============  =======================  ==================  =====================
+rebalance       RebalanceRequest         RebalanceResult     rebalance_to_dict
+harvest         HarvestRequest           HarvestResult       harvest_to_dict
+backtest        BacktestRequest          BacktestOutcome     backtest_to_dict
+compare, demo   CompareRequest           CompareOutcome      compare_to_dict
+attribution     AttributionRequest       AttributionResult   attribution_to_dict
+stress          StressRequest            StressResult        stress_to_dict
+optimize        OptimizeRequest          OptimizeResult      optimize_to_dict
+==============  =======================  ==================  =====================
+"""
+
+from poise.app._attribution import AttributionRequest, AttributionResult, attribution
+from poise.app._backtest import (
+    BacktestOutcome,
+    BacktestRequest,
+    CompareOutcome,
+    CompareRequest,
+    ReportOptions,
+    backtest,
+    check_window,
+    compare,
+    run_description,
+    scheduled_flows,
+)
+from poise.app._demo import DEMO_HOUSEHOLD, DEMO_POLICIES, demo, demo_household
+from poise.app._harvest import HarvestRequest, HarvestResult, harvest
+from poise.app._optimize import OptimizeRequest, OptimizeResult, optimize, select_universe
 from poise.app._rebalance import (
     QUALITY_LOOKBACK_DAYS,
     RebalanceRequest,
@@ -21,9 +51,20 @@ from poise.app._stores import (
     StoredRequest,
     stored_request,
 )
+from poise.app._stress import StressRequest, StressResult, stress
 
 __all__ = [
+    "DEMO_HOUSEHOLD",
+    "DEMO_POLICIES",
     "QUALITY_LOOKBACK_DAYS",
+    "AttributionRequest",
+    "AttributionResult",
+    "BacktestOutcome",
+    "BacktestRequest",
+    "CompareOutcome",
+    "CompareRequest",
+    "HarvestRequest",
+    "HarvestResult",
     "HoldingsRecord",
     "HouseholdRecord",
     "HouseholdStore",
@@ -31,11 +72,28 @@ __all__ = [
     "InMemoryLedgerStore",
     "LedgerStore",
     "NotFoundError",
+    "OptimizeRequest",
+    "OptimizeResult",
     "RebalanceRequest",
     "RebalanceResult",
+    "ReportOptions",
     "StoredRequest",
+    "StressRequest",
+    "StressResult",
+    "attribution",
+    "backtest",
     "cash_flows",
+    "check_window",
+    "compare",
+    "demo",
+    "demo_household",
+    "harvest",
+    "optimize",
     "optional_prices",
     "rebalance",
+    "run_description",
+    "scheduled_flows",
+    "select_universe",
     "stored_request",
+    "stress",
 ]

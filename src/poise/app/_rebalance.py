@@ -15,7 +15,7 @@ import pandas as pd
 
 from poise._errors import InputError
 from poise.allocate import resolve_targets
-from poise.io import check_acquired_by, history_matrix, prices_on
+from poise.io import check_acquired_by, prices_on
 from poise.model import CASH, Holdings, Household, Plan
 from poise.plan import CashFlow, plan_rebalance
 from poise.tax import Transaction
@@ -148,7 +148,6 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
     if request.transactions is not None:
         txs = [t for t in request.transactions if t.date <= on]
         price_map.update(optional_prices(table, on, hh, price_map))
-    symbols = [s for s in targets if s != CASH] + [s for s in lots.symbols if s not in targets]
     plan = plan_rebalance(
         hh,
         lots,
@@ -158,7 +157,7 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
         flows=request.flows,
         force=request.force,
         last_rebalanced=request.last_rebalanced,
-        history=history_matrix(table, symbols, on),
+        history=table.loc[: pd.Timestamp(on)],
         transactions=txs,
     )
     for acc_id, short in plan.unmet_withdrawals.items():

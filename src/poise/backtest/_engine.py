@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import InputError
+from poise._progress import ProgressCallback, Throttled
 from poise.analytics import compute_metrics
 from poise.backtest._fast import ArrayState, array_steps, uses_arrays
 from poise.backtest._flows import ScheduledFlow
@@ -26,7 +27,7 @@ from poise.backtest._state import BacktestState, TradeKind
 from poise.backtest._steps import Step, default_steps
 from poise.backtest._tax import TaxLedger
 from poise.model import CASH, Holdings, Household
-from poise.policy import AnyOf, Policy, ThresholdPolicy, VolatilityPolicy, half_bands
+from poise.policy import Policy, trigger_bands, trigger_of
 
 __all__ = ["run_backtest"]
 
@@ -71,24 +72,10 @@ def _window(index: pd.DatetimeIndex, start: date | None, end: date | None) -> tu
         first, last = index[0].date(), index[-1].date()
         raise InputError(
             f"no trading days between {start or first} and {end or last} (prices cover "
-            f"{first} to {last}); choose --start and --end inside that range",
-            field="--start" if start is not None else "--end",
+            f"{first} to {last}); choose `start` and `end` inside that range",
+            field="start" if start is not None else "end",
         )
     return lo, hi
-
-
-def _policy_bands(policy: Policy, target_w: np.ndarray) -> np.ndarray | None:
-    """Band half-widths a band policy draws around ``target_w`` (volatility bands unscaled);
-    None for policies without bands."""
-    if isinstance(policy, ThresholdPolicy):
-        return policy.bands(target_w)
-    if isinstance(policy, VolatilityPolicy):
-        return half_bands(target_w, policy.absolute, policy.relative)
-    if isinstance(policy, AnyOf):
-        parts = [_policy_bands(p, target_w) for p in policy.policies]  # type: ignore[arg-type]
-        found = [b for b in parts if b is not None]
-        return np.minimum.reduce(found) if found else None
-    return None
 
 
 def run_backtest(
@@ -100,7 +87,7 @@ def run_backtest(
     initial: float = 100_000.0,
     flows: Sequence[ScheduledFlow] = (),
     policy: Policy | None = None,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
     risk_free: float = 0.0,
     screen: bool = True,
     steps: Sequence[Step] | None = None,
@@ -128,8 +115,8 @@ def run_backtest(
         Recurring contributions and withdrawals.
     policy : Policy, optional
         The rule to replay instead of ``household.policy``.
-    progress : bool
-        Show a progress bar (rich, on stderr).
+    progress : ProgressCallback, optional
+        Told ``(label, days done, days)`` as the replay advances (see ``poise._progress``).
     risk_free : float
         Annual risk-free rate for Sharpe and Sortino.
     screen : bool
@@ -153,13 +140,13 @@ def run_backtest(
         Missing price columns, an empty date window, a bad amount or an unknown account.
     """
     if not isinstance(initial, int | float) or not math.isfinite(initial) or initial <= 0:
-        raise InputError(f"must be a positive amount, got {initial!r}", field="--initial")
+        raise InputError(f"must be a positive amount, got {initial!r}", field="initial")
     accounts = household.account_ids
     for flow in flows:
         if flow.account is not None and flow.account not in accounts:
             raise InputError(
                 f"unknown account {flow.account!r}; the household has {', '.join(accounts)}",
-                field="--account",
+                field="account",
             )
     policy = policy if policy is not None else household.policy
     universe = _universe(household)
@@ -196,13 +183,13 @@ def run_backtest(
     return _result(state, policy, float(initial), risk_free)
 
 
-def _run(state: BacktestState, steps: Sequence[Step], progress: bool) -> None:
+def _run(state: BacktestState, steps: Sequence[Step], progress: ProgressCallback | None) -> None:
     """The event loop: find the next day on which some step must run (a scheduled day, or a
     day a step's screen flags), run every step on it, repeat."""
     n = state.n_days
     scheduled = np.unique(np.concatenate([[0], *(step.schedule(state) for step in steps)]))
     scheduled = scheduled[scheduled < n].tolist()
-    bar = _Progress(n, state.policy.describe()) if progress else None
+    bar = Throttled(progress, f"backtest {state.policy.describe()}", n) if progress else None
     i, k, block = 0, 0, _FIRST_BLOCK
     try:
         while i < n:
@@ -230,38 +217,7 @@ def _run(state: BacktestState, steps: Sequence[Step], progress: bool) -> None:
                 bar.advance(i)
     finally:
         if bar is not None:
-            bar.close()
-
-
-class _Progress:
-    """A rich progress bar on stderr, updated at most ~200 times."""
-
-    def __init__(self, total: int, label: str) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.total = total
-        self.step = max(1, total // 200)
-        self.shown = 0
-        self.progress = Progress(
-            TextColumn("[bold]backtest[/] {task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} days"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.progress.start()
-        self.task = self.progress.add_task(label, total=total)
-
-    def advance(self, done: int) -> None:
-        if done - self.shown >= self.step:
-            self.shown = done
-            self.progress.update(self.task, completed=done)
-
-    def close(self) -> None:
-        self.progress.update(self.task, completed=self.total)
-        self.progress.stop()
+            bar.finish()
 
 
 def _result(
@@ -287,7 +243,8 @@ def _result(
         index=target_dates,
         columns=columns,
     )
-    band_rows = [_policy_bands(policy, row) for row in targets.to_numpy()]
+    trigger = trigger_of(policy)
+    band_rows = [trigger_bands(trigger, row) for row in targets.to_numpy()]
     bands = (
         None
         if any(b is None for b in band_rows)

@@ -84,8 +84,7 @@ class Harvest:
         block = state.prices[state.offset + lo : state.offset + hi][:, cols]
         value = np.nan_to_num(block, nan=np.inf) * quantity
         loss = basis - value
-        trading = state.household.trading
-        cost = 2 * (trading.commission + value * trading.spread_bps * 1e-4)
+        cost = 2 * state.household.trading.costs.costs(value)  # sell and buy back
         ok = (
             (loss > max(rules.min_loss, 1e-9))
             & (loss >= rules.min_loss_fraction * basis)

@@ -11,6 +11,7 @@ from poise.cli import (  # noqa: F401  (register the commands)
     _attribution,
     _audit,
     _backtest,
+    _batch,
     _compare,
     _db,
     _demo,

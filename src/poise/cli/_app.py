@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -14,10 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from poise._errors import InputError
+from poise._errors import DataError, InputError
 from poise.model import Side, Trade
 
 __all__ = [
+    "REQUEST_FLAGS",
     "app",
     "console",
     "flag_errors",
@@ -34,6 +35,40 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+REQUEST_FLAGS: dict[str, str] = {
+    "account": "--account",
+    "as_of": "--as-of",
+    "benchmark": "--benchmark",
+    "benchmark_column": "--benchmark-column",
+    "block_months": "--block",
+    "contribution": "--contribution",
+    "contribution.amount": "--contribution",
+    "deposit.amount": "--deposit",
+    "end": "--end",
+    "every": "--every",
+    "goal": "--goal",
+    "initial": "--initial",
+    "initial_value": "--initial",
+    "levels": "--level",
+    "paths": "--paths",
+    "points": "--points",
+    "policies": "--policy",
+    "policy": "--policy",
+    "prices": "--prices",
+    "risk_free": "--risk-free",
+    "shock": "--shock",
+    "start": "--start",
+    "symbols": "--symbols",
+    "view": "--view",
+    "window": "--window",
+    "withdraw.amount": "--withdraw",
+    "withdrawal.amount": "--withdrawal",
+    "years": "--years",
+}
+"""Engine and request parameters (``InputError.field``) and the flags that set them: wrap
+engine calls in ``flag_errors(REQUEST_FLAGS)`` so that messages name what the user typed."""
 
 
 @app.callback()
@@ -99,12 +134,24 @@ def parse_date_option(value: str | None, option: str) -> date | None:
 
 
 @contextmanager
-def flag_errors(flags: Mapping[str, str]) -> Iterator[None]:
+def flag_errors(flags: Mapping[str, str] | Callable[[str], str]) -> Iterator[None]:
     """Re-raise an engine ``InputError`` naming a request field (``withdraw.amount``) with the
-    command-line flag that sets it (``--withdraw``)."""
+    command-line flag that sets it (``--withdraw``): by a table, or by a function of the
+    field."""
     try:
         yield
+    except DataError as exc:
+        if callable(flags):
+            raise
+        renamed_data = exc.renamed(dict(flags))
+        if renamed_data is exc:
+            raise
+        raise renamed_data from None
     except InputError as exc:
+        if callable(flags):
+            if exc.field is None or exc.field.startswith("-"):
+                raise
+            flags = {exc.field: flags(exc.field)}
         renamed = exc.renamed(dict(flags))
         if renamed is exc:
             raise

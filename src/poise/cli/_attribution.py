@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from poise._errors import InputError
-from poise.cli._app import app, console, print_json
+from poise.cli._app import app, console, flag_errors, parse_date_option, print_json
+from poise.cli._backtest import RUN_FLAGS, check_report_path, write_report
 from poise.cli._options import (
     ACCOUNT,
     CONTRIBUTION,
@@ -19,7 +20,7 @@ from poise.cli._options import (
     START,
     WITHDRAWAL,
 )
-from poise.io import read_household, read_prices, write_text_atomic
+from poise.cli._progress import progress_bars
 
 __all__ = ["attribution"]
 
@@ -56,52 +57,48 @@ def attribution(
     """Backtest the household as `poise backtest` does and explain its return: CAPM against
     the benchmark, Brinson-Fachler by group against the targets, contribution per asset,
     the rebalancing effect against buy-and-hold, and the drag of costs and taxes."""
-    from poise.cli._backtest import run_options, scheduled_flows, show_progress
-    from poise.risk import attribute_backtest, benchmark_series
+    from poise.app import AttributionRequest, check_window, scheduled_flows
+    from poise.app import attribution as run
+    from poise.io import read_household, read_prices
+    from poise.report import attribution_to_dict
+    from poise.risk import benchmark_series
 
     hh = read_household(household)
-    first, last, initial = run_options(start, end, initial)
-    flows = scheduled_flows(contribution, withdrawal, every, account, hh)
+    first = parse_date_option(start, "--start")
+    last = parse_date_option(end, "--end")
+    with flag_errors(RUN_FLAGS):
+        check_window(first, last, initial)
+        flows = scheduled_flows(
+            hh, contribution=contribution, withdrawal=withdrawal, every=every, account=account
+        )
     if not -1 < risk_free < 1:
         raise InputError(f"is an annual fraction (0.02), got {risk_free:g}", field="--risk-free")
-    if report is not None and report.suffix.lower() not in {".html", ".htm"}:
-        raise InputError(
-            f"the report is an HTML file; give a name ending in .html, got {str(report)!r}",
-            field="--report",
-        )
-    if report is not None and not report.parent.exists():
-        raise InputError(
-            f"folder {str(report.parent)!r} does not exist; create it or choose another path",
-            field="--report",
-        )
-    table = read_prices(prices)
-    bench = benchmark_series(read_prices(benchmark), benchmark_column, benchmark)
-    name = benchmark if benchmark_column is None else f"{benchmark}:{benchmark_column}"
-    result = attribute_backtest(
-        hh,
-        table,
-        bench,
-        benchmark_name=name,
-        start=first,
-        end=last,
-        initial=initial,
-        flows=flows,
-        risk_free=risk_free,
-        progress=show_progress(),
-    )
-    written = None
     if report is not None:
-        from poise.risk._report import attribution_report
-
-        text = attribution_report(
-            result,
-            title=f"{hh.name}: attribution",
-            subtitle=f"{result.result.policy} · {result.result.start} → {result.result.end} · "
-            f"benchmark {name}",
+        check_report_path(report)
+    table = read_prices(prices)
+    with flag_errors(RUN_FLAGS):
+        bench = benchmark_series(read_prices(benchmark), benchmark_column, benchmark)
+    name = benchmark if benchmark_column is None else f"{benchmark}:{benchmark_column}"
+    with flag_errors(RUN_FLAGS), progress_bars() as progress:
+        outcome = run(
+            AttributionRequest(
+                household=hh,
+                prices=table,
+                benchmark=bench,
+                benchmark_name=name,
+                start=first,
+                end=last,
+                initial=initial,
+                flows=flows,
+                risk_free=risk_free,
+                progress=progress,
+                report=report is not None,
+            )
         )
-        write_text_atomic(report, text)
-        written = report.resolve()
-    out = result.to_dict()
+    written = None
+    if report is not None and outcome.report_html is not None:
+        written = write_report(report, outcome.report_html)
+    out = attribution_to_dict(outcome)
     if json_out:
         if written is not None:
             out["report"] = str(written)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
-from datetime import date
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import DataError, InputError
-from poise.backtest import BacktestResult, ScheduledFlow, run_backtest
-from poise.cli._app import app, console, parse_date_option, print_json, warn
+from poise.cli._app import (
+    REQUEST_FLAGS,
+    app,
+    console,
+    flag_errors,
+    parse_date_option,
+    print_json,
+    warn,
+)
 from poise.cli._options import (
     ACCOUNT,
     CONTRIBUTION,
@@ -25,166 +29,69 @@ from poise.cli._options import (
     START,
     WITHDRAWAL,
 )
-from poise.io import read_household, read_prices, write_text_atomic
-from poise.model import Household
-from poise.report import METRIC_ROWS, format_metric
+from poise.cli._progress import progress_bars
 
-__all__ = ["backtest", "metrics_table", "scheduled_flows", "write_report"]
+__all__ = [
+    "RUN_FLAGS",
+    "backtest",
+    "check_report_path",
+    "headline",
+    "metrics_table",
+    "print_warnings",
+    "write_report",
+]
 
-PERIODS = ("month", "quarter", "year")
-
-
-def scheduled_flows(
-    contribution: float | None,
-    withdrawal: float | None,
-    every: str,
-    account: str | None,
-    household: Household,
-) -> list[ScheduledFlow]:
-    """``--contribution`` / ``--withdrawal`` / ``--every`` / ``--account`` as flows."""
-    if every not in PERIODS:
-        raise InputError(
-            f"{every!r} is not a frequency; use month | quarter | year", field="--every"
-        )
-    if account is not None and account not in household.account_ids:
-        raise InputError(
-            f"unknown account {account!r}; the household has {', '.join(household.account_ids)}",
-            field="--account",
-        )
-    flows = []
-    for amount, option, sign in (
-        (contribution, "--contribution", 1.0),
-        (withdrawal, "--withdrawal", -1.0),
-    ):
-        if amount is None:
-            continue
-        if not amount > 0:
-            raise InputError(f"must be a positive amount, got {amount:g}", field=option)
-        flows.append(ScheduledFlow(sign * amount, every, account))  # type: ignore[arg-type]
-    return flows
+RUN_FLAGS = REQUEST_FLAGS
+"""Request fields of the backtest-like use cases and the flags that set them."""
 
 
-def show_progress() -> bool:
-    """Progress bars only where someone watches (stderr is a terminal)."""
-    return sys.stderr.isatty()
-
-
-def metrics_table(results: Mapping[str, BacktestResult], title: str) -> Table:
+def metrics_table(results: Mapping[str, object], title: str) -> Table:
     """Metrics as rows, one column per backtest."""
+    from poise.report import METRIC_ROWS, format_metric
+
     table = Table(title=title)
     table.add_column("metric")
-    dicts = {name: r.to_dict() for name, r in results.items()}
+    dicts = {name: r.to_dict() for name, r in results.items()}  # type: ignore[attr-defined]
     for name in results:
-        table.add_column(name, justify="right")
+        table.add_column(escape(name), justify="right")
     for label, key in METRIC_ROWS:
         table.add_row(label, *(format_metric(key, d[key]) for d in dicts.values()))
     return table
 
 
-def describe_run(result: BacktestResult, flows: Sequence[ScheduledFlow]) -> str:
-    text = (
-        f"[bold]{result.household}[/] · {result.policy} · {result.start} → {result.end} · "
-        f"initial {result.initial_value:,.2f}"
-    )
-    for flow in flows:
-        text += f" · {flow.describe()}"
-    return text
+def headline(text: str, name: str) -> str:
+    """``text`` (a run description starting with the household's name) with the name bold."""
+    return f"[bold]{escape(name)}[/]{escape(text[len(name) :])}"
 
 
-def risk_sections(
-    household: Household,
-    prices: pd.DataFrame,
-    result: BacktestResult,
-    flows: Sequence[ScheduledFlow],
-    benchmark: str,
-    paths: int,
-    years: int,
-) -> list[tuple[str, Any]]:
-    """Report sections on one backtest: its attribution against ``benchmark`` and a Monte
-    Carlo of the next ``years`` from where it ended, with the same rule and savings."""
-    import html
-
-    from poise.risk import MonteCarloSettings, attribute_backtest, benchmark_series, monte_carlo
-    from poise.risk._report import attribution_blocks, montecarlo_blocks
-
-    sections: list[tuple[str, Any]] = []
-    try:
-        bench = benchmark_series(read_prices(benchmark), None, benchmark)
-        attribution = attribute_backtest(
-            household,
-            prices,
-            bench,
-            benchmark_name=benchmark,
-            start=result.start,
-            end=result.end,
-            initial=result.initial_value,
-            flows=flows,
-            result=result,
-        )
-        sections.append(("Attribution", ""))
-        sections += attribution_blocks(attribution)
-    except DataError as exc:
-        sections.append(("Attribution", f"<p>Not available: {html.escape(str(exc))}</p>"))
-    per_month = {"month": 1.0, "quarter": 3.0, "year": 12.0}
-    monthly = sum(f.amount / per_month[f.every] for f in flows)
-    final_weights = result.weights.iloc[-1]
-    final_targets = result.daily_targets().iloc[-1]
-    mc = monte_carlo(
-        household,
-        prices.loc[: pd.Timestamp(result.end)],
-        MonteCarloSettings(paths=paths, years=years, contribution=monthly, seed=0),
-        initial_value=float(result.values.iloc[-1]),
-        initial_weights={str(k): float(v) for k, v in final_weights.items()},
-        targets={str(k): float(v) for k, v in final_targets.items() if v > 0},
-        start=result.end,
-    )
-    blocks = montecarlo_blocks(mc)
-    heading = f"Monte Carlo: the next {years} years from {result.end}, same rule and savings"
-    return [*sections, (heading, blocks[0][1]), *blocks[1:]]
-
-
-def write_report(
-    path: Path,
-    results: Mapping[str, BacktestResult],
-    title: str,
-    subtitle: str = "",
-    sections: Sequence[tuple[str, Any]] = (),
-) -> Path:
-    """Write the HTML report for ``results`` atomically; returns the resolved path."""
-    from poise.report import backtest_report
-
+def check_report_path(path: Path, flag: str = "--report") -> Path:
+    """Refuse a report path that is not ``.html`` or whose folder does not exist."""
     if path.suffix.lower() not in {".html", ".htm"}:
         raise InputError(
             f"the report is an HTML file; give a name ending in .html, got {str(path)!r}",
-            field="--report",
+            field=flag,
         )
     if not path.parent.exists():
         raise InputError(
             f"folder {str(path.parent)!r} does not exist; create it or choose another path",
-            field="--report",
+            field=flag,
         )
-    text = backtest_report(results, title=title, subtitle=subtitle, sections=sections)
-    write_text_atomic(path, text)
+    return path
+
+
+def write_report(path: Path, text: str, flag: str = "--report") -> Path:
+    """Write ``text`` to ``path`` atomically; returns the resolved path."""
+    from poise.io import write_text_atomic
+
+    write_text_atomic(check_report_path(path, flag), text)
     return path.resolve()
 
 
-def print_warnings(result: BacktestResult, limit: int = 5) -> None:
-    for warning in result.warnings[:limit]:
+def print_warnings(warnings: Sequence[str], limit: int = 5) -> None:
+    for warning in warnings[:limit]:
         warn("warning", warning)
-    if len(result.warnings) > limit:
-        console.print(f"[yellow]… and {len(result.warnings) - limit} more warnings[/]")
-
-
-def run_options(
-    start: str | None, end: str | None, initial: float
-) -> tuple[date | None, date | None, float]:
-    first = parse_date_option(start, "--start")
-    last = parse_date_option(end, "--end")
-    if first and last and last < first:
-        raise InputError(f"--end {last} is before --start {first}", field="--end")
-    if not initial > 0:
-        raise InputError(f"must be a positive amount, got {initial:g}", field="--initial")
-    return first, last, initial
+    if len(warnings) > limit:
+        console.print(f"[yellow]… and {len(warnings) - limit} more warnings[/]")
 
 
 @app.command()
@@ -210,33 +117,63 @@ def backtest(
 
     With --report, the HTML report also attributes the return (CAPM against --benchmark,
     Brinson-Fachler, contributions) and fans out a Monte Carlo of the years after the end."""
+    from poise.app import BacktestRequest, ReportOptions, check_window, scheduled_flows
+    from poise.app import backtest as run
+    from poise.io import read_household, read_prices
+    from poise.report import backtest_to_dict
+
     hh = read_household(household)
-    first, last, initial = run_options(start, end, initial)
-    flows = scheduled_flows(contribution, withdrawal, every, account, hh)
-    table = read_prices(prices)
-    result = run_backtest(
-        hh, table, start=first, end=last, initial=initial, flows=flows, progress=show_progress()
-    )
-    written = None
-    if report is not None:
-        title = f"{hh.name}: backtest of {result.policy}"
-        extra = risk_sections(hh, table, result, flows, benchmark, paths, years)
-        written = write_report(
-            report, {result.policy: result}, title, describe_run(result, flows), extra
+    first = parse_date_option(start, "--start")
+    last = parse_date_option(end, "--end")
+    with flag_errors(RUN_FLAGS):
+        check_window(first, last, initial)
+        flows = scheduled_flows(
+            hh, contribution=contribution, withdrawal=withdrawal, every=every, account=account
         )
+    table = read_prices(prices)
+    options = None
+    if report is not None:
+        check_report_path(report)
+        try:
+            options = ReportOptions(
+                benchmark=read_prices(benchmark), benchmark_name=benchmark, paths=paths, years=years
+            )
+        except DataError as exc:
+            options = ReportOptions(
+                benchmark_name=benchmark, benchmark_unavailable=str(exc), paths=paths, years=years
+            )
+    with flag_errors(RUN_FLAGS), progress_bars() as progress:
+        outcome = run(
+            BacktestRequest(
+                household=hh,
+                prices=table,
+                start=first,
+                end=last,
+                initial=initial,
+                flows=flows,
+                progress=progress,
+                report=options,
+            )
+        )
+    result = outcome.result
+    written = None
+    if report is not None and outcome.report_html is not None:
+        written = write_report(report, outcome.report_html)
     if json_out:
-        out = result.to_dict()
+        out = backtest_to_dict(outcome)
         if written is not None:
             out["report"] = str(written)
         print_json(out)
         return
-    console.print(describe_run(result, flows))
+    from poise.app import run_description
+
+    console.print(headline(run_description(result, flows), result.household))
     console.print(metrics_table({result.policy: result}, "Backtest"))
     console.print(
         f"{len(result.trades)} trades · contributions {result.total_contributions:,.2f} · "
         f"withdrawals {result.total_withdrawals:,.2f} · taxes due at the end "
         f"{result.taxes_due:,.2f}"
     )
-    print_warnings(result)
+    print_warnings(result.warnings)
     if written is not None:
         console.print(f"Report written to {written}")

@@ -6,17 +6,8 @@ from pathlib import Path
 
 import typer
 
-from poise._errors import InputError
-from poise.backtest import BacktestResult, run_backtest
-from poise.cli._app import app, console, print_json, warn
-from poise.cli._backtest import (
-    describe_run,
-    metrics_table,
-    run_options,
-    scheduled_flows,
-    show_progress,
-    write_report,
-)
+from poise.cli._app import app, console, flag_errors, parse_date_option, print_json, warn
+from poise.cli._backtest import RUN_FLAGS, check_report_path, headline, metrics_table, write_report
 from poise.cli._options import (
     ACCOUNT,
     CONTRIBUTION,
@@ -27,8 +18,7 @@ from poise.cli._options import (
     START,
     WITHDRAWAL,
 )
-from poise.io import read_household, read_prices
-from poise.policy import policy_from_spec
+from poise.cli._progress import progress_bars
 
 __all__ = ["compare"]
 
@@ -54,49 +44,50 @@ def compare(
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
 ) -> None:
     """Backtest several rules on the same household, prices and cash flows; one table."""
+    from poise.app import CompareRequest, check_window, scheduled_flows
+    from poise.app import compare as run
+    from poise.io import read_household, read_prices
+    from poise.policy import policy_from_spec
+    from poise.report import compare_to_dict
+
     hh = read_household(household)
-    first, last, initial = run_options(start, end, initial)
-    flows = scheduled_flows(contribution, withdrawal, every, account, hh)
-    rules = [(spec, policy_from_spec(spec)) for spec in policy]
-    seen: set[str] = set()
-    for spec, _ in rules:
-        if spec in seen:
-            raise InputError(f"{spec!r} is given twice; compare different rules", field="--policy")
-        seen.add(spec)
-    table = read_prices(prices)
-    results: dict[str, BacktestResult] = {}
-    for spec, rule in rules:
-        results[spec] = run_backtest(
-            hh,
-            table,
-            start=first,
-            end=last,
-            initial=initial,
-            flows=flows,
-            policy=rule,
-            progress=show_progress(),
+    first = parse_date_option(start, "--start")
+    last = parse_date_option(end, "--end")
+    with flag_errors(RUN_FLAGS):
+        check_window(first, last, initial)
+        flows = scheduled_flows(
+            hh, contribution=contribution, withdrawal=withdrawal, every=every, account=account
         )
-    labels = [r.policy for r in results.values()]
-    if len(set(labels)) < len(labels):
-        labels = list(results)
-    named = dict(zip(labels, results.values(), strict=True))
-    any_result = next(iter(results.values()))
-    subtitle = describe_run(any_result, flows).replace(f" · {any_result.policy}", "")
-    written = None
+        rules = [(spec, policy_from_spec(spec)) for spec in policy]
     if report is not None:
-        written = write_report(report, named, f"{hh.name}: rules compared", subtitle)
+        check_report_path(report)
+    table = read_prices(prices)
+    with flag_errors(RUN_FLAGS), progress_bars() as progress:
+        outcome = run(
+            CompareRequest(
+                household=hh,
+                prices=table,
+                policies=rules,
+                start=first,
+                end=last,
+                initial=initial,
+                flows=flows,
+                progress=progress,
+                report=report is not None,
+            )
+        )
+    written = None
+    if report is not None and outcome.report_html is not None:
+        written = write_report(report, outcome.report_html)
     if json_out:
-        out = {
-            "household": hh.name,
-            "policies": [{"spec": spec, **r.to_dict()} for spec, r in results.items()],
-        }
+        out = compare_to_dict(outcome)
         if written is not None:
             out["report"] = str(written)
         print_json(out)
         return
-    console.print(subtitle)
-    console.print(metrics_table(named, "Rules compared"))
-    for spec, r in results.items():
+    console.print(headline(outcome.subtitle, hh.name))
+    console.print(metrics_table(outcome.labelled, "Rules compared"))
+    for spec, r in outcome.results.items():
         for warning in r.warnings[:3]:
             warn(f"warning ({spec})", warning)
     if written is not None:

@@ -3,55 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from poise._errors import InputError
-from poise.app import optional_prices
-from poise.cli._app import app, console, parse_date_option, print_json, trades_table, warn
-from poise.io import (
-    check_acquired_by,
-    prices_on,
-    read_holdings,
-    read_household,
-    read_prices,
-    read_transactions,
+from poise.cli._app import (
+    REQUEST_FLAGS,
+    app,
+    console,
+    flag_errors,
+    parse_date_option,
+    print_json,
+    trades_table,
+    warn,
 )
-from poise.plan import HarvestPlan, plan_harvest
-from poise.report import trade_to_dict
 
-__all__ = ["harvest", "harvest_to_dict"]
+if TYPE_CHECKING:
+    from poise.plan import HarvestPlan
 
-
-def _r(value: float) -> float:
-    return round(float(value), 10) + 0.0
-
-
-def harvest_to_dict(plan: HarvestPlan) -> dict[str, Any]:
-    """The ``poise harvest --json`` object (keys fixed by DESIGN.md; more may be added)."""
-    return {
-        "as_of": plan.as_of.isoformat(),
-        "trades": [trade_to_dict(t) for t in plan.trades],
-        "harvested_short_term": _r(plan.harvested_short_term),
-        "harvested_long_term": _r(plan.harvested_long_term),
-        "estimated_tax_saving": _r(plan.estimated_tax_saving),
-        "blocked": [
-            {
-                "account": b.account,
-                "symbol": b.symbol,
-                "reason": b.reason,
-                "loss": _r(b.loss),
-                "until": b.until.isoformat() if b.until else None,
-            }
-            for b in plan.blocked
-        ],
-        "total_cost": _r(plan.total_cost),
-        "cash_after": {k: _r(v) for k, v in plan.holdings_after.cash.items()},
-        "warnings": list(plan.warnings),
-    }
+__all__ = ["harvest"]
 
 
 def _render(plan: HarvestPlan, name: str) -> None:
@@ -88,25 +60,30 @@ def harvest(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """List the losses to harvest today, the substitutes to buy, and the wash sales that block."""
+    from poise.app import HarvestRequest
+    from poise.app import harvest as run
+    from poise.io import read_holdings, read_household, read_prices, read_transactions
+    from poise.report import harvest_to_dict
+
     hh = read_household(household)
     lots = read_holdings(holdings, hh)
     table = read_prices(prices)
     day = parse_date_option(as_of, "--as-of")
     txs = read_transactions(transactions, hh) if transactions is not None else ()
-    on, price_map = prices_on(table, day, list(lots.symbols), source=str(prices))
-    check_acquired_by(lots, on, source=str(holdings))
-    future = [t for t in txs if t.date > on]
-    if future:
-        raise InputError(
-            f"a {future[0].side.value} of {future[0].symbol} is dated {future[0].date}, after the "
-            f"as-of day {on}; remove it or pass a later --as-of",
-            source=str(transactions),
+    with flag_errors(REQUEST_FLAGS):
+        result = run(
+            HarvestRequest(
+                household=hh,
+                holdings=lots,
+                prices=table,
+                as_of=day,
+                transactions=txs,
+                prices_source=str(prices),
+                holdings_source=str(holdings),
+                transactions_source=str(transactions),
+            )
         )
-    price_map.update(optional_prices(table, on, hh, price_map))
-    plan = plan_harvest(hh, lots, price_map, on, transactions=txs)
     if json_out:
-        out = harvest_to_dict(plan)
-        out["household"] = hh.name
-        print_json(out)
+        print_json(harvest_to_dict(result))
     else:
-        _render(plan, hh.name)
+        _render(result.plan, hh.name)

@@ -23,12 +23,9 @@ from poise.allocate import (
     ModelName,
     ModelSpec,
     View,
-    daily_returns,
-    efficient_frontier,
-    fit_model,
     parse_view,
 )
-from poise.cli._app import app, console, parse_date_option, print_json, warn
+from poise.cli._app import app, console, flag_errors, parse_date_option, print_json, warn
 from poise.io import read_prices, write_text_atomic
 
 __all__ = ["optimize"]
@@ -46,6 +43,9 @@ _OPTION = {
     "views": "--view",
     "half_life": "--half-life",
     "tau": "--tau",
+    "start": "--start",
+    "end": "--end",
+    "points": "--points",
 }
 
 
@@ -185,59 +185,6 @@ def _views_file(path: Path, symbols: Sequence[str]) -> tuple[list[View], float |
     return views, None if tau is None else float(tau)
 
 
-def _fit_to_dict(fit: FitResult, spec: ModelSpec) -> dict[str, Any]:
-    c = spec.constraints
-
-    def finite(x: float | None) -> float | None:
-        return x if x is not None and math.isfinite(x) else None
-
-    return {
-        "model": str(fit.model),
-        "covariance": str(fit.covariance),
-        "start": fit.start.isoformat(),
-        "end": fit.end.isoformat(),
-        "observations": fit.observations,
-        "weights": fit.weights,
-        "risk_contributions": {s: finite(v) for s, v in fit.risk_contributions.items()},
-        "expected_return": fit.expected_return,
-        "volatility": fit.volatility,
-        "sharpe": finite(fit.sharpe),
-        "risk_free_rate": spec.risk_free_rate,
-        "constraints": {
-            "min_weight": c.min_weight,
-            "max_weight": c.max_weight,
-            "asset_min": dict(c.asset_min),
-            "asset_max": dict(c.asset_max),
-            "groups": [
-                {
-                    "name": g.name,
-                    "symbols": list(g.symbols),
-                    "min": g.min_weight,
-                    "max": g.max_weight,
-                }
-                for g in c.groups
-            ],
-            "target_volatility": c.target_volatility,
-            "target_return": c.target_return,
-        },
-        "risk_budget": dict(spec.risk_budget),
-        "views": [str(v) for v in spec.views],
-        "notes": list(fit.notes),
-    }
-
-
-def _frontier_to_list(frontier: Sequence[FrontierPoint], rf: float) -> list[dict[str, Any]]:
-    return [
-        {
-            "expected_return": p.expected_return,
-            "volatility": p.volatility,
-            "sharpe": (p.expected_return - rf) / p.volatility if p.volatility > 0 else None,
-            "weights": p.weights,
-        }
-        for p in frontier
-    ]
-
-
 def _render(fit: FitResult, spec: ModelSpec, frontier: Sequence[FrontierPoint]) -> None:
     console.print(
         f"[bold]{fit.model}[/] ({fit.covariance} covariance) fitted on {fit.observations} daily "
@@ -327,37 +274,25 @@ def optimize(
 ) -> None:
     """Fit an allocation model on daily returns (long-only, fully invested by default) and
     print its weights and risk contributions."""
+    from poise.app import OptimizeRequest, select_universe
+    from poise.app import optimize as run
+    from poise.report import optimize_to_dict
+
     name = _choice(model, ModelName, "--model")
     cov = _choice(covariance, CovarianceName, "--covariance")
     table = read_prices(prices)
-    universe = list(table.columns)
-    if symbols is not None:
-        wanted = [s.strip() for s in symbols.split(",") if s.strip()]
-        missing = [s for s in wanted if s not in table.columns]
-        if missing:
-            raise InputError(
-                f"{', '.join(missing)} not in the prices ({', '.join(universe)})",
-                field="--symbols",
-            )
-        if len(set(wanted)) != len(wanted):
-            raise InputError("a symbol is listed twice", field="--symbols")
-        universe = wanted
+    wanted = None if symbols is None else [s.strip() for s in symbols.split(",") if s.strip()]
+    with flag_errors(_label):
+        universe = select_universe(table, wanted)
     first = parse_date_option(start, "--start")
     last = parse_date_option(end, "--end")
-    if first and last and first > last:
-        raise InputError(f"--start {first} is after --end {last}", field="--start")
-    window = table[universe]
-    if first is not None:
-        window = window.loc[window.index >= str(first)]
-    if last is not None:
-        window = window.loc[window.index <= str(last)]
-    returns = daily_returns(window)
     if points < 2:
         raise InputError(f"must be at least 2, got {points}", field="--points")
 
     low_default, low_assets = _bounds(min_weight or [], "--min-weight")
     high_default, high_assets = _bounds(max_weight or [], "--max-weight")
-    view_list = [parse_view(v, universe) for v in (view or [])]
+    with flag_errors(_label):
+        view_list = [parse_view(v, universe) for v in (view or [])]
     file_tau = None
     if views is not None:
         from_file, file_tau = _views_file(views, universe)
@@ -385,20 +320,27 @@ def optimize(
         risk_aversion=risk_aversion,
         risk_free_rate=risk_free_rate,
     )
-    fit = fit_model(returns, spec, label=_label)
-    curve = efficient_frontier(returns, spec, points) if (frontier or report) else ()
-    if report is not None:
-        from poise.allocate._report import allocation_html
-
-        write_text_atomic(report, allocation_html(fit, curve))
+    with flag_errors(_label):
+        result = run(
+            OptimizeRequest(
+                prices=table,
+                spec=spec,
+                symbols=wanted,
+                start=first,
+                end=last,
+                frontier=frontier,
+                points=points,
+                report=report is not None,
+            )
+        )
+    if report is not None and result.report_html is not None:
+        write_text_atomic(report, result.report_html)
     if json_out:
-        out = _fit_to_dict(fit, spec)
-        if frontier:
-            out["frontier"] = _frontier_to_list(curve, spec.risk_free_rate)
+        out = optimize_to_dict(result, frontier=frontier)
         if report is not None:
             out["report"] = str(report)
         print_json(out)
     else:
-        _render(fit, spec, curve if frontier else ())
+        _render(result.fit, spec, result.frontier if frontier else ())
         if report is not None:
             console.print(f"Report written to {report}")

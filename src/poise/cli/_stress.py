@@ -3,7 +3,6 @@ replays, a Monte Carlo of the household's future and its drawdown overlay."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,27 +11,22 @@ import typer
 from rich.table import Table
 
 from poise._errors import InputError
-from poise.allocate import resolve_targets
-from poise.cli._app import app, console, parse_date_option, print_json, warn
-from poise.io import prices_on, read_holdings, read_household, read_prices, write_text_atomic
-from poise.model import CASH, Holdings
-from poise.risk import (
-    Goal,
-    MonteCarloSettings,
-    apply_shock,
-    backtest_overlay,
-    check_concentration,
-    check_prices,
-    covered_windows,
-    holdings_at_target,
-    monte_carlo,
-    parse_shock,
-    parse_window,
-    replay,
-    risk_rules,
+from poise.cli._app import (
+    REQUEST_FLAGS,
+    app,
+    console,
+    flag_errors,
+    parse_date_option,
+    print_json,
+    warn,
 )
+from poise.cli._backtest import check_report_path, write_report
+from poise.cli._progress import progress_bars
+from poise.risk import Goal
 
 __all__ = ["parse_goal", "stress"]
+
+_FLAGS = REQUEST_FLAGS
 
 _SUFFIX = {"k": 1e3, "m": 1e6}
 
@@ -69,20 +63,6 @@ def _pct(x: float | None) -> str:
 
 def _money(x: float) -> str:
     return f"{x:,.0f}"
-
-
-def _report_path(path: Path) -> Path:
-    if path.suffix.lower() not in {".html", ".htm"}:
-        raise InputError(
-            f"the report is an HTML file; give a name ending in .html, got {str(path)!r}",
-            field="--report",
-        )
-    if not path.parent.exists():
-        raise InputError(
-            f"folder {str(path.parent)!r} does not exist; create it or choose another path",
-            field="--report",
-        )
-    return path
 
 
 @app.command()
@@ -135,168 +115,78 @@ def stress(
     Monte Carlo (10,000 paths × 30 years by default) and, when the household has a
     [risk.overlay], the overlay backtested both ways. --shock adds hypothetical shocks.
     """
-    from poise.cli._backtest import show_progress
+    from poise.app import StressRequest
+    from poise.app import stress as run
+    from poise.io import read_holdings, read_household, read_prices
+    from poise.report import stress_to_dict
+    from poise.risk import MonteCarloSettings, parse_shock, parse_window
 
     hh = read_household(household)
     table = read_prices(prices)
     day = parse_date_option(as_of, "--as-of")
-    report_path = _report_path(report) if report is not None else None
-    rules = risk_rules(hh)
-    shocks_in = [parse_shock(s) for s in shock]
-    windows_in = [parse_window(w) for w in window]
+    report_path = check_report_path(report) if report is not None else None
+    with flag_errors(_FLAGS):
+        shocks_in = [parse_shock(s) for s in shock]
+        windows_in = [parse_window(w) for w in window]
     goals = tuple(parse_goal(g) for g in goal)
-    settings = (
-        MonteCarloSettings(
-            paths=paths,
-            years=years,
-            block_months=block,
-            contribution=contribution,
-            seed=seed,
-            levels=tuple(level) if level else (0.95, 0.99),
-            goals=goals,
+    with flag_errors(_FLAGS):
+        settings = (
+            MonteCarloSettings(
+                paths=paths,
+                years=years,
+                block_months=block,
+                contribution=contribution,
+                seed=seed,
+                levels=tuple(level) if level else (0.95, 0.99),
+                goals=goals,
+            )
+            if not no_montecarlo
+            else None
         )
-        if not no_montecarlo
-        else None
-    )
-    if not initial > 0:
-        raise InputError(f"must be a positive amount, got {initial:g}", field="--initial")
-
-    universe = [s for s in hh.targets if s != CASH]
-    if hh.allocation is not None:
-        universe = list(dict.fromkeys([*universe, *hh.allocation.symbols]))
-    lots: Holdings | None = None
-    if holdings is not None:
-        lots = read_holdings(holdings, hh)
-        needed = list(dict.fromkeys([*universe, *lots.symbols]))
-    else:
-        needed = universe
-    on, price_map = prices_on(table, day, needed, source=str(prices))
-    backtested = hh  # crisis replays and the overlay refit an [allocation] model as they go
-    if hh.allocation is not None:  # shocks and the Monte Carlo hold the as-of targets
-        hh = replace(hh, targets=resolve_targets(hh, table, on), allocation=None)
-    if lots is None:
-        lots = holdings_at_target(hh, price_map, initial, on)
-        start_weights = None
-    else:
-        start_weights = lots.weights(price_map)
-    value = lots.value(price_map)
-    history = table.loc[: str(on)]
-
-    quality = check_prices(history, symbols=needed, as_of=on, source=str(prices))
-    breaches = [
-        b.message
-        for b in (
-            *check_concentration(dict(hh.targets), rules, what="targets"),
-            *check_concentration(lots.weights(price_map), rules, what="holdings"),
+        if not initial > 0:
+            raise InputError(f"must be a positive amount, got {initial:g}", field="initial")
+    lots = read_holdings(holdings, hh) if holdings is not None else None
+    with flag_errors(_FLAGS), progress_bars() as progress:
+        result = run(
+            StressRequest(
+                household=hh,
+                prices=table,
+                holdings=lots,
+                as_of=day,
+                initial=initial,
+                shocks=shocks_in,
+                windows=windows_in,
+                crises=not no_crises,
+                overlay=not no_overlay,
+                montecarlo=settings,
+                progress=progress,
+                report=report_path is not None,
+                prices_source=str(prices),
+            )
         )
-    ]
-    shocks = [apply_shock(hh, lots, price_map, s, on) for s in shocks_in]
-
-    crises = []
-    skipped: list[tuple[Any, str]] = []
-    if not no_crises:
-        if windows_in:
-            chosen = windows_in
-        else:
-            chosen, skipped = covered_windows(history, universe)
-        crises = [replay(backtested, history, w, initial=value) for w in chosen]
-
-    mc = None
-    if settings is not None:
-        mc = monte_carlo(
-            hh,
-            history,
-            settings,
-            initial_value=value,
-            initial_weights=start_weights,
-            start=on,
-            progress=show_progress(),
-        )
-        for g in goals:
-            mc.goal(g)  # a goal outside the horizon is bad input: say so before printing
-
-    overlay = None
-    if not no_overlay and rules.overlay is not None:
-        overlay = backtest_overlay(backtested, history, rules.overlay, initial=value)
-
     written = None
-    if report_path is not None:
-        from poise.risk._report import stress_report
-
-        text = stress_report(
-            title=f"{hh.name}: stress test",
-            subtitle=f"valued on {on} at {value:,.2f}; rule: {hh.policy.describe()}",
-            quality=quality,
-            breaches=breaches,
-            shocks=shocks,
-            crises=crises,
-            montecarlo=mc,
-            overlay=overlay,
-        )
-        write_text_atomic(report_path, text)
-        written = report_path.resolve()
-
+    if report_path is not None and result.report_html is not None:
+        written = write_report(report_path, result.report_html)
     if json_out:
-        out: dict[str, Any] = {
-            "household": hh.name,
-            "policy": hh.policy.describe(),
-            "as_of": on.isoformat(),
-            "value": value,
-            "weights": {k: float(v) for k, v in lots.weights(price_map).items()},
-            "data_quality": [
-                {
-                    "issue": w.issue.value,
-                    "symbol": w.symbol,
-                    "date": w.day.isoformat() if w.day else None,
-                    "message": w.message,
-                }
-                for w in quality
-            ],
-            "concentration": breaches,
-            "shocks": [_shock_dict(s) for s in shocks],
-            "crises": [c.to_dict() for c in crises],
-            "crises_skipped": [{"name": w.name, "reason": reason} for w, reason in skipped],
-            "monte_carlo": mc.to_dict() if mc is not None else None,
-            "overlay": overlay.to_dict() if overlay is not None else None,
-        }
+        out = stress_to_dict(result)
         if written is not None:
             out["report"] = str(written)
         print_json(out)
         return
-    _render(hh.name, on, value, quality, breaches, shocks, crises, skipped, mc, overlay)
+    _render(
+        result.household.name,
+        result.as_of,
+        result.value,
+        result.quality,
+        list(result.concentration),
+        list(result.shocks),
+        list(result.crises),
+        list(result.crises_skipped),
+        result.montecarlo,
+        result.overlay,
+    )
     if written is not None:
         console.print(f"Report written to {written}")
-
-
-def _shock_dict(s: Any) -> dict[str, Any]:
-    plan = s.plan
-    return {
-        "name": s.name,
-        "shock": dict(s.shock),
-        "value_before": s.value_before,
-        "value_after": s.value_after,
-        "change_value": s.change_value,
-        "change": s.change,
-        "groups": {k: float(v) for k, v in s.group_change_value.items()},
-        "weights_after": {k: float(v) for k, v in s.weights_after.items()},
-        "triggered": plan.triggered,
-        "reasons": list(plan.reasons),
-        "trades": [
-            {
-                "account": t.account,
-                "symbol": t.symbol,
-                "side": t.side.value,
-                "quantity": t.quantity,
-                "price": t.price,
-                "value": t.value,
-                "cost": t.cost,
-            }
-            for t in plan.trades
-        ],
-        "total_cost": plan.total_cost,
-        "estimated_tax": plan.estimated_tax,
-        "concentration": [b.message for b in s.breaches],
-    }
 
 
 def _render(

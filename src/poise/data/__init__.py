@@ -1,5 +1,12 @@
 """Price sources: skfolio's bundled real data and CSV files."""
 
 from poise.data._bundled import DATASETS, is_dataset, load_dataset
+from poise.data._fresh import DEFAULT_MAX_PRICE_AGE_DAYS, latest_prices
 
-__all__ = ["DATASETS", "is_dataset", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "DEFAULT_MAX_PRICE_AGE_DAYS",
+    "is_dataset",
+    "latest_prices",
+    "load_dataset",
+]

@@ -9,6 +9,7 @@ from poise.io._holdings import (
     read_holdings,
 )
 from poise.io._household import household_from_dict, parse_targets, read_household
+from poise.io._plan import PlanFile, parse_plan, read_plan
 from poise.io._prices import history_matrix, prices_from_text, prices_on, read_prices
 from poise.io._transactions import (
     TRANSACTIONS_COLUMNS,
@@ -19,15 +20,18 @@ from poise.io._transactions import (
 __all__ = [
     "HOLDINGS_COLUMNS",
     "TRANSACTIONS_COLUMNS",
+    "PlanFile",
     "check_acquired_by",
     "history_matrix",
     "holdings_from_text",
     "household_from_dict",
+    "parse_plan",
     "parse_targets",
     "prices_from_text",
     "prices_on",
     "read_holdings",
     "read_household",
+    "read_plan",
     "read_prices",
     "read_transactions",
     "transactions_from_text",

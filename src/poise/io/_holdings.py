@@ -106,7 +106,7 @@ def check_acquired_by(holdings: Holdings, as_of: date, source: str = "holdings")
     if late:
         raise InputError(
             f"lot of {late[0].symbol} in {late[0].account} was acquired on {late[0].acquired}, "
-            f"after the as-of day {as_of}; fix the date or pass a later --as-of",
+            f"after the as-of day {as_of}; fix the date or pass a later `as_of`",
             source=source,
         )
 
@@ -183,9 +183,4 @@ def _holdings_from_rows(
         acquired = parse_date(row["acquired"], src, where, "acquired")
         if quantity > 0:
             lots.append(Lot(account, symbol, quantity, cost_basis, acquired))
-    if not lots and not any(cash.values()):
-        raise InputError(
-            "holds no lots and no cash; add rows such as brokerage,VTI,10,2000,2023-01-05",
-            source=src,
-        )
     return Holdings(tuple(lots), cash)

@@ -10,6 +10,7 @@ from typing import Any
 
 from poise._errors import InputError
 from poise.model import (
+    MAX_SPREAD_BPS,
     Account,
     AccountKind,
     HarvestRules,
@@ -42,8 +43,8 @@ _TOP_KEYS = {
 }
 
 
-def read_household(path: str | Path) -> Household:
-    """Read and validate a household TOML file.
+def read_household(path: str | Path, *, text: str | None = None) -> Household:
+    """Read and validate a household TOML file (or its ``text``, named by ``path``).
 
     Raises
     ------
@@ -52,7 +53,8 @@ def read_household(path: str | Path) -> Household:
     """
     src = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if text is None:
+            text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError("file not found; check the path", source=src) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -97,6 +99,18 @@ def _rate(table: Mapping[str, Any], key: str, src: str) -> float:
     if value >= 1:
         raise InputError(
             f"is a fraction (0.15 for 15%), got {value!r}", source=src, field=f"tax.{key}"
+        )
+    return value
+
+
+def _spread_bps(table: Mapping[str, Any], src: str) -> float:
+    value = _number(table, "spread_bps", 0.0, src, "trading")
+    if value >= MAX_SPREAD_BPS:
+        raise InputError(
+            f"is in basis points of each trade's value (5 for 0.05%); {value:g} would cost "
+            f"the whole trade or more: use less than {MAX_SPREAD_BPS:g}",
+            source=src,
+            field="trading.spread_bps",
         )
     return value
 
@@ -232,7 +246,7 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
         min_trade_value=_number(trading_t, "min_trade_value", 0.0, src, "trading"),
         cash_reserve=_number(trading_t, "cash_reserve", 0.0, src, "trading"),
         commission=_number(trading_t, "commission", 0.0, src, "trading"),
-        spread_bps=_number(trading_t, "spread_bps", 0.0, src, "trading"),
+        spread_bps=_spread_bps(trading_t, src),
     )
 
     tax_t = _table(data, "tax", src)
@@ -253,7 +267,8 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
         lot_method = LotMethod(tax_t.get("lot_method", "fifo"))
     except ValueError:
         raise InputError(
-            f"unknown lot method {tax_t.get('lot_method')!r}; use fifo | lifo | hifo | tax_min",
+            f"unknown lot method {tax_t.get('lot_method')!r}; "
+            "use fifo | lifo | hifo | tax_min | tax_order",
             source=src,
             field="tax.lot_method",
         ) from None

@@ -141,7 +141,7 @@ def prices_on(
                 f"no prices on {as_of} (the file covers {first} to {last}; {hint}); "
                 "pick a trading day in the file",
                 source=source,
-                field="--as-of",
+                field="as_of",
             )
     row = prices.loc[stamp]
     out: dict[str, float] = {}
@@ -156,7 +156,7 @@ def prices_on(
         value = float(row[sym])
         if not np.isfinite(value):
             raise InputError(
-                f"has no price for {sym!r} on {stamp.date()}; fill it in or choose another --as-of",
+                f"has no price for {sym!r} on {stamp.date()}; fill it in or choose another `as_of`",
                 source=source,
                 field=sym,
             )

@@ -1,8 +1,10 @@
 """Household, accounts, lots, trades and plans: immutable value objects."""
 
+from poise.model._fill import Fill
 from poise.model._holdings import Holdings, Lot
 from poise.model._household import (
     CASH,
+    MAX_SPREAD_BPS,
     Account,
     AccountKind,
     HarvestRules,
@@ -18,8 +20,10 @@ from poise.model._trade import LotSale, Plan, Side, Trade
 
 __all__ = [
     "CASH",
+    "MAX_SPREAD_BPS",
     "Account",
     "AccountKind",
+    "Fill",
     "HarvestRules",
     "Holdings",
     "Household",

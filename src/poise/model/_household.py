@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from poise._errors import InputError
+from poise.costs import CostModel
 
 if TYPE_CHECKING:
     from poise.policy import Policy
@@ -13,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CASH",
+    "MAX_SPREAD_BPS",
     "Account",
     "AccountKind",
     "HarvestRules",
@@ -28,6 +33,9 @@ __all__ = [
 CASH = "CASH"
 """The name of the cash position, in targets, holdings and weights."""
 
+MAX_SPREAD_BPS = 10_000.0
+"""A spread of this many basis points costs a trade's whole value: ``spread_bps`` stays below."""
+
 
 class AccountKind(StrEnum):
     """How an account is taxed."""
@@ -38,12 +46,20 @@ class AccountKind(StrEnum):
 
 
 class LotMethod(StrEnum):
-    """Which tax lots a sell disposes of first."""
+    """Which tax lots a sell disposes of.
+
+    ``tax_min`` chooses the lots that minimise the estimated tax of the sale (short- and
+    long-term gains netted as US rules net them); ``tax_order`` is the fixed order it used to
+    be: losses first (largest first), then long-term gains (smallest first), then short-term
+    gains (smallest first), which is not always the minimum (a small short-term gain can cost
+    less than a large long-term one).
+    """
 
     FIFO = "fifo"
     LIFO = "lifo"
     HIFO = "hifo"
     TAX_MIN = "tax_min"
+    TAX_ORDER = "tax_order"
 
 
 class PlanMethod(StrEnum):
@@ -71,7 +87,8 @@ class TradingRules:
     """How trades are sized and what they cost.
 
     ``commission`` is currency per trade; ``spread_bps`` is charged on each trade's value.
-    Costs are paid from the trading account's cash.
+    Costs are paid from the trading account's cash. ``costs`` is the household's cost model
+    (:class:`poise.costs.CostModel`), built from these two fields.
     """
 
     fractional: bool = True
@@ -79,10 +96,26 @@ class TradingRules:
     cash_reserve: float = 0.0
     commission: float = 0.0
     spread_bps: float = 0.0
+    costs: CostModel = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("min_trade_value", "cash_reserve", "commission", "spread_bps"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise InputError(
+                    f"must be a finite number ≥ 0, got {value!r}", field=f"trading.{name}"
+                )
+        if self.spread_bps >= MAX_SPREAD_BPS:
+            raise InputError(
+                f"is in basis points of each trade's value (5 for 0.05%); {self.spread_bps:g} "
+                f"would cost the whole trade or more: use less than {MAX_SPREAD_BPS:g}",
+                field="trading.spread_bps",
+            )
+        object.__setattr__(self, "costs", CostModel(self.commission, self.spread_bps))
 
     def cost(self, trade_value: float) -> float:
         """Commission plus spread for one trade of ``trade_value`` (currency)."""
-        return self.commission + abs(trade_value) * self.spread_bps * 1e-4
+        return self.costs.cost(trade_value)
 
 
 @dataclass(frozen=True, slots=True)

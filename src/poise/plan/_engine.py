@@ -7,9 +7,10 @@ paid from the trading account's cash and a buy's cost is added to its lot's basi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,13 +25,19 @@ from poise.model import (
     PlanMethod,
     Side,
     Trade,
+    TradingRules,
 )
 from poise.plan._apply import apply_trades, group_lots
 from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
-from poise.plan._flows import CashFlow, waterfill
+from poise.plan._flows import CashFlow
+from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
+from poise.plan._sizing import desired_values, level_fill
 from poise.plan._taxaware import TaxAware, fold_substitutes, group_context
-from poise.policy import Decision, PolicyContext, RebalanceTo
+from poise.policy import Decision, PolicyContext, RebalanceTo, aligned_history
 from poise.tax import Transaction, is_long_term, select_lots
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["plan_rebalance"]
 
@@ -65,7 +72,14 @@ class _Book:
     def sell(self, account: str, symbol: str, quantity: float, reason: str) -> float:
         """Record a sell; returns the cash it raises."""
         quantity = min(quantity, self.held(account, symbol))
-        if quantity <= _EPS:
+        value = quantity * self.prices[symbol]
+        if is_dust(quantity, value, order_floor(self.household.trading)):
+            return 0.0
+        cost = self.household.trading.cost(value)
+        if not sell_covers_cost(value, cost):
+            note = uncovered_sell_note(account, symbol, quantity, value, cost)
+            if note not in self.warnings:
+                self.warnings.append(note)
             return 0.0
         trade = self._sell_trade(account, symbol, quantity, reason)
         self.sells.append(trade)
@@ -116,7 +130,7 @@ class _Book:
         short_term = long_term = 0.0
         taxable = hh.account(account).taxable
         chosen = (
-            select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of)
+            select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of, hh.tax)
             if self.tax is None
             else self.tax.select(lots, quantity, price)
         )
@@ -152,25 +166,25 @@ class _Book:
         )
 
 
-def _capped_fill(gaps: np.ndarray, amount: float, caps: np.ndarray) -> np.ndarray:
-    """Water-fill ``amount`` over ``gaps`` (largest first) without exceeding ``caps``; what the
-    gaps cannot take goes to the assets with room left, in proportion to that room."""
-    out = np.zeros_like(gaps)
-    remaining = amount
-    active = caps > _EPS
-    for _ in range(len(gaps) + 1):
-        if remaining <= _EPS or not active.any():
-            break
-        room = np.where(active, caps - out, 0.0)
-        gap = np.where(active, np.minimum(np.maximum(gaps - out, 0.0), room), 0.0)
-        step = (
-            waterfill(gap, remaining, room) if gap.sum() > _EPS else remaining * room / room.sum()
-        )
-        step = np.minimum(step, room)
-        out += step
-        remaining = amount - out.sum()
-        active = (caps - out) > _EPS
+def _by_account(flows: Iterable[CashFlow]) -> dict[str, float]:
+    """The flows' amounts summed per account, in the order the accounts first appear."""
+    out: dict[str, float] = {}
+    for flow in flows:
+        out[flow.account] = out.get(flow.account, 0.0) + flow.amount
     return out
+
+
+def _withdrawal_sells(
+    over: np.ndarray, need: float, caps: np.ndarray, rules: TradingRules
+) -> np.ndarray:
+    """Values to sell, most overweight (``over``) first within ``caps``, so that the proceeds
+    after costs raise ``need``: grossed up for the spread and one commission per sell."""
+    grossed = need / (1.0 - rules.spread_bps * 1e-4)
+    for _ in range(2):
+        amounts = level_fill(over, grossed, caps)
+        count = int((amounts > _EPS).sum())
+        grossed = (need + count * rules.commission) / (1.0 - rules.spread_bps * 1e-4)
+    return level_fill(over, grossed, caps)
 
 
 def _sell_quantity(value: float, price: float, fractional: bool, held: float) -> float:
@@ -211,7 +225,7 @@ def plan_rebalance(
     force: bool = False,
     last_rebalanced: date | None = None,
     previous_day: date | None = None,
-    history: np.ndarray | None = None,
+    history: pd.DataFrame | None = None,
     transactions: Sequence[Transaction] | None = None,
 ) -> Plan:
     """Decide whether to rebalance and plan the trades, for the whole household.
@@ -235,13 +249,20 @@ def plan_rebalance(
         what is most underweight, a withdrawal sells what is most overweight in its account.
     force : bool
         Rebalance to target whatever the policy says.
-    last_rebalanced, previous_day, history
+    last_rebalanced, previous_day
         Passed to the policy (see ``PolicyContext``).
+    history : DataFrame, optional
+        Prices up to and including ``as_of``, one column per symbol: the policy reads each
+        asset's prices by its name (``poise.policy.aligned_history``), whatever the order of
+        the columns.
     transactions : sequence of Transaction, optional
-        Recent trades (at least the last 31 days). Given (even empty), the wash-sale rule is
-        applied across the household: no buy washes a recent loss (a declared substitute is
-        bought instead, or the cash waits), and today's loss sales are washed by recent
-        purchases. Tax-aware lot, account and location choices follow ``household.tax`` and
+        Recent trades (at least the last 31 days), for the sells the lots cannot show. In a
+        household with a taxable account the wash-sale rule is always applied across the
+        household, to the lots' purchase dates, today's own trades, the ``[identical]``
+        groups and these transactions: no buy washes a recent loss (a declared substitute is
+        bought instead, or the cash waits), and today's loss sales are washed by purchases
+        within 30 days (recent lots, or today's buys of the same or an identical symbol).
+        Tax-aware lot, account and location choices follow ``household.tax`` and
         ``household.location`` (see ``poise.plan._taxaware``); ``plan_method = optimize``
         hands the decision to the optimising plan.
 
@@ -253,6 +274,9 @@ def plan_rebalance(
     """
     hh = household
     rules = hh.trading
+    floor = order_floor(rules)
+    if transactions is None and any(a.taxable for a in hh.accounts):
+        transactions = ()  # the lots' own purchase dates and today's trades always count
     targets = dict(targets if targets is not None else hh.targets)
     tax = TaxAware.build(hh, holdings, prices, as_of, transactions)
     policy_targets = targets
@@ -286,8 +310,9 @@ def plan_rebalance(
     weights_before = values / total_before if total_before > 0 else np.zeros_like(values)
 
     if decision is None:
+        prices_by_name = None if history is None else aligned_history(history, names)
         context = PolicyContext(
-            as_of, names, weights_before, target_w, last_rebalanced, previous_day, history
+            as_of, names, weights_before, target_w, last_rebalanced, previous_day, prices_by_name
         )
         if hh.harvest.substitutes:  # a held substitute counts in its primary's drift
             context = group_context(context, hh, policy_targets)
@@ -336,29 +361,29 @@ def plan_rebalance(
             field="withdraw.amount",
         )
     goal = target_w * total_after_flow
+    deposits = _by_account(f for f in flows if f.amount > 0)
+    withdrawals = _by_account(f for f in flows if f.amount < 0)
+    # New money each account may invest when the policy does not rebalance: its deposits, or
+    # for a cash-flow policy (no rebalancing sells) all its cash above the reserve.
+    invest_idle = not triggered and decision.invest_idle and not withdrawals
+    money = {
+        a: max(0.0, cash[a] + deposits.get(a, 0.0) - rules.cash_reserve)
+        if invest_idle
+        else deposits.get(a, 0.0)
+        for a in hh.account_ids
+    }
+    idle = sum(money.values()) - net_flow if invest_idle else 0.0
 
     # Household-level value each asset (cash last) should end at.
-    if triggered and decision.rebalance_to is RebalanceTo.TARGET:
-        desired = goal.copy()
-    elif triggered:
-        current = values.copy()
-        current[-1] += net_flow
-        w_now = current / total_after_flow if total_after_flow > 0 else current
-        bands = decision.half_bands if decision.half_bands is not None else np.zeros_like(w_now)
-        low, high = target_w - bands, target_w + bands
-        breach = (w_now < low - 1e-12) | (w_now > high + 1e-12)
-        desired = current.copy()
-        desired[breach] = np.clip(w_now, low, high)[breach] * total_after_flow
-        free = ~breach if not breach.all() else np.ones_like(breach)
-        slack = total_after_flow - desired.sum()
-        if slack > 0:
-            desired[free] += waterfill(goal[free] - desired[free], slack, target_w[free])
-        elif slack < 0:
-            desired[free] -= _capped_fill(desired[free] - goal[free], -slack, desired[free])
-    elif net_flow >= 0:
-        desired = values + waterfill(goal - values, net_flow, target_w)
-    else:
-        desired = values - _capped_fill(values - goal, -net_flow, values)
+    desired = desired_values(
+        values,
+        target_w,
+        net_flow,
+        triggered=triggered,
+        to_target=decision.rebalance_to is RebalanceTo.TARGET,
+        half_bands=decision.half_bands,
+        idle=idle,
+    )
 
     if tax is not None:  # what may not be bought (wash sale, no free substitute) is held
         desired = tax.hold_blocked(symbols, desired, values)
@@ -377,32 +402,33 @@ def plan_rebalance(
             f"{sym} {before_pct[sym] * 100:.1f}% vs target {target_w[i] * 100:.1f}%{band}: {action}"
         )
 
-    # 1. Withdrawals: raise the cash in their own account, selling what is most overweight.
-    withdrawals: dict[str, float] = {}
-    for flow in flows:
-        if flow.amount < 0:
-            withdrawals[flow.account] = withdrawals.get(flow.account, 0.0) - flow.amount
-        else:
-            book.cash[flow.account] += flow.amount
+    # 1. Withdrawals: raise the cash in their own account, selling what is most overweight
+    #    (above its goal when rebalancing; else above its goal after the withdrawal).
+    for account, amount in deposits.items():
+        book.cash[account] += amount
     for account, amount in withdrawals.items():
+        amount = -amount
         need = amount + rules.cash_reserve - book.cash[account]
         if need <= _EPS:
             continue
         caps = np.array([book.held(account, s) * prices[s] for s in symbols])
-        grossed = need / (1.0 - rules.spread_bps * 1e-4)
-        for _ in range(2):
-            amounts = _capped_fill(-delta, grossed, caps)
-            count = int((amounts > _EPS).sum())
-            grossed = (need + count * rules.commission) / (1.0 - rules.spread_bps * 1e-4)
-        amounts = _capped_fill(-delta, grossed, caps)
+        if triggered:
+            over = -delta
+        else:
+            now = np.array([sum(book.held(a, s) for a in hh.account_ids) for s in symbols])
+            over = now * price - goal[:-1]
+        amounts = _withdrawal_sells(over, need, caps, rules)
+        raised = 0.0
         for i in np.flatnonzero(amounts > _EPS):
             sym = symbols[i]
             q = amounts[i] / price[i]
             if not rules.fractional:
                 q = float(min(math.ceil(q - 1e-9), book.held(account, sym)))
             reason = why(sym, f"sell to fund the withdrawal of {fmt_money(amount)} from {account}")
-            book.sell(account, sym, q, reason)
+            raised += book.sell(account, sym, q, reason)
             delta[i] += q * price[i]
+        money[account] += max(0.0, raised - need)  # whole shares raise a little more
+    withdrawals = {a: -w for a, w in withdrawals.items()}
 
     # 2. Rebalancing sells: tax-free and tax-deferred accounts first, then taxable ones.
     if triggered:
@@ -425,10 +451,10 @@ def plan_rebalance(
                 q = _source_quantity(
                     -delta[i], price[i], rules.fractional, book.held(acc_id, sym), have
                 )
-                if q * price[i] < rules.min_trade_value or q <= _EPS:
+                if is_dust(q, q * price[i], floor):
                     continue
-                book.sell(acc_id, sym, q, why(sym, action))
-                delta[i] += q * price[i]
+                if book.sell(acc_id, sym, q, why(sym, action)) > 0:
+                    delta[i] += q * price[i]
 
     # 3. Buys from each account's spendable cash, most underweight first.
     cash_goal = float(desired[-1])  # the cash the plan means to keep (its goal when to target)
@@ -436,20 +462,23 @@ def plan_rebalance(
     spendable: dict[str, float] = {}
     for acc in hh.accounts:
         free_cash = book.cash[acc.id] - withdrawals.get(acc.id, 0.0)
-        keep = cash_goal * (free_cash / total_cash) if total_cash > _EPS else 0.0
-        spendable[acc.id] = max(0.0, free_cash - rules.cash_reserve - max(keep, 0.0))
+        if triggered:
+            keep = cash_goal * (free_cash / total_cash) if total_cash > _EPS else 0.0
+            spendable[acc.id] = max(0.0, free_cash - rules.cash_reserve - max(keep, 0.0))
+        else:  # only new money is spent, in its own account
+            room = min(free_cash - rules.cash_reserve, money[acc.id])
+            spendable[acc.id] = max(0.0, room)
     wanted = np.maximum(delta, 0.0)
     if triggered and decision.rebalance_to is RebalanceTo.TARGET:
         action = "buy to target"
     elif triggered:
         action = "buy toward target"
+    elif deposits:
+        action = "buy with the deposit (most underweight first)"
+    elif invest_idle:
+        action = "buy with idle cash (cash-flow policy, most underweight first)"
     else:
-        deposits = [f for f in flows if f.amount > 0]
-        action = (
-            "buy with the deposit (most underweight first)"
-            if deposits
-            else "buy with cash freed by the withdrawal sells"
-        )
+        action = "buy with cash freed by the withdrawal sells"
     total_spendable = sum(spendable.values())
     cost_rate = 1.0 + rules.spread_bps * 1e-4
     n_buys = int((wanted > _EPS).sum())
@@ -487,7 +516,7 @@ def plan_rebalance(
             q = value / p
             if not rules.fractional:
                 q = float(math.floor(q + 1e-9))
-            if q <= _EPS or q * p < rules.min_trade_value:
+            if is_dust(q, q * p, floor):
                 continue
             reason = why(symbols[i], action) + (f"; {note}" if note else "")
             spendable[acc.id] -= book.buy(acc.id, sym, q, reason)
@@ -495,7 +524,7 @@ def plan_rebalance(
 
     # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares),
     #    to within half a share of the goal, while the cash lasts.
-    if not rules.fractional and (triggered or net_flow > 0):
+    if not rules.fractional and (triggered or net_flow > 0 or idle > 0):
         for _ in range(3):
             now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
             short_shares = (desired[:-1] - now * price) / price
@@ -511,10 +540,7 @@ def plan_rebalance(
                     math.floor(short_shares[k] + 0.5),
                     math.floor((spendable[acc.id] - rules.commission) / unit + 1e-9),
                 )
-                if (
-                    n < 1
-                    or (book.bought(acc.id, symbols[k]) + n) * price[k] < rules.min_trade_value
-                ):
+                if n < 1 or (book.bought(acc.id, symbols[k]) + n) * price[k] < floor:
                     continue
                 spendable[acc.id] -= book.buy(acc.id, symbols[k], float(n), why(symbols[k], action))
                 bought_any = True

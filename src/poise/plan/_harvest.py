@@ -31,6 +31,7 @@ from datetime import date, timedelta
 
 from poise.model import CASH, Holdings, Household, Lot, Plan, Side, Trade
 from poise.plan._apply import apply_trades
+from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
 from poise.plan._taxaware import sell_lots_trade
 from poise.tax import Transaction, WashCalendar, is_long_term
 
@@ -204,6 +205,16 @@ def plan_harvest(
         value = quantity * price
         sell_cost = trading.cost(value)
         buy_cost = trading.cost(value - sell_cost)
+        if not sell_covers_cost(value, sell_cost):
+            blocked.append(
+                Blocked(
+                    account,
+                    symbol,
+                    uncovered_sell_note(account, symbol, quantity, value, sell_cost),
+                    -loss,
+                )
+            )
+            continue
         saving = sum(
             (lot.cost_basis - lot.quantity * price) * _rate(hh, is_long_term(lot.acquired, as_of))
             for lot in lots
@@ -242,7 +253,7 @@ def plan_harvest(
         harvest_keys.add((account, symbol))
         calendar.note_loss_sale(account, symbol)
         harvested_groups |= group
-        if shares > _EPS and shares * prices[alt] >= trading.min_trade_value:
+        if not is_dust(shares, shares * prices[alt], order_floor(trading)):
             buy = Trade(
                 account,
                 alt,
@@ -377,7 +388,9 @@ def _swap_back(
                     f"swap back: {primary}'s wash-sale window has closed; "
                     f"sell its substitute {alt}",
                 )
-                if sell.value < trading.min_trade_value:
+                if is_dust(sell.quantity, sell.value, order_floor(trading)):
+                    continue
+                if not sell_covers_cost(sell.value, sell.cost):
                     continue
                 swapped.add((acc.id, alt))
                 if any(sale.gain < 0 for sale in sell.lot_sales):
@@ -390,7 +403,7 @@ def _swap_back(
                 if not trading.fractional:
                     shares = float(math.floor(shares + 1e-9))
                 out.append(sell)
-                if shares > _EPS:
+                if not is_dust(shares, shares * prices[primary], order_floor(trading)):
                     buy = Trade(
                         acc.id,
                         primary,

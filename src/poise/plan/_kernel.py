@@ -11,7 +11,7 @@ substitutes, no ``[risk]`` limits and no tax-aware lot or location choices
 ``plan_kernel`` reproduces the engine's steps and its arithmetic, in the same order:
 
 1. the value each asset should end at (to target, to band, or cash flows water-filled);
-2. withdrawal sells, most overweight first (``_capped_fill``), grossed up for costs;
+2. withdrawal sells, most overweight first (``level_fill``), grossed up for costs;
 3. rebalancing sells (when triggered), whole shares rounded as the engine rounds them;
 4. buys from spendable cash (cash goal and reserve kept), most underweight first, scaled
    down when the cash cannot cover them and their costs;
@@ -47,9 +47,17 @@ from poise.model import (
     TradingRules,
 )
 from poise.plan._apply import apply_trades
-from poise.plan._engine import _EPS, _Book, _capped_fill
+from poise.plan._engine import _EPS, _Book, _withdrawal_sells
 from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
-from poise.plan._flows import CashFlow, waterfill
+from poise.plan._flows import CashFlow
+from poise.plan._orders import (
+    SHARE_UNIT,
+    is_dust,
+    order_floor,
+    sell_covers_cost,
+    uncovered_sell_note,
+)
+from poise.plan._sizing import desired_values
 from poise.policy import Decision, RebalanceTo
 
 __all__ = [
@@ -75,6 +83,7 @@ class Action(IntEnum):
     BUY_TOWARD_TARGET = 4
     BUY_DEPOSIT = 5
     BUY_FREED = 6
+    BUY_IDLE = 7
 
 
 _ACTION_TEXT = {
@@ -84,6 +93,7 @@ _ACTION_TEXT = {
     Action.BUY_TOWARD_TARGET: "buy toward target",
     Action.BUY_DEPOSIT: "buy with the deposit (most underweight first)",
     Action.BUY_FREED: "buy with cash freed by the withdrawal sells",
+    Action.BUY_IDLE: "buy with idle cash (cash-flow policy, most underweight first)",
 }
 
 
@@ -173,6 +183,8 @@ class KernelPlan:
     shares of a whole position closes it, as ``Lot.take`` does). ``withdrawal`` is the amount
     withdrawn (positive), ``unmet`` what the cash falls short of it (0 when met), and
     ``total_value`` the account's value before the plan (the weights' denominator).
+    ``uncovered`` lists the sells left out because their cost is at least their value
+    (index, quantity, value, cost), for the plan's warnings.
     """
 
     index: list[int]
@@ -185,6 +197,7 @@ class KernelPlan:
     withdrawal: float
     unmet: float
     total_value: float
+    uncovered: tuple[tuple[int, float, float, float], ...] = ()
 
     def __len__(self) -> int:
         return len(self.index)
@@ -204,7 +217,7 @@ def kernel_eligible(household: Household, transactions: object | None = None) ->
         and not hh.harvest.enabled
         and not hh.harvest.substitutes
         and hh.risk is None
-        and hh.tax.lot_method is not LotMethod.TAX_MIN
+        and hh.tax.lot_method not in (LotMethod.TAX_MIN, LotMethod.TAX_ORDER)
         and hh.tax.defer_days <= 0
         and not hh.location
     )
@@ -220,40 +233,6 @@ def kernel_serves(
     return all(lot.account == account for lot in holdings.lots) and all(
         a == account for a in holdings.cash
     )
-
-
-def _desired(
-    values: np.ndarray,
-    goal: np.ndarray,
-    target_w: np.ndarray,
-    total_after_flow: float,
-    net_flow: float,
-    triggered: bool,
-    to_target: bool,
-    half_bands: np.ndarray | None,
-) -> np.ndarray:
-    """The value each asset (cash last) should end at: the engine's rule, term for term."""
-    if triggered and to_target:
-        return goal.copy()
-    if triggered:
-        current = values.copy()
-        current[-1] += net_flow
-        w_now = current / total_after_flow if total_after_flow > 0 else current
-        bands = half_bands if half_bands is not None else np.zeros_like(w_now)
-        low, high = target_w - bands, target_w + bands
-        breach = (w_now < low - 1e-12) | (w_now > high + 1e-12)
-        desired = current.copy()
-        desired[breach] = np.clip(w_now, low, high)[breach] * total_after_flow
-        free = ~breach if not breach.all() else np.ones_like(breach)
-        slack = total_after_flow - desired.sum()
-        if slack > 0:
-            desired[free] += waterfill(goal[free] - desired[free], slack, target_w[free])
-        elif slack < 0:
-            desired[free] -= _capped_fill(desired[free] - goal[free], -slack, desired[free])
-        return desired
-    if net_flow >= 0:
-        return values + waterfill(goal - values, net_flow, target_w)
-    return values - _capped_fill(values - goal, -net_flow, values)
 
 
 def plan_kernel(
@@ -296,7 +275,8 @@ def plan_kernel(
     fractional = rules.fractional
     commission = rules.commission
     spread_bps = rules.spread_bps
-    min_trade = rules.min_trade_value
+    floor = order_floor(rules)
+    uncovered: list[tuple[int, float, float, float]] = []
     n = held.shape[0]
     held_value = held * price
     values = np.empty(n + 1)
@@ -313,24 +293,7 @@ def plan_kernel(
             f"{fmt_money(total_before)}",
             field="withdraw.amount",
         )
-    if triggered and to_target:  # the common case, inlined: every asset to its goal
-        desired = target_w * total_after_flow
-    else:
-        desired = _desired(
-            values,
-            target_w * total_after_flow,
-            target_w,
-            total_after_flow,
-            net_flow,
-            triggered,
-            to_target,
-            decision.half_bands,
-        )
-    delta = desired[:n] - held_value  # value to buy (+) or sell (-) per symbol
-
-    qty = held.tolist()  # the book's shares, changed trade by trade
-    p_list = price.tolist()
-    book_cash = cash
+    deposit = 0.0
     withdrawal = 0.0
     withdrawing = False
     for amount in flows:
@@ -338,7 +301,27 @@ def plan_kernel(
             withdrawal = withdrawal - amount
             withdrawing = True
         else:
-            book_cash += amount
+            deposit = deposit + amount
+    invest_idle = not triggered and decision.invest_idle and not withdrawing
+    money = max(0.0, cash + deposit - rules.cash_reserve) if invest_idle else deposit
+    idle = money - net_flow if invest_idle else 0.0
+    if triggered and to_target:  # the common case, inlined: every asset to its goal
+        desired = target_w * total_after_flow
+    else:
+        desired = desired_values(
+            values,
+            target_w,
+            net_flow,
+            triggered=triggered,
+            to_target=to_target,
+            half_bands=decision.half_bands,
+            idle=idle,
+        )
+    delta = desired[:n] - held_value  # value to buy (+) or sell (-) per symbol
+
+    qty = held.tolist()  # the book's shares, changed trade by trade
+    p_list = price.tolist()
+    book_cash = cash + deposit if deposit else cash
     # Trades as made (sells first, then buys): index, quantity, cost, action. ``applied`` is
     # the cash as apply_trades sums it (flows first, then each trade in order); ``redo`` says
     # that the account after must be recomputed trade by trade (a sell closed a position to
@@ -356,22 +339,22 @@ def plan_kernel(
     if withdrawing:
         need = withdrawal + rules.cash_reserve - book_cash
         if need > _EPS:
-            caps = held_value.copy()
-            grossed = need / (1.0 - spread_bps * 1e-4)
-            for _ in range(2):
-                amounts = _capped_fill(-delta, grossed, caps)
-                count = int((amounts > _EPS).sum())
-                grossed = (need + count * commission) / (1.0 - spread_bps * 1e-4)
-            amounts = _capped_fill(-delta, grossed, caps)
+            over = -delta if triggered else held_value - target_w[:n] * total_after_flow
+            amounts = _withdrawal_sells(over, need, held_value.copy(), rules)
+            raised = 0.0
             for i in np.flatnonzero(amounts > _EPS).tolist():
                 q = amounts[i] / price[i]
                 have = qty[i]
                 if not fractional:
                     q = float(min(math.ceil(q - 1e-9), have))
                 sold = min(q, have)
-                if sold > _EPS:
-                    value = sold * p_list[i]
-                    cost = commission + value * spread_bps * 1e-4
+                value = sold * p_list[i]
+                cost = commission + value * spread_bps * 1e-4
+                if is_dust(sold, value, floor):
+                    pass
+                elif not sell_covers_cost(value, cost):
+                    uncovered.append((i, sold, value, cost))
+                else:
                     index.append(i)
                     quantity.append(sold)
                     costs.append(cost)
@@ -380,7 +363,9 @@ def plan_kernel(
                     redo = redo or (sold >= have - 1e-12 and have != sold)
                     book_cash = book_cash + (value - cost)
                     applied = applied + (value - cost)
+                    raised = raised + (value - cost)
                 delta[i] += q * price[i]
+            money += max(0.0, raised - need)
 
     # 2. Rebalancing sells.
     d_list = delta.tolist()
@@ -402,9 +387,12 @@ def plan_kernel(
             else:
                 q = min(float(round(q)), have)
             value = q * p
-            if value < min_trade or q <= _EPS:
+            if q < SHARE_UNIT or value < floor:
                 continue
             cost = commission + value * spread_bps * 1e-4 if fee else 0.0
+            if fee and value <= cost:
+                uncovered.append((i, q, value, cost))
+                continue
             add_index(i)
             add_quantity(q)
             add_cost(cost)
@@ -421,12 +409,21 @@ def plan_kernel(
     # 3. Buys from spendable cash, most underweight first.
     cash_goal = float(desired[n])
     total_cash = book_cash - withdrawal
-    keep = cash_goal * (total_cash / total_cash) if total_cash > _EPS else 0.0
-    spendable = max(0.0, total_cash - rules.cash_reserve - max(keep, 0.0))
+    if triggered:
+        keep = cash_goal * (total_cash / total_cash) if total_cash > _EPS else 0.0
+        spendable = max(0.0, total_cash - rules.cash_reserve - max(keep, 0.0))
+    else:  # only new money is spent
+        spendable = max(0.0, min(total_cash - rules.cash_reserve, money))
     if triggered:
         buy_action = Action.BUY_TO_TARGET if to_target else Action.BUY_TOWARD_TARGET
     else:
-        buy_action = Action.BUY_DEPOSIT if any(a > 0 for a in flows) else Action.BUY_FREED
+        buy_action = (
+            Action.BUY_DEPOSIT
+            if any(a > 0 for a in flows)
+            else Action.BUY_IDLE
+            if invest_idle
+            else Action.BUY_FREED
+        )
     wanted = np.maximum(d_list, 0.0) if n_sells else np.maximum(delta, 0.0)
     cost_rate = 1.0 + spread_bps * 1e-4
     n_buys = int(np.count_nonzero(wanted > _EPS))
@@ -449,7 +446,7 @@ def plan_kernel(
             if not fractional:
                 q = float(math.floor(q + 1e-9))
             value = q * p
-            if q <= _EPS or value < min_trade:
+            if q < SHARE_UNIT or value < floor:
                 continue
             qty[i] = qty[i] + q
             cost = commission + value * spread_bps * 1e-4 if fee else 0.0
@@ -463,7 +460,7 @@ def plan_kernel(
         actions += [buy_action] * (len(index) - n_sells)
 
     # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares).
-    if not fractional and (triggered or net_flow > 0):
+    if not fractional and (triggered or net_flow > 0 or idle > 0):
         buys = {index[k]: (quantity[k], costs[k]) for k in range(n_sells, len(index))}
         goal_values = desired[:n]
         for _ in range(3):
@@ -480,7 +477,7 @@ def plan_kernel(
                     math.floor((spendable - commission) / unit + 1e-9),
                 )
                 earlier = buys.get(k)
-                if extra < 1 or ((earlier[0] if earlier else 0.0) + extra) * p < min_trade:
+                if extra < 1 or ((earlier[0] if earlier else 0.0) + extra) * p < floor:
                     continue
                 qty[k] = qty[k] + float(extra)
                 before = book_cash
@@ -524,6 +521,7 @@ def plan_kernel(
         withdrawal,
         unmet,
         total_before,
+        tuple(uncovered),
     )
 
 
@@ -599,6 +597,10 @@ def kernel_plan(
             trades.append(Trade(account, sym, Side.BUY, q, p, hh.trading.cost(q * p), why))
     after = apply_trades(holdings, trades, as_of, [(f.account, f.amount) for f in flows])
     warnings: list[str] = []
+    for i, q, value, cost in out.uncovered:
+        note = uncovered_sell_note(account, symbols[i], q, value, cost)
+        if note not in warnings:
+            warnings.append(note)
     unmet = unmet_withdrawals(after, {account: out.withdrawal}, warnings)
     return finish_plan(
         hh,

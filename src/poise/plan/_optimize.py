@@ -49,7 +49,9 @@ from poise.model import (
     Trade,
 )
 from poise.plan._apply import apply_trades
+from poise.plan._finish import with_bought
 from poise.plan._flows import CashFlow
+from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
 from poise.plan._taxaware import TaxAware, sell_lots_trade
 from poise.policy import Decision, RebalanceTo
 from poise.tax import Transaction, estimate_tax, is_long_term, location_rank
@@ -203,7 +205,9 @@ def optimize_plan(
                     if loss_lot[k] and lot_sym[k] in members:
                         allowed[k] = 0.0
 
-    trades = _trades(hh, lots, prices, as_of, symbols, accounts, y_val, z_val, cash0 + flow)
+    trades = _trades(
+        hh, lots, prices, as_of, symbols, accounts, y_val, z_val, cash0 + flow, warnings
+    )
     note = (
         f"optimised plan (tracking λ {hh.optimize.lambda_tracking:g}, cost λ "
         f"{hh.optimize.lambda_cost:g}, tax λ {hh.optimize.lambda_tax:g})"
@@ -363,9 +367,12 @@ def _trades(
     y_val: np.ndarray,
     z_val: np.ndarray,
     cash_start: np.ndarray,
+    notes: list[str],
 ) -> list[Trade]:
+    """Whole trades from the program's values; sells left out for their cost go to ``notes``."""
     hh = household
     rules = hh.trading
+    floor = order_floor(rules)
     sells: list[Trade] = []
     cash = {a.id: float(cash_start[k]) for k, a in enumerate(accounts)}
     by_key: dict[tuple[str, str], list[tuple[Lot, float]]] = {}
@@ -380,8 +387,12 @@ def _trades(
             )
             chosen = [(lot, float(q)) for (lot, _), q in zip(chosen, counts, strict=True)]
         chosen = [(lot, q) for lot, q in chosen if q > _EPS]
-        value = sum(q for _, q in chosen) * prices[symbol]
-        if not chosen or value < max(rules.min_trade_value, _EPS):
+        shares = sum(q for _, q in chosen)
+        value = shares * prices[symbol]
+        if not chosen or is_dust(shares, value, floor):
+            continue
+        if not sell_covers_cost(value, rules.cost(value)):
+            notes.append(uncovered_sell_note(account, symbol, shares, value, rules.cost(value)))
             continue
         trade = sell_lots_trade(
             hh, account, symbol, chosen, prices[symbol], as_of, f"{symbol}: optimiser sell"
@@ -402,7 +413,7 @@ def _trades(
             q = min(value, max(room, 0.0) / rate) / p
             if not rules.fractional:
                 q = float(math.floor(q + 1e-9))
-            if q <= _EPS or q * p < rules.min_trade_value:
+            if is_dust(q, q * p, floor):
                 continue
             to_buy[j] = q
             left -= q * p * rate + rules.commission
@@ -420,7 +431,7 @@ def _trades(
                 left -= p * rate + extra
         for j, q in to_buy.items():
             sym, p = symbols[j], prices[symbols[j]]
-            if q * p < rules.min_trade_value:
+            if is_dust(q, q * p, floor):
                 continue
             trade = Trade(acc.id, sym, Side.BUY, q, p, rules.cost(q * p), f"{sym}: optimiser buy")
             buys.append(trade)
@@ -470,6 +481,7 @@ def _plan(
                 f"{-after.cash[f.account]:,.2f}"
             )
     weights_after = after.weights(prices)
+    names = with_bought(names, weights_after)
     st = float(sum(t.realized_short_term for t in labelled))
     lt = float(sum(t.realized_long_term for t in labelled))
     return Plan(
@@ -477,8 +489,8 @@ def _plan(
         triggered=decision.triggered,
         reasons=reasons[0],
         total_value=total_before,
-        targets={s: float(target[s]) for s in names},
-        weights_before={s: float(before[s]) for s in names},
+        targets={s: float(target.get(s, 0.0)) for s in names},
+        weights_before={s: float(before.get(s, 0.0)) for s in names},
         weights_after={s: float(weights_after.get(s, 0.0)) for s in names},
         trades=tuple(labelled),
         holdings_before=holdings,

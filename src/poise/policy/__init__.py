@@ -7,6 +7,7 @@ from poise.policy._base import (
     Policy,
     PolicyContext,
     RebalanceTo,
+    aligned_history,
     period_key,
 )
 from poise.policy._parse import policy_from_spec, policy_from_table
@@ -17,23 +18,40 @@ from poise.policy._rules import (
     NeverPolicy,
     ThresholdPolicy,
     VolatilityPolicy,
+)
+from poise.policy._triggers import (
+    AnyTrigger,
+    BandTrigger,
+    CalendarTrigger,
+    NoTrigger,
+    Trigger,
     half_bands,
+    trigger_bands,
+    trigger_of,
 )
 
 __all__ = [
     "AnyOf",
+    "AnyTrigger",
+    "BandTrigger",
     "CalendarPolicy",
+    "CalendarTrigger",
     "CashFlowPolicy",
     "Decision",
     "Frequency",
     "NeverPolicy",
+    "NoTrigger",
     "Policy",
     "PolicyContext",
     "RebalanceTo",
     "ThresholdPolicy",
+    "Trigger",
     "VolatilityPolicy",
+    "aligned_history",
     "half_bands",
     "period_key",
     "policy_from_spec",
     "policy_from_table",
+    "trigger_bands",
+    "trigger_of",
 ]

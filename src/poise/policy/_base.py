@@ -6,12 +6,18 @@ the close of *t* (``PolicyContext.history`` ends at *t*); nothing later is ever 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+from poise.calendar import Frequency, period_key, period_label
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Decision",
@@ -19,41 +25,42 @@ __all__ = [
     "Policy",
     "PolicyContext",
     "RebalanceTo",
+    "aligned_history",
     "period_key",
+    "period_label",
 ]
 
-
-class Frequency(StrEnum):
-    """A calendar period."""
-
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
-    SEMIANNUAL = "semiannual"
-    ANNUAL = "annual"
+_CASH = "CASH"  # poise.model.CASH (the policy layer does not import the model)
 
 
-_MONTHS = {
-    Frequency.MONTHLY: 1,
-    Frequency.QUARTERLY: 3,
-    Frequency.SEMIANNUAL: 6,
-    Frequency.ANNUAL: 12,
-}
+def aligned_history(history: pd.DataFrame, symbols: Sequence[str]) -> np.ndarray:
+    """The prices of ``symbols``, taken from ``history`` by name, as an array for a
+    :class:`PolicyContext`: one column per symbol in ``symbols``' order (``CASH`` is a column of
+    ones; a symbol without a column is all NaN).
 
+    Parameters
+    ----------
+    history : DataFrame
+        Prices up to and including the decision day, one row per trading day, one column per
+        symbol (labelled: the column order does not matter).
+    symbols : sequence of str
+        The context's symbols.
 
-def period_key(day: date, frequency: Frequency) -> tuple[int, int]:
-    """The period ``day`` falls in: (year, index of the period within the year)."""
-    return day.year, (day.month - 1) // _MONTHS[frequency]
-
-
-def period_label(day: date, frequency: Frequency) -> str:
-    year, index = period_key(day, frequency)
-    if frequency is Frequency.MONTHLY:
-        return f"{year}-{index + 1:02d}"
-    if frequency is Frequency.QUARTERLY:
-        return f"{year}-Q{index + 1}"
-    if frequency is Frequency.SEMIANNUAL:
-        return f"{year}-H{index + 1}"
-    return str(year)
+    Raises
+    ------
+    TypeError
+        ``history`` is not labelled (a bare array cannot say which column is which asset).
+    """
+    if not hasattr(history, "columns"):
+        raise TypeError(
+            "history must be labelled: a DataFrame with one column per symbol, not an array"
+        )
+    names = [s for s in symbols if s != _CASH]
+    frame = history.reindex(columns=names).to_numpy(dtype=float)
+    out = np.ones((frame.shape[0], len(symbols)))
+    cols = [k for k, s in enumerate(symbols) if s != _CASH]
+    out[:, cols] = frame
+    return out
 
 
 class RebalanceTo(StrEnum):
@@ -81,6 +88,10 @@ class PolicyContext:
         The previous trading day (backtests); None in live use, where every call is a check.
     history : ndarray or None
         Prices of ``symbols`` up to and including ``as_of`` (rows = days; the cash column is 1).
+
+    The arrays are labelled by ``symbols`` and travel only inside the context. Callers that
+    hold labelled data (mappings, a price DataFrame) build it with :meth:`labelled` or
+    :func:`aligned_history`, so that nothing is matched by position across a seam.
     """
 
     as_of: date
@@ -91,6 +102,43 @@ class PolicyContext:
     previous_day: date | None = None
     history: np.ndarray | None = None
 
+    @classmethod
+    def labelled(
+        cls,
+        as_of: date,
+        *,
+        weights: Mapping[str, float],
+        targets: Mapping[str, float],
+        history: pd.DataFrame | None = None,
+        last_rebalanced: date | None = None,
+        previous_day: date | None = None,
+    ) -> PolicyContext:
+        """The context from labelled data: weights and targets by symbol (a symbol missing
+        from one counts 0 there), prices as a DataFrame with a column per symbol. Symbols are
+        the targets' (``CASH`` last), then the other weighted symbols."""
+        symbols = [s for s in targets if s != _CASH]
+        symbols += [s for s in weights if s not in targets and s != _CASH]
+        names = (*symbols, _CASH)
+        return cls(
+            as_of,
+            names,
+            np.array([weights.get(s, 0.0) for s in names], dtype=float),
+            np.array([targets.get(s, 0.0) for s in names], dtype=float),
+            last_rebalanced,
+            previous_day,
+            None if history is None else aligned_history(history.loc[: str(as_of)], names),
+        )
+
+    def weight(self, symbol: str) -> float:
+        """The current weight of ``symbol`` (0 when it is not in the context)."""
+        return float(self.weights[self.symbols.index(symbol)]) if symbol in self.symbols else 0.0
+
+    def target(self, symbol: str) -> float:
+        """The target weight of ``symbol`` (0 when it is not in the context)."""
+        if symbol not in self.symbols:
+            return 0.0
+        return float(self.target_weights[self.symbols.index(symbol)])
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -98,6 +146,8 @@ class Decision:
 
     ``half_bands`` are per-symbol band half-widths (weight points; ``inf`` where no band),
     used by a to-band plan. ``sells_allowed`` is False for cash-flow-only policies.
+    ``invest_idle``: when not triggered, cash already held above the reserve is invested as
+    a deposit would be (buy-only; the cash-flow policy).
     """
 
     triggered: bool
@@ -105,6 +155,7 @@ class Decision:
     rebalance_to: RebalanceTo = RebalanceTo.TARGET
     half_bands: np.ndarray | None = None
     sells_allowed: bool = True
+    invest_idle: bool = False
 
 
 @runtime_checkable

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import DataError, InputError
+from poise._progress import ProgressCallback
 from poise.model import CASH, Household
 from poise.risk._attribution import (
     BrinsonResult,
@@ -51,15 +52,15 @@ def benchmark_series(table: pd.DataFrame, column: str | None, source: str) -> pd
             raise InputError(
                 f"has no column {column!r}; it has {', '.join(map(str, table.columns))}",
                 source=source,
-                field="--benchmark-column",
+                field="benchmark_column",
             )
         return table[column].dropna()
     if table.shape[1] != 1:
         raise InputError(
             f"has {table.shape[1]} columns ({', '.join(map(str, table.columns[:5]))}…); "
-            "pick one with --benchmark-column",
+            "pick one by its name",
             source=source,
-            field="--benchmark",
+            field="benchmark_column",
         )
     return table.iloc[:, 0].dropna()
 
@@ -179,7 +180,7 @@ def attribute_backtest(
     flows: Sequence[Any] = (),
     risk_free: float = 0.0,
     groups: Mapping[str, str] | None = None,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
     result: Any = None,
 ) -> BacktestAttribution:
     """Backtest ``household`` and attribute its returns (see the module notes).

@@ -31,7 +31,6 @@ taxes), and volatility-adjusted bands run at their base width.
 
 from __future__ import annotations
 
-import calendar
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,19 +42,19 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import DataError, InputError
+from poise._progress import ProgressCallback, Throttled
+from poise.calendar import add_months, period_index
+from poise.costs import CostModel
 from poise.model import CASH, Household
+from poise.plan._sizing import level_fill_rows
 from poise.policy import (
-    AnyOf,
-    CalendarPolicy,
-    CashFlowPolicy,
+    BandTrigger,
+    CalendarTrigger,
     Frequency,
-    NeverPolicy,
+    NoTrigger,
     Policy,
-    RebalanceTo,
-    ThresholdPolicy,
-    VolatilityPolicy,
-    half_bands,
-    period_key,
+    Trigger,
+    trigger_of,
 )
 
 __all__ = [
@@ -79,13 +78,6 @@ STEP_DAYS = 21
 """Trading days per monthly step."""
 
 _EPS = 1e-9
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by ``months`` calendar months (the day clipped to the month's length)."""
-    m = day.year * 12 + day.month - 1 + months
-    year, month = m // 12, m % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def months_between(start: date, end: date) -> int:
@@ -139,17 +131,19 @@ class MonteCarloSettings:
 
     def __post_init__(self) -> None:
         if self.paths < 1:
-            raise InputError(f"must be at least 1, got {self.paths}", field="--paths")
+            raise InputError(f"must be at least 1, got {self.paths}", field="paths")
         if self.years < 1:
-            raise InputError(f"must be at least 1 year, got {self.years}", field="--years")
+            raise InputError(f"must be at least 1 year, got {self.years}", field="years")
         if self.block_months < 1:
-            raise InputError(f"must be at least 1 month, got {self.block_months}", field="--block")
+            raise InputError(
+                f"must be at least 1 month, got {self.block_months}", field="block_months"
+            )
         if not math.isfinite(self.contribution):
-            raise InputError("must be a number", field="--contribution")
+            raise InputError("must be a number", field="contribution")
         for level in self.levels:
             if not 0 < level < 1:
                 raise InputError(
-                    f"a confidence level is between 0 and 1 (0.95), got {level}", field="--level"
+                    f"a confidence level is between 0 and 1 (0.95), got {level}", field="levels"
                 )
 
     @property
@@ -183,6 +177,7 @@ class StepRule:
 
     parts: tuple[_Bands | _Calendar, ...] = ()
     notes: tuple[str, ...] = ()
+    invests_idle: bool = False  # a cash-flow policy: idle cash is invested like a deposit
 
     @property
     def merged_bands(self) -> np.ndarray | None:
@@ -244,28 +239,31 @@ def step_rule(policy: Policy | Any, target: np.ndarray) -> StepRule:
     InputError
         For a policy kind the Monte Carlo cannot run.
     """
-    if isinstance(policy, NeverPolicy | CashFlowPolicy):
-        return StepRule()
-    if isinstance(policy, CalendarPolicy):
-        return StepRule((_Calendar(policy.frequency),))
-    if isinstance(policy, ThresholdPolicy | VolatilityPolicy):
-        bands = half_bands(target, policy.absolute, policy.relative)
-        part = _Bands(bands, policy.check_frequency, policy.rebalance_to is RebalanceTo.BAND)
-        notes: tuple[str, ...] = ()
-        if isinstance(policy, VolatilityPolicy):
-            notes = ("volatility-adjusted bands run at their base width (scale 1)",)
-        return StepRule((part,), notes)
-    if isinstance(policy, AnyOf):
-        rules = [step_rule(p, target) for p in policy.policies]
-        return StepRule(
-            tuple(p for r in rules for p in r.parts),
-            tuple(dict.fromkeys(n for r in rules for n in r.notes)),
-        )
+    trigger = trigger_of(policy)
+    if trigger is not None:
+        return _rule_of(trigger, target)
     describe = getattr(policy, "describe", lambda: type(policy).__name__)()
     raise InputError(
-        f"the Monte Carlo cannot run the policy {describe!r}; use a calendar, threshold, "
-        "cash_flow, volatility, never or any_of policy",
+        f"the Monte Carlo cannot run the policy {describe!r}: it declares no trigger (see "
+        "poise.policy.trigger_of); use a calendar, threshold, cash_flow, volatility, never or "
+        "any_of policy",
         field="policy",
+    )
+
+
+def _rule_of(trigger: Trigger, target: np.ndarray) -> StepRule:
+    if isinstance(trigger, NoTrigger):
+        return StepRule(invests_idle=trigger.invests_idle)
+    if isinstance(trigger, CalendarTrigger):
+        return StepRule((_Calendar(trigger.frequency),))
+    if isinstance(trigger, BandTrigger):
+        part = _Bands(trigger.bands(target), trigger.check_frequency, trigger.to_band)
+        return StepRule((part,), (trigger.note,) if trigger.note else ())
+    rules = [_rule_of(p, target) for p in trigger.parts]
+    return StepRule(
+        tuple(p for r in rules for p in r.parts),
+        tuple(dict.fromkeys(n for r in rules for n in r.notes)),
+        any(r.invests_idle for r in rules),
     )
 
 
@@ -337,43 +335,24 @@ def _waterfill(
 def _capped_fill(
     gaps: np.ndarray, amount: np.ndarray, caps: np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
-    """The engine's capped water-fill, row by row: take ``amount`` from the largest gaps first,
-    never more than ``caps``; the rest in proportion to the room left."""
+    """The engine's levelled fill (``poise.plan._sizing.level_fill_rows``), row by row: take
+    ``amount`` from the largest gaps first, never more than ``caps`` (masked entries: none)."""
     if mask is not None:
         caps = np.where(mask, caps, 0.0)
-    out = np.zeros_like(gaps)
-    remaining = amount.astype(float).copy()
-    active = caps > _EPS
-    for _ in range(gaps.shape[1] + 1):
-        rows = (remaining > _EPS) & active.any(axis=1)
-        if not rows.any():
-            break
-        room = np.where(active, caps - out, 0.0)
-        gap = np.where(active, np.minimum(np.maximum(gaps - out, 0.0), room), 0.0)
-        has_gap = gap.sum(axis=1) > _EPS
-        filled = _waterfill(gap, remaining, room, active)
-        rsum = room.sum(axis=1, keepdims=True)
-        spread = remaining[:, None] * room / np.where(rsum > 0, rsum, 1.0)
-        step = np.where(has_gap[:, None], filled, spread)
-        step = np.where(rows[:, None], np.minimum(step, room), 0.0)
-        out += step
-        remaining = amount - out.sum(axis=1)
-        active = (caps - out) > _EPS
-    return out
+    return level_fill_rows(gaps, amount, caps)
 
 
 def _withdraw(values: np.ndarray, goal: np.ndarray, amount: np.ndarray) -> np.ndarray:
     """A withdrawal without a rebalance, as the engine makes it: paid from cash first; the
-    rest raised by selling, largest reduction first, toward the values the capped fill over
-    all positions (cash included) would give."""
-    aim = values - _capped_fill(values - goal, amount, values)
+    rest raised by selling what is most above its goal after the withdrawal first, levelled
+    (``level_fill``)."""
     cash = values[:, -1]
     from_cash = np.minimum(amount, np.maximum(cash, 0.0))
     rest = amount - from_cash
     out = values.copy()
     if (rest > _EPS).any():
         held = values[:, :-1]
-        sells = _capped_fill(held - aim[:, :-1], rest, held)
+        sells = _capped_fill(held - goal[:, :-1], rest, held)
         out[:, :-1] -= sells
         out[:, -1] = cash + sells.sum(axis=1) - amount
     else:
@@ -389,20 +368,29 @@ def _place(
     fires: np.ndarray,
     to_target: np.ndarray,
     bands: np.ndarray | None,
+    invests_idle: bool = False,
 ) -> np.ndarray:
     """The values each path should end the step at, after its cash flow (as the engine);
-    ``value`` is each path's total before the flow."""
+    ``value`` is each path's total before the flow. ``invests_idle``: a cash-flow policy,
+    whose idle cash is invested with each deposit (``desired_values``' ``idle``)."""
     total = value + flow
     goal = target[None, :] * total[:, None]
     # Untriggered paths: cash-flow first (computed for every path, then overridden).
     deposit = flow >= 0
+    if invests_idle:
+        idle = np.maximum(values[:, -1] + flow, 0.0) - flow
+        base = values.copy()
+        base[:, -1] -= idle
+        inflow = flow + idle
+    else:
+        base, inflow = values, flow
     if deposit.all():
-        desired = values + _waterfill(goal - values, flow, target)
+        desired = base + _waterfill(goal - base, inflow, target)
     else:
         desired = values.copy()
         if deposit.any():
-            v, g = values[deposit], goal[deposit]
-            desired[deposit] = v + _waterfill(g - v, flow[deposit], target)
+            v, g = base[deposit], goal[deposit]
+            desired[deposit] = v + _waterfill(g - v, inflow[deposit], target)
         wd = ~deposit
         desired[wd] = _withdraw(values[wd], goal[wd], -flow[wd])
 
@@ -448,6 +436,7 @@ def simulate_paths(
     contribution: float = 0.0,
     spread_bps: float = 0.0,
     commission: float = 0.0,
+    costs: CostModel | None = None,
     invested_at_target: bool = True,
     chunk: int = 2048,
     on_step: Callable[[int], None] | None = None,
@@ -472,7 +461,10 @@ def simulate_paths(
     contribution : float
         Cash flow at each step's close (negative: a withdrawal, at most the whole value).
     spread_bps, commission : float
-        Trading costs.
+        Trading costs, when ``costs`` is not given.
+    costs : CostModel, optional
+        The trading-cost model (``household.trading.costs``); its cost must depend on value
+        alone (the paths hold values, not shares).
     invested_at_target : bool
         True when ``initial_values`` are at target (the start counts as a rebalance);
         otherwise the rule is applied at step 0 as a live plan would.
@@ -497,10 +489,10 @@ def simulate_paths(
         "traded": np.empty(paths),
         "depleted": np.empty(paths, dtype=bool),
     }
-    periods = {
-        f: np.array([y * 12 + i for y, i in (period_key(d, f) for d in step_dates)])
-        for f in rule.frequencies()
-    }
+    periods = {f: np.array([period_index(d, f) for d in step_dates]) for f in rule.frequencies()}
+    model = CostModel(commission, spread_bps) if costs is None else costs
+    if model.per_share:
+        raise ValueError("the Monte Carlo holds values, not shares: per-share costs are refused")
     initial = np.atleast_2d(np.asarray(initial_values, dtype=float))
     done = 0
     for begin in range(0, paths, chunk):
@@ -515,8 +507,7 @@ def simulate_paths(
             periods,
             start,
             contribution,
-            spread_bps,
-            commission,
+            model,
             invested_at_target,
         )
         for key, value in part.items():
@@ -536,8 +527,7 @@ def _run_chunk(
     periods: Mapping[Frequency, np.ndarray],
     initial: np.ndarray,
     contribution: float,
-    spread_bps: float,
-    commission: float,
+    cost_model: CostModel,
     invested_at_target: bool,
 ) -> dict[str, np.ndarray]:
     n_paths = rows.stop - rows.start
@@ -553,7 +543,6 @@ def _run_chunk(
     depleted = np.zeros(n_paths, dtype=bool)
     last = np.full(n_paths, -1, dtype=np.int64)
     bands = rule.merged_bands
-    cost_rate = spread_bps * 1e-4
     no_fire = np.zeros(n_paths, dtype=bool)
 
     def settle(t: int, before: np.ndarray, total: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -563,11 +552,11 @@ def _run_chunk(
             fires &= total > 0
         else:
             fires = to_target = no_fire
-        desired = _place(before, total, flow, target, fires, to_target, bands)
+        desired = _place(before, total, flow, target, fires, to_target, bands, rule.invests_idle)
         trade = np.abs(desired[:, :-1] - before[:, :-1])  # CASH (last) is not traded
         moved = _rowsum(trade)
-        if cost_rate or commission:
-            cost = moved * cost_rate + commission * _rowcount(trade > 1e-6)
+        if not cost_model.free:
+            cost = cost_model.total_cost(moved, _rowcount(trade > 1e-6))
             kept = _rowsum(desired)
             scale = np.divide(
                 np.maximum(kept - cost, 0.0), kept, out=np.zeros_like(kept), where=kept > 0
@@ -637,7 +626,8 @@ def bootstrap_steps(
     if last_start < 0:
         raise DataError(
             f"the price history has {n_days} common trading days; a block of {block_months} "
-            f"month(s) needs at least {span + 1}; use a shorter --block or a longer history"
+            f"month(s) needs at least {span + 1}; use a shorter `block_months` or a "
+            "longer history"
         )
     blocks = -(-steps // block_months)
     return rng.integers(0, last_start + 1, size=(paths, blocks))
@@ -713,12 +703,12 @@ class MonteCarloResult:
         step = months_between(self.step_dates[0], goal.when)
         if step < 0:
             raise InputError(
-                f"goal date {goal.when} is before the start {self.step_dates[0]}", field="--goal"
+                f"goal date {goal.when} is before the start {self.step_dates[0]}", field="goal"
             )
         if step > len(self.step_dates) - 1:
             raise InputError(
-                f"goal date {goal.when} is after the horizon {self.step_dates[-1]}; raise --years",
-                field="--goal",
+                f"goal date {goal.when} is after the horizon {self.step_dates[-1]}; raise `years`",
+                field="goal",
             )
         at = self.values[:, step]
         touched = (self.values[:, : step + 1] >= goal.amount).any(axis=1)
@@ -810,16 +800,17 @@ class MonteCarloResult:
 
 
 @contextmanager
-def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    if not enabled:
+def _progress(
+    callback: ProgressCallback | None, total: int, label: str
+) -> Iterator[Callable[[int], None] | None]:
+    if callback is None:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda t: bar.update(task, completed=t)
+    bar = Throttled(callback, label, total)
+    try:
+        yield bar.advance
+    finally:
+        bar.finish()
 
 
 def monte_carlo(
@@ -831,7 +822,7 @@ def monte_carlo(
     initial_weights: Mapping[str, float] | None = None,
     targets: Mapping[str, float] | None = None,
     start: date | None = None,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> MonteCarloResult:
     """Simulate the household's total value with its rule and monthly cash flows.
 
@@ -853,8 +844,8 @@ def monte_carlo(
         Target weights instead of ``household.targets``.
     start : date, optional
         The start date (month 0); default the last day of ``prices``.
-    progress : bool
-        Show a progress bar on stderr.
+    progress : ProgressCallback, optional
+        Told ``(label, path-steps done, path-steps)`` as the paths advance.
 
     Raises
     ------
@@ -869,7 +860,7 @@ def monte_carlo(
     missing = [k for k in symbols if k not in prices.columns]
     if missing:
         raise InputError(
-            f"the prices have no column for {', '.join(missing)}; add them", field="--prices"
+            f"the prices have no column for {', '.join(missing)}; add them", field="prices"
         )
     history = prices[symbols].dropna()
     if history.empty:
@@ -885,7 +876,7 @@ def monte_carlo(
         if abs(start_w.sum() - 1.0) > 1e-6:
             raise InputError(f"initial weights sum to {start_w.sum():.6g}, not 1")
     if not initial_value > 0:
-        raise InputError(f"must be positive, got {initial_value:g}", field="--initial")
+        raise InputError(f"must be positive, got {initial_value:g}", field="initial_value")
     rule = step_rule(household.policy, target)
     begin = start or pd.Timestamp(prices.index[-1]).date()
     dates = tuple(add_months(begin, t) for t in range(s.steps + 1))
@@ -909,8 +900,7 @@ def monte_carlo(
             dates,
             initial_values=start_w * initial_value,
             contribution=s.contribution,
-            spread_bps=household.trading.spread_bps,
-            commission=household.trading.commission,
+            costs=household.trading.costs,
             invested_at_target=initial_weights is None,
             on_step=on_step,
         )

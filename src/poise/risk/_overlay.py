@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import InputError
+from poise._progress import ProgressCallback
 from poise.model import CASH, Household
 from poise.risk._config import OverlayKind, OverlayRules
 
@@ -258,7 +259,7 @@ def backtest_overlay(
     end: date | None = None,
     initial: float = 100_000.0,
     flows: Sequence[Any] = (),
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> OverlayComparison:
     """Backtest ``household`` with and without the drawdown overlay (``[risk.overlay]`` by
     default) on the same prices, dates and cash flows.

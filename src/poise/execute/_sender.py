@@ -1,0 +1,286 @@
+"""The order sender: plan → intents → venue → fills → book, crash-safe and never twice.
+
+The rules, in the order they are applied:
+
+1. Intents are committed (state ``new``) before anything is sent; each carries its plan's
+   deterministic ``client_order_id``.
+2. On every start, every intent that may have reached the venue (``submitting``, ``submitted``,
+   ``partially_filled``, ``unknown``) is looked up by its id first, and what the venue says is
+   adopted.
+3. An intent moves to ``submitting`` (committed) before its send. A send that fails without an
+   answer is followed by a look-up by id; only when the venue says it has no such order is it
+   sent again, under the same id (a venue refuses a repeated id, so it can never be doubled).
+   A "duplicate" answer means the first send got there: it is looked up and adopted. When the
+   venue cannot say, the intent is ``unknown`` and is never sent again; a person decides.
+4. Sells go first; buys are sent once every sell has ended, sized to the cash the book then
+   has (see :mod:`poise.execute._checks`).
+5. Fills are read by polling the venue. New fills, the book's lots and cash and the intent's
+   state are written in one transaction, keyed by the venue's execution id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from poise.execute._checks import PreTradeRules, refusal, size_buys
+from poise.execute._failpoint import failpoint
+from poise.execute._orders import Intent, Order, OrderState
+from poise.execute._store import OrderStore, PlanRecord
+from poise.execute._venue import (
+    DuplicateOrderError,
+    OrderRefusedError,
+    Venue,
+    VenueOrder,
+    VenueUnavailableError,
+)
+from poise.model import Fill, Holdings, Side
+
+__all__ = ["OrderSender", "utc_now"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OrderSender:
+    """Send plans' orders to one venue through one store.
+
+    Parameters
+    ----------
+    store : OrderStore
+        Where intents, fills and books live.
+    venue : Venue
+        Where orders go.
+    rules : PreTradeRules
+        Checks and buy sizing.
+    poll_interval : float
+        Seconds between look-ups while orders are open.
+    timeout : float
+        Seconds to wait for a plan's orders to end before giving back control (they stay
+        open; ``recover`` picks them up).
+    send_attempts : int
+        Sends of one order (same id) while the venue answers nothing and then has no order.
+    clock, sleep : callables
+        Injected for tests.
+    """
+
+    def __init__(
+        self,
+        store: OrderStore,
+        venue: Venue,
+        rules: PreTradeRules | None = None,
+        *,
+        poll_interval: float = 0.05,
+        timeout: float = 60.0,
+        send_attempts: int = 3,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.venue = venue
+        self.rules = rules or PreTradeRules()
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.send_attempts = send_attempts
+        self.clock = clock
+        self.sleep = sleep
+
+    # -- plans -----------------------------------------------------------------------------
+
+    def add_plan(
+        self, plan: str, book: str, as_of: date, orders: Sequence[Order], holdings: Holdings
+    ) -> bool:
+        """Commit the plan's intents (state ``new``) unless the store already has the plan."""
+        now = self.clock()
+        record = PlanRecord(plan, book, self.venue.name, as_of, now)
+        intents = [Intent(plan, o, self.venue.name, decided_at=now) for o in orders]
+        return self.store.add_plan(record, intents, holdings)
+
+    def run(self, plan: str) -> list[Intent]:
+        """Recover, then send the plan's sells, wait for them, size and send its buys, wait.
+
+        Returns the plan's intents as they stand at the end (ended unless the venue could not
+        say or the timeout passed).
+        """
+        self.recover(plan)
+        intents = self.store.intents(plan)
+        sells = [i for i in intents if i.order.side is Side.SELL]
+        self._send_all(sells)
+        self._await(plan, {i.client_order_id for i in sells})
+        sells = [i for i in self.store.intents(plan) if i.order.side is Side.SELL]
+        if all(i.state.ended for i in sells):
+            self._size_buys(plan)
+            buys = [i for i in self.store.intents(plan) if i.order.side is Side.BUY]
+            self._send_all(buys)
+            self._await(plan, {i.client_order_id for i in buys})
+        return self.store.intents(plan)
+
+    def recover(self, plan: str | None = None) -> list[Intent]:
+        """Look up every intent (of ``plan``, or all) sent to this venue that may have reached
+        it, and adopt what the venue says."""
+        out = []
+        for intent in self.store.intents(plan):
+            if intent.venue == self.venue.name and intent.state.may_be_at_venue:
+                out.append(self._look_up(intent))
+        return out
+
+    def cancel_all(self) -> int:
+        """The kill switch: cancel every open order at the venue and every unsent intent.
+
+        Returns how many intents it stopped.
+        """
+        count = 0
+        for intent in self.store.intents():
+            if intent.venue != self.venue.name:
+                continue
+            if intent.state is OrderState.NEW:
+                self.store.save(intent.moved(OrderState.CANCELLED, reason="cancelled by user"))
+                count += 1
+            elif intent.state.may_be_at_venue:
+                self.venue.cancel(intent.client_order_id)
+                self._look_up(intent)
+                count += 1
+        return count
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _send_all(self, intents: Sequence[Intent]) -> None:
+        pending = [i for i in intents if i.state in (OrderState.NEW, OrderState.SUBMITTING)]
+        if not pending:
+            return
+        closed = self.rules.require_open_market and not self.venue.market_open()
+        today = self.clock().date()
+        for intent in pending:
+            if intent.state is OrderState.NEW:
+                why = "the market is closed" if closed else None
+                why = why or refusal(intent.order, self.rules, today=today)
+                if why is not None:
+                    self.store.save(intent.moved(OrderState.REJECTED, reason=why))
+                    continue
+                intent = intent.moved(OrderState.SUBMITTING, sent_at=self.clock())
+                self.store.save(intent)
+                failpoint("after_intent_commit")
+            self._send(intent)
+
+    def _send(self, intent: Intent) -> None:
+        for attempt in range(self.send_attempts):
+            failpoint("before_send")
+            try:
+                answer = self.venue.submit(intent.order)
+            except OrderRefusedError as exc:
+                ack = self.clock()
+                self.store.save(
+                    intent.moved(OrderState.REJECTED, reason=exc.reason, acknowledged_at=ack)
+                )
+                return
+            except DuplicateOrderError:
+                self._look_up(intent, after_send=True)
+                return
+            except VenueUnavailableError as exc:
+                try:
+                    found = self.venue.lookup(intent.client_order_id)
+                except VenueUnavailableError:
+                    self.store.save(intent.moved(OrderState.UNKNOWN, reason=f"venue: {exc}"))
+                    return
+                if found is None:
+                    self.sleep(self.poll_interval * (2**attempt))
+                    continue
+                answer = found
+            failpoint("after_send")
+            self._adopt(intent, answer, acknowledged_at=self.clock())
+            return
+        self.store.save(replace(intent, reason="the venue did not take the order; run recover"))
+
+    def _look_up(self, intent: Intent, *, after_send: bool = False) -> Intent:
+        try:
+            found = self.venue.lookup(intent.client_order_id)
+        except VenueUnavailableError as exc:
+            if intent.state is OrderState.SUBMITTING and not after_send:
+                return intent
+            moved = intent.moved(OrderState.UNKNOWN, reason=f"venue: {exc}")
+            self.store.save(moved)
+            return moved
+        if found is None:
+            if intent.state is OrderState.SUBMITTING and not after_send:
+                return intent  # never reached the venue: it is sent (same id) by run()
+            moved = intent.moved(OrderState.UNKNOWN, reason="the venue has no such order")
+            self.store.save(moved)
+            return moved
+        ack = self.clock() if after_send else None
+        return self._adopt(intent, found, acknowledged_at=ack)
+
+    def _adopt(
+        self, intent: Intent, answer: VenueOrder, *, acknowledged_at: datetime | None
+    ) -> Intent:
+        order = intent.order
+        fills = [
+            Fill(
+                order.account,
+                order.symbol,
+                order.side,
+                f.quantity,
+                f.price,
+                f.filled_at,
+                0.0,
+                f.execution_id,
+                order.client_order_id,
+            )
+            for f in answer.fills
+        ]
+        filled = sum(f.quantity for f in fills)
+        state = answer.status
+        if filled + 1e-9 < answer.filled_quantity and state.ended:
+            state = OrderState.PARTIALLY_FILLED  # executions not all reported yet: poll again
+        average = sum(f.value for f in fills) / filled if filled > 0 else None
+        moved = intent.moved(
+            state,
+            acknowledged_at=intent.acknowledged_at or acknowledged_at,
+            venue_order_id=answer.venue_order_id,
+            filled_quantity=filled,
+            average_price=average,
+            first_fill_at=min((f.filled_at for f in fills), default=None),
+            last_fill_at=max((f.filled_at for f in fills), default=None),
+            reason=answer.reason or intent.reason,
+        )
+        if filled > intent.filled_quantity + 1e-12:
+            failpoint("before_fill_commit")
+            self.store.record_fills(moved, fills)
+        else:
+            self.store.save(moved)
+        return moved
+
+    def _await(self, plan: str, ids: set[str]) -> None:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            open_ = [
+                i
+                for i in self.store.intents(plan)
+                if i.client_order_id in ids and i.state.may_be_at_venue
+            ]
+            if not open_ or time.monotonic() >= deadline:
+                return
+            self.sleep(self.poll_interval)
+            for intent in open_:
+                self._look_up(intent)
+
+    def _size_buys(self, plan: str) -> None:
+        intents = self.store.intents(plan)
+        record = next(r for r in self.store.plans() if r.plan == plan)
+        cash = self.store.holdings(record.book).cash
+        factor = 1.0 + self.rules.price_buffer_bps * 1e-4
+        available = {a: c - self.rules.cash_reserve for a, c in cash.items()}
+        for i in intents:
+            if i.order.side is Side.BUY and i.state.may_be_at_venue:
+                left = (i.order.quantity - i.filled_quantity) * i.order.reference_price * factor
+                available[i.order.account] = available.get(i.order.account, 0.0) - left
+        new = [i for i in intents if i.order.side is Side.BUY and i.state is OrderState.NEW]
+        sized = size_buys([i.order for i in new], available, self.rules)
+        for intent in new:
+            quantity = sized[intent.client_order_id]
+            if quantity != intent.order.quantity:
+                order = replace(intent.order, quantity=quantity)
+                note = f"resized from {intent.order.quantity:g} to {quantity:g} to fit the cash"
+                self.store.save(replace(intent, order=order, reason=note))
