@@ -14,10 +14,11 @@ __all__ = ["serve"]
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Server processes."),
     database_url: str | None = DATABASE_URL,
 ) -> None:
     """Run the poise service (migrates the store's schema first)."""
     from poise.service import Settings
     from poise.service import serve as run_service
 
-    run_service(Settings.from_env(database_url), host=host, port=port)
+    run_service(Settings.from_env(database_url), host=host, port=port, workers=workers)
