@@ -310,9 +310,9 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
                     f"p95 ≤ {goal:.0f}",
                 ]
             )
-        for name, values, goal in (
-            ("plan via app/", plan_direct, PLAN_P95_GOAL_MS),
-            ("drift via app/+store", drift_direct, DRIFT_GOAL_MS),
+        for name, values, cpu, goal in (
+            ("plan via app/", plan_direct, plan_cpu, PLAN_P95_GOAL_MS),
+            ("drift via app/+store", drift_direct, drift_cpu, DRIFT_GOAL_MS),
         ):
             rows.append(
                 [
@@ -324,7 +324,7 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
                     f"{pct(values, 95):.1f}",
                     f"{pct(values, 99):.1f}",
                     f"{1000 / statistics.mean(values):.1f}",
-                    "",
+                    f"{cpu:.1f} (median)",
                     "0",
                     f"p95 ≤ {goal:.0f}",
                 ]
