@@ -362,7 +362,7 @@ def main() -> None:
         "p95 ms",
         "p99 ms",
         "req/s",
-        "server CPU ms/req",
+        "CPU ms/req",
         "failed",
         "goal",
     ):
