@@ -116,7 +116,7 @@ def load_demo(engine: Engine) -> list[DemoLogin]:
         ]
         bodies.append(_balanced(closes))
         for body, csv_text in bodies:
-            document, prices, name = household_document(body)
+            document, prices, name, _ = household_document(body)
             row = scope.add(HouseholdRow(name=name, document=document, prices=prices, version=1))
             scope.audit("household.create", f"household:{row.id}", {"version": 1})
             household = parse_household(row.id, row.version, document)
