@@ -70,7 +70,7 @@ BOOK_LIMIT = 2000
 AUDIT_PAGE = 200
 
 FLASH = {
-    "approved": ("ok", "Plan approved. An advisor can now send it to a broker."),
+    "approved": ("ok", "Plan approved."),
     "rejected": ("ok", "Plan rejected."),
     "proposed": ("ok", "New plan proposed: read its trades and approve or reject it."),
     "sent": ("ok", "Orders sent."),
