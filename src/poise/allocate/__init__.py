@@ -10,9 +10,9 @@ from poise.allocate._fast import ProblemCache
 from poise.allocate._fit import (
     FitResult,
     FrontierPoint,
-    daily_returns,
     efficient_frontier,
     fit_model,
+    price_returns,
     risk_contributions,
 )
 from poise.allocate._goals import GLIDE_DEFAULTS, GlidePathAllocation, Goal, GoalKind
@@ -60,12 +60,12 @@ __all__ = [
     "View",
     "WalkForwardResult",
     "allocation_from_table",
-    "daily_returns",
     "efficient_frontier",
     "fit_model",
     "goals_from_list",
     "history_until",
     "parse_view",
+    "price_returns",
     "profile_from_answers",
     "profile_from_score",
     "resolve_targets",
@@ -82,3 +82,8 @@ def __getattr__(name: str) -> Any:
 
         return RegimeCovariance
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+daily_returns = price_returns
+"""Former name of :func:`price_returns` (kept for existing callers; not exported: the public
+``daily_returns`` is ``poise.analytics.daily_returns``, the returns of a value series)."""

@@ -22,7 +22,7 @@ from poise.cli._app import (
 )
 from poise.cli._backtest import check_report_path, write_report
 from poise.cli._progress import progress_bars
-from poise.risk import Goal
+from poise.risk import ValueGoal
 
 __all__ = ["parse_goal", "stress"]
 
@@ -31,7 +31,7 @@ _FLAGS = REQUEST_FLAGS
 _SUFFIX = {"k": 1e3, "m": 1e6}
 
 
-def parse_goal(spec: str) -> Goal:
+def parse_goal(spec: str) -> ValueGoal:
     """``AMOUNT@DATE``: ``1000000@2045-01-01``, ``1,500,000@2040-06-30`` or ``1.5m@2040-06-30``."""
     amount_text, sep, day_text = spec.partition("@")
     text = amount_text.strip().lower().replace(",", "").replace("_", "")
@@ -54,7 +54,7 @@ def parse_goal(spec: str) -> Goal:
         raise InputError(
             f"goal date {day_text!r} is not an ISO date; write YYYY-MM-DD", field="--goal"
         ) from None
-    return Goal(amount, when)
+    return ValueGoal(amount, when)
 
 
 def _pct(x: float | None) -> str:

@@ -32,12 +32,12 @@ from poise.risk._config import (
 from poise.risk._explain import BacktestAttribution, attribute_backtest, benchmark_series
 from poise.risk._montecarlo import (
     STEP_DAYS,
-    Goal,
     GoalOutcome,
     MonteCarloResult,
     MonteCarloSettings,
     StepRule,
     TailRisk,
+    ValueGoal,
     monte_carlo,
     simulate_paths,
     step_rule,
@@ -75,7 +75,6 @@ __all__ = [
     "CapmResult",
     "ConcentrationBreach",
     "CrisisWindow",
-    "Goal",
     "GoalOutcome",
     "Limit",
     "Linking",
@@ -94,6 +93,7 @@ __all__ = [
     "ShockResult",
     "StepRule",
     "TailRisk",
+    "ValueGoal",
     "apply_shock",
     "attribute_backtest",
     "backtest_overlay",
@@ -122,3 +122,7 @@ __all__ = [
     "simulate_paths",
     "step_rule",
 ]
+
+Goal = ValueGoal
+"""Former name of :class:`ValueGoal` (kept for existing callers; not exported: the public
+``Goal`` is ``poise.allocate.Goal``, a household's life goal)."""
