@@ -21,7 +21,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -225,6 +224,8 @@ def money_weighted_return(values: pd.Series, flows: pd.Series | None = None) -> 
     try:
         if npv(lo) * npv(hi) > 0:
             return math.nan
+        from scipy.optimize import brentq  # scipy only when an IRR is asked for
+
         return float(brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500))
     except (ValueError, OverflowError, ZeroDivisionError):
         return math.nan

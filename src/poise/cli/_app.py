@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -15,7 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import DataError, InputError
-from poise.model import Side, Trade
+
+if TYPE_CHECKING:
+    from poise.model import Trade
 
 __all__ = [
     "REQUEST_FLAGS",
@@ -71,8 +73,24 @@ REQUEST_FLAGS: dict[str, str] = {
 engine calls in ``flag_errors(REQUEST_FLAGS)`` so that messages name what the user typed."""
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from poise import __version__
+
+        sys.stdout.write(f"poise {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        callback=_show_version,
+        is_eager=True,
+    ),
+) -> None:
     """poise: portfolio rebalancing for households."""
 
 
@@ -107,7 +125,7 @@ def trades_table(trades: Sequence[Trade], gain_label: str = "gain") -> Table:
             f"{t.price:,.2f}",
             f"{t.value:,.2f}",
             f"{t.cost:,.2f}",
-            f"{gain:,.2f}" if t.side is Side.SELL else "",
+            f"{gain:,.2f}" if t.side.value == "sell" else "",
             escape(t.reason),
         )
     return table

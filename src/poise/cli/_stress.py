@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -22,7 +22,9 @@ from poise.cli._app import (
 )
 from poise.cli._backtest import check_report_path, write_report
 from poise.cli._progress import progress_bars
-from poise.risk import ValueGoal
+
+if TYPE_CHECKING:
+    from poise.risk import ValueGoal
 
 __all__ = ["parse_goal", "stress"]
 
@@ -33,6 +35,8 @@ _SUFFIX = {"k": 1e3, "m": 1e6}
 
 def parse_goal(spec: str) -> ValueGoal:
     """``AMOUNT@DATE``: ``1000000@2045-01-01``, ``1,500,000@2040-06-30`` or ``1.5m@2040-06-30``."""
+    from poise.risk import ValueGoal
+
     amount_text, sep, day_text = spec.partition("@")
     text = amount_text.strip().lower().replace(",", "").replace("_", "")
     scale = _SUFFIX.get(text[-1:], 1.0)
