@@ -28,7 +28,19 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     # may hold them (TradingRules gives its cost model)
     (
         "values and edges",
-        frozenset({"model", "io", "data", "costs", "calendar", "_errors", "_progress"}),
+        frozenset(
+            {
+                "model",
+                "io",
+                "data",
+                "costs",
+                "calendar",
+                "_errors",
+                "_lazy",
+                "_numbers",
+                "_progress",
+            }
+        ),
     ),
 )
 RANK = {pkg: len(LAYERS) - k for k, (_, pkgs) in enumerate(LAYERS) for pkg in pkgs}
