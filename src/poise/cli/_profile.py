@@ -23,6 +23,7 @@ from poise.allocate import (
 )
 from poise.cli._app import app, console, parse_date_option, print_json
 from poise.io import read_household, write_text_atomic
+from poise.io._text import read_text_file
 
 __all__ = ["profile"]
 
@@ -30,11 +31,7 @@ __all__ = ["profile"]
 def _read_toml(path: Path) -> dict[str, Any]:
     src = str(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", source=src) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", source=src) from None
+        return tomllib.loads(read_text_file(path, "TOML"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", source=src) from None
 
