@@ -131,5 +131,9 @@ def test_whole_share_plans_land_within_one_share_of_target(case):
 def test_fractional_to_target_without_costs_is_exact(case):
     hh, holdings, prices = case
     plan = plan_rebalance(hh, holdings, prices, AS_OF, force=True)
+    # Exact up to the noise floor (issue 10, kind 1): no order below one cent, so each
+    # account (and each symbol in it) may keep up to a cent off target.
+    total = holdings.value(prices)
+    dust = 0.01 * len(hh.accounts) * (len(hh.targets) + 1) / total
     for sym, weight in hh.targets.items():
-        assert plan.weights_after[sym] == pytest.approx(weight, abs=1e-9)
+        assert plan.weights_after[sym] == pytest.approx(weight, abs=1e-9 + dust)

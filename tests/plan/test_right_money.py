@@ -278,10 +278,11 @@ def test_cash_at_least_the_reserve_no_shorts_flows_in_their_own_account(case):
         return
     deposits = [f for f in flows if f.amount > 0]
     withdrawals = [f for f in flows if f.amount < 0]
+    idle = isinstance(hh.policy, CashFlowPolicy)  # also invests each account's idle cash
     if deposits:  # a deposit buys only in its own account, and never sells
         for t in plan.trades:
-            assert t.account == deposits[0].account
             assert t.side is Side.BUY
+            assert t.account == deposits[0].account or idle
     if withdrawals:  # a withdrawal sells in its own account: most overweight first
         w = withdrawals[0]
         assert all(t.account == w.account and t.side is Side.SELL for t in plan.trades)
@@ -312,3 +313,126 @@ def _check_levelled(hh, holdings, prices, plan, w):
             # a commission per sell may leave a rest unsold rather than pay for a tiny sell
             slack = hh.trading.commission * 2 + 1e-6 * total + 1e-6
             assert over[r] <= over[s] + slack or s not in left, (s, r, over)
+
+
+# ---- kind 4 (plan side): weights after include a substitute bought in a target's place -------
+
+
+def test_weights_after_include_the_substitute_bought():
+    # VTI 15 and BND 5 at 100 (total 2,000), targets 50/50; BND was sold at a loss 10 days
+    # ago, so the 500 of BND is bought as AGG (10 at 50). After: VTI 1,000, BND 500, AGG 500:
+    # weights 0.5 / 0.25 / 0.25, cash 0; they sum to 1.
+    from poise.model import HarvestRules, TaxRules
+    from poise.tax import Transaction
+
+    hh = make_household(
+        {"VTI": 0.5, "BND": 0.5},
+        tax=TaxRules(short_term_rate=0.3, long_term_rate=0.15),
+        harvest=HarvestRules(substitutes={"BND": ("AGG",)}),
+    )
+    holdings = Holdings(
+        (Lot("brokerage", "VTI", 15, 1000, OLD), Lot("brokerage", "BND", 5, 600, OLD)),
+        {"brokerage": 0.0},
+    )
+    sale = Transaction(DAY - timedelta(days=10), "brokerage", "BND", Side.SELL, 10, 100, 1200)
+    plan = plan_rebalance(
+        hh, holdings, {"VTI": 100.0, "BND": 100.0, "AGG": 50.0}, DAY, transactions=[sale]
+    )
+    assert plan.weights_after == {
+        "VTI": pytest.approx(0.5),
+        "BND": pytest.approx(0.25),
+        "AGG": pytest.approx(0.25),
+        "CASH": pytest.approx(0.0),
+    }
+    assert sum(plan.weights_after.values()) == pytest.approx(1.0)
+    assert plan.targets["AGG"] == 0.0
+    assert plan.weights_before["AGG"] == 0.0
+
+
+def test_weights_after_include_the_substitute_through_the_cli(tmp_path, capsys):
+    (tmp_path / "p.csv").write_text(
+        "date,VTI,BND,AGG\n2024-01-02,100,100,50\n2024-01-03,100,100,50\n"
+    )
+    (tmp_path / "h.toml").write_text(
+        'name = "t"\n[[accounts]]\nid = "brk"\nkind = "taxable"\n[targets]\nVTI = 0.5\n'
+        'BND = 0.5\n[policy]\nkind = "threshold"\nabsolute = 0.05\n'
+        '[harvest.substitutes]\nBND = ["AGG"]\n'
+    )
+    (tmp_path / "h.csv").write_text(
+        "account,symbol,quantity,cost_basis,acquired\n"
+        "brk,VTI,15,1000,2023-01-05\nbrk,BND,5,600,2023-01-05\n"
+    )
+    (tmp_path / "t.csv").write_text(
+        "date,account,symbol,side,quantity,price,cost_basis\n2023-12-24,brk,BND,sell,10,100,1200\n"
+    )
+    code = main(
+        [
+            "rebalance",
+            str(tmp_path / "h.toml"),
+            "--holdings",
+            str(tmp_path / "h.csv"),
+            "--prices",
+            str(tmp_path / "p.csv"),
+            "--transactions",
+            str(tmp_path / "t.csv"),
+            "--json",
+        ]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["weights_after"]["AGG"] == pytest.approx(0.25)
+    assert sum(out["weights_after"].values()) == pytest.approx(1.0)
+
+
+# ---- kind 3: wash sales are never silent ------------------------------------------------------
+
+WASH_TOML = (
+    'name = "t"\n[[accounts]]\nid = "brk"\nkind = "taxable"\n[targets]\n{targets}\n'
+    '[policy]\nkind = "threshold"\nabsolute = 0.05\n[tax]\nshort_term_rate = 0.3\n'
+    'long_term_rate = 0.15\n[identical]\ngroups = [["VOO", "IVV"]]\n'
+)
+
+
+def _wash_cli(tmp_path, capsys, targets: str, rows: str) -> dict:
+    (tmp_path / "p.csv").write_text("date,VOO,IVV,B\n2024-01-02,8,8,8\n2024-01-03,8,8,8\n")
+    (tmp_path / "h.toml").write_text(WASH_TOML.format(targets=targets))
+    (tmp_path / "h.csv").write_text("account,symbol,quantity,cost_basis,acquired\n" + rows)
+    args = ["rebalance", str(tmp_path / "h.toml"), "--holdings", str(tmp_path / "h.csv")]
+    code = main([*args, "--prices", str(tmp_path / "p.csv"), "--json"])
+    assert code == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_an_identical_symbol_is_not_bought_after_a_loss_sale_without_transactions(tmp_path, capsys):
+    # VOO 10 at 8 (basis 1,000: a loss of 920), target IVV, declared identical. Selling VOO at
+    # a loss and buying IVV the same day would wash the loss: without --transactions the plan
+    # still sees its own loss sale and does not buy IVV (no substitute declared): it says so.
+    out = _wash_cli(tmp_path, capsys, "IVV = 1.0", "brk,VOO,10,1000,2023-01-05\n")
+    assert [(t["symbol"], t["side"]) for t in out["trades"]] == [("VOO", "sell")]
+    assert out["realized_short_term"] == pytest.approx(80 - 1000)
+    assert any("wash sale" in w and "IVV" in w for w in out["warnings"])
+
+
+def test_a_recent_lot_in_the_holdings_washes_a_loss_sale(tmp_path, capsys):
+    # VOO: an old lot of 10 (basis 1,500: 150 a share) and 5 bought 2023-12-20, 14 days before
+    # (basis 40). Targets VOO 0.5, B 0.5 at 8: value 120 → sell 7.5 VOO, FIFO from the old lot:
+    # loss 7.5 × (150 − 8) = 1,065. The 5 recent shares (within 30 days) replace 5 of them:
+    # 5 × 142 = 710 washed, realized −355 (short-term: held under a year).
+    rows = "brk,VOO,10,1500,2023-01-05\nbrk,VOO,5,40,2023-12-20\n"
+    out = _wash_cli(tmp_path, capsys, "VOO = 0.5\nB = 0.5", rows)
+    (sell,) = [t for t in out["trades"] if t["side"] == "sell"]
+    assert sell["quantity"] == pytest.approx(7.5)
+    assert sell["realized_short_term"] == pytest.approx(-355.0)
+    assert "wash sale" in sell["reason"]
+
+
+def test_shares_kept_from_the_same_purchase_do_not_wash_its_loss():
+    # Rev. Rul. 56-602: selling part of one purchase at a loss within 30 days of buying it is
+    # no wash sale; the rest of that purchase is not a replacement. One lot of 10 VOO bought
+    # 2023-12-20 at 10 a share; sell 5 at 8: loss 5 × 2 = 10, realized in full.
+    hh = make_household({"VOO": 0.5, "B": 0.5}, policy=ThresholdPolicy(0.05))
+    holdings = Holdings((Lot("brokerage", "VOO", 10, 100, date(2023, 12, 20)),), {})
+    plan = plan_rebalance(hh, holdings, {"VOO": 8.0, "B": 8.0}, DAY)
+    (sell,) = [t for t in plan.trades if t.side is Side.SELL]
+    assert sell.quantity == pytest.approx(5)
+    assert sell.realized_short_term == pytest.approx(-10.0)

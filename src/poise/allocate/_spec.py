@@ -49,8 +49,8 @@ from poise.allocate._types import (
     View,
     parse_view,
 )
+from poise.calendar import Frequency
 from poise.model import CASH
-from poise.policy import Frequency
 
 __all__ = [
     "allocation_from_table",

@@ -116,7 +116,7 @@ def parse_view(
     *,
     confidence: float | None = None,
     source: str | None = None,
-    field: str = "--view",
+    field: str = "view",
 ) -> View:
     """Parse ``"AAPL=0.10@0.6"`` (absolute) or ``"AAPL-MSFT=0.02@0.5"`` (relative).
 

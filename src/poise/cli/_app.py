@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from poise._errors import InputError
+from poise._errors import DataError, InputError
 from poise.model import Side, Trade
 
 __all__ = [
+    "REQUEST_FLAGS",
     "app",
     "console",
     "flag_errors",
@@ -40,6 +41,41 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"max_content_width": 120, "help_option_names": ["--help", "-h"]},
 )
+
+
+REQUEST_FLAGS: dict[str, str] = {
+    "account": "--account",
+    "as_of": "--as-of",
+    "benchmark": "--benchmark",
+    "benchmark_column": "--benchmark-column",
+    "block_months": "--block",
+    "contribution": "--contribution",
+    "contribution.amount": "--contribution",
+    "deposit.amount": "--deposit",
+    "end": "--end",
+    "every": "--every",
+    "goal": "--goal",
+    "initial": "--initial",
+    "initial_value": "--initial",
+    "last_rebalanced": "--last-rebalanced",
+    "levels": "--level",
+    "paths": "--paths",
+    "points": "--points",
+    "policies": "--policy",
+    "policy": "--policy",
+    "prices": "--prices",
+    "risk_free": "--risk-free-rate",
+    "shock": "--shock",
+    "start": "--start",
+    "symbols": "--symbols",
+    "view": "--view",
+    "window": "--window",
+    "withdraw.amount": "--withdraw",
+    "withdrawal.amount": "--withdraw",
+    "years": "--years",
+}
+"""Engine and request parameters (``InputError.field``) and the flags that set them: wrap
+engine calls in ``flag_errors(REQUEST_FLAGS)`` so that messages name what the user typed."""
 
 
 def _print_version(value: bool) -> None:
@@ -169,6 +205,13 @@ def flag_errors(flags: Mapping[str, str] | Callable[[str], str]) -> Iterator[Non
     field."""
     try:
         yield
+    except DataError as exc:
+        if callable(flags):
+            raise
+        renamed_data = exc.renamed(dict(flags))
+        if renamed_data is exc:
+            raise
+        raise renamed_data from None
     except InputError as exc:
         if callable(flags):
             if exc.field is None or exc.field.startswith("-"):

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from poise._errors import DataError, InputError
 from poise.cli._app import (
+    REQUEST_FLAGS,
     app,
     console,
     flag_errors,
@@ -43,19 +44,7 @@ __all__ = [
     "write_report",
 ]
 
-RUN_FLAGS = {
-    "start": "--start",
-    "end": "--end",
-    "initial": "--initial",
-    "every": "--every",
-    "account": "--account",
-    "contribution.amount": "--contribution",
-    "withdrawal.amount": "--withdraw",
-    "policies": "--policy",
-    "risk_free": "--risk-free-rate",
-    "benchmark": "--benchmark",
-    "benchmark_column": "--benchmark-column",
-}
+RUN_FLAGS = REQUEST_FLAGS
 """Request fields of the backtest-like use cases and the flags that set them."""
 
 

@@ -9,7 +9,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from poise.cli._app import app, console, parse_date_option, print_json, trades_table, warn
+from poise.cli._app import (
+    REQUEST_FLAGS,
+    app,
+    console,
+    flag_errors,
+    parse_date_option,
+    print_json,
+    trades_table,
+    warn,
+)
 
 if TYPE_CHECKING:
     from poise.plan import HarvestPlan
@@ -61,18 +70,19 @@ def harvest(
     table = read_prices(prices)
     day = parse_date_option(as_of, "--as-of")
     txs = read_transactions(transactions, hh) if transactions is not None else ()
-    result = run(
-        HarvestRequest(
-            household=hh,
-            holdings=lots,
-            prices=table,
-            as_of=day,
-            transactions=txs,
-            prices_source=str(prices),
-            holdings_source=str(holdings),
-            transactions_source=str(transactions),
+    with flag_errors(REQUEST_FLAGS):
+        result = run(
+            HarvestRequest(
+                household=hh,
+                holdings=lots,
+                prices=table,
+                as_of=day,
+                transactions=txs,
+                prices_source=str(prices),
+                holdings_source=str(holdings),
+                transactions_source=str(transactions),
+            )
         )
-    )
     if json_out:
         print_json(harvest_to_dict(result))
     else:

@@ -297,7 +297,8 @@ def optimize(
 
     low_default, low_assets = _bounds(min_weight or [], "--min-weight")
     high_default, high_assets = _bounds(max_weight or [], "--max-weight")
-    view_list = [parse_view(v, universe) for v in (view or [])]
+    with flag_errors(_label):
+        view_list = [parse_view(v, universe) for v in (view or [])]
     file_tau = None
     if views is not None:
         from_file, file_tau = _views_file(views, universe)

@@ -11,6 +11,7 @@ from rich.table import Table
 from poise.app import RebalanceRequest, cash_flows
 from poise.app import rebalance as app_rebalance
 from poise.cli._app import (
+    REQUEST_FLAGS,
     app,
     console,
     flag_errors,
@@ -26,12 +27,7 @@ from poise.report import rebalance_to_dict
 
 __all__ = ["rebalance"]
 
-_FLAGS = {
-    "account": "--account",
-    "deposit.amount": "--deposit",
-    "withdraw.amount": "--withdraw",
-    "last_rebalanced": "--last-rebalanced",
-}
+_FLAGS = REQUEST_FLAGS
 
 
 def render_plan(plan: Plan, household_name: str) -> None:

@@ -12,7 +12,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
-from poise.cli._app import app, console, flag_errors, parse_date_option, print_json, warn
+from poise.cli._app import (
+    REQUEST_FLAGS,
+    app,
+    console,
+    flag_errors,
+    parse_date_option,
+    print_json,
+    warn,
+)
 from poise.cli._backtest import check_report_path, write_report
 from poise.cli._options import number
 from poise.cli._progress import progress_bars
@@ -20,18 +28,7 @@ from poise.risk import Goal
 
 __all__ = ["parse_goal", "stress"]
 
-_FLAGS = {
-    "initial": "--initial",
-    "paths": "--paths",
-    "years": "--years",
-    "block_months": "--block",
-    "contribution": "--contribution",
-    "levels": "--level",
-    "goals": "--goal",
-    "prices": "--prices",
-    "window": "--window",
-    "shock": "--shock",
-}
+_FLAGS = REQUEST_FLAGS
 
 _SUFFIX = {"k": 1e3, "m": 1e6}
 
@@ -136,8 +133,9 @@ def stress(
     table = read_prices(prices)
     day = parse_date_option(as_of, "--as-of")
     report_path = check_report_path(report) if report is not None else None
-    shocks_in = [parse_shock(s) for s in shock]
-    windows_in = [parse_window(w) for w in window]
+    with flag_errors(_FLAGS):
+        shocks_in = [parse_shock(s) for s in shock]
+        windows_in = [parse_window(w) for w in window]
     goals = tuple(parse_goal(g) for g in goal)
     with flag_errors(_FLAGS):
         settings = (

@@ -135,7 +135,7 @@ def check_acquired_by(
     if late:
         raise InputError(
             f"lot of {late[0].symbol} in {late[0].account} was acquired on {late[0].acquired}, "
-            f"after the as-of day {as_of}; fix the date or pass a later --as-of"
+            f"after the as-of day {as_of}; fix the date or pass a later `as_of`"
             + bundled_note(prices_source),
             source=source,
         )

@@ -270,7 +270,8 @@ def household_from_dict(data: Mapping[str, Any], source: str = "<household>") ->
         lot_method = LotMethod(tax_t.get("lot_method", "fifo"))
     except ValueError:
         raise InputError(
-            f"unknown lot method {tax_t.get('lot_method')!r}; use fifo | lifo | hifo | tax_min",
+            f"unknown lot method {tax_t.get('lot_method')!r}; "
+            "use fifo | lifo | hifo | tax_min | tax_order",
             source=src,
             field="tax.lot_method",
         ) from None

@@ -187,7 +187,7 @@ def prices_on(
                 "pick a trading day in the file"
                 + (bundled_note(source) if stamp > prices.index[-1] else ""),
                 source=source,
-                field="--as-of",
+                field="as_of",
             )
     row = prices.loc[stamp]
     out: dict[str, float] = {}
@@ -202,7 +202,7 @@ def prices_on(
         value = float(row[sym])
         if not np.isfinite(value):
             raise InputError(
-                f"has no price for {sym!r} on {stamp.date()}; fill it in or choose another --as-of",
+                f"has no price for {sym!r} on {stamp.date()}; fill it in or choose another `as_of`",
                 source=source,
                 field=sym,
             )

@@ -46,12 +46,20 @@ class AccountKind(StrEnum):
 
 
 class LotMethod(StrEnum):
-    """Which tax lots a sell disposes of first."""
+    """Which tax lots a sell disposes of.
+
+    ``tax_min`` chooses the lots that minimise the estimated tax of the sale (short- and
+    long-term gains netted as US rules net them); ``tax_order`` is the fixed order it used to
+    be: losses first (largest first), then long-term gains (smallest first), then short-term
+    gains (smallest first), which is not always the minimum (a small short-term gain can cost
+    less than a large long-term one).
+    """
 
     FIFO = "fifo"
     LIFO = "lifo"
     HIFO = "hifo"
     TAX_MIN = "tax_min"
+    TAX_ORDER = "tax_order"
 
 
 class PlanMethod(StrEnum):

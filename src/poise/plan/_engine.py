@@ -130,7 +130,7 @@ class _Book:
         short_term = long_term = 0.0
         taxable = hh.account(account).taxable
         chosen = (
-            select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of)
+            select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of, hh.tax)
             if self.tax is None
             else self.tax.select(lots, quantity, price)
         )
@@ -256,10 +256,13 @@ def plan_rebalance(
         asset's prices by its name (``poise.policy.aligned_history``), whatever the order of
         the columns.
     transactions : sequence of Transaction, optional
-        Recent trades (at least the last 31 days). Given (even empty), the wash-sale rule is
-        applied across the household: no buy washes a recent loss (a declared substitute is
-        bought instead, or the cash waits), and today's loss sales are washed by recent
-        purchases. Tax-aware lot, account and location choices follow ``household.tax`` and
+        Recent trades (at least the last 31 days), for the sells the lots cannot show. In a
+        household with a taxable account the wash-sale rule is always applied across the
+        household, to the lots' purchase dates, today's own trades, the ``[identical]``
+        groups and these transactions: no buy washes a recent loss (a declared substitute is
+        bought instead, or the cash waits), and today's loss sales are washed by purchases
+        within 30 days (recent lots, or today's buys of the same or an identical symbol).
+        Tax-aware lot, account and location choices follow ``household.tax`` and
         ``household.location`` (see ``poise.plan._taxaware``); ``plan_method = optimize``
         hands the decision to the optimising plan.
 
@@ -272,6 +275,8 @@ def plan_rebalance(
     hh = household
     rules = hh.trading
     floor = order_floor(rules)
+    if transactions is None and any(a.taxable for a in hh.accounts):
+        transactions = ()  # the lots' own purchase dates and today's trades always count
     targets = dict(targets if targets is not None else hh.targets)
     tax = TaxAware.build(hh, holdings, prices, as_of, transactions)
     policy_targets = targets
@@ -353,7 +358,7 @@ def plan_rebalance(
         raise InputError(
             f"withdrawals of {fmt_money(-net_flow)} exceed the household's total value "
             f"{fmt_money(total_before)}",
-            field="--withdraw",
+            field="withdraw.amount",
         )
     goal = target_w * total_after_flow
     deposits = _by_account(f for f in flows if f.amount > 0)

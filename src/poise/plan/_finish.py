@@ -7,11 +7,11 @@ from datetime import date
 
 import numpy as np
 
-from poise.model import Holdings, Household, Plan, Trade
+from poise.model import CASH, Holdings, Household, Plan, Trade
 from poise.policy import Decision
 from poise.tax import estimate_tax
 
-__all__ = ["finish_plan", "fmt_money", "unmet_withdrawals"]
+__all__ = ["finish_plan", "fmt_money", "unmet_withdrawals", "with_bought"]
 
 
 def fmt_money(value: float) -> str:
@@ -34,6 +34,16 @@ def unmet_withdrawals(
     return unmet
 
 
+def with_bought(names: Sequence[str], weights_after: Mapping[str, float]) -> tuple[str, ...]:
+    """``names`` (ending in CASH) with every other symbol held after the plan (e.g. a
+    substitute bought in a target's place) inserted before CASH, so that the weights after
+    sum to 1."""
+    extra = [s for s in weights_after if s not in names and s != CASH]
+    if not extra:
+        return tuple(names)
+    return (*names[:-1], *extra, names[-1])
+
+
 def finish_plan(
     household: Household,
     holdings: Holdings,
@@ -51,9 +61,12 @@ def finish_plan(
     targets: Mapping[str, float],
 ) -> Plan:
     """The ``Plan`` of ``trades`` that took ``holdings`` to ``after`` (``names`` end in CASH)."""
+    before = dict(zip(names, weights_before, strict=True))
+    goal = dict(zip(names, target_w, strict=True))
     short_term = sum(t.realized_short_term for t in trades)
     long_term = sum(t.realized_long_term for t in trades)
     weights_after = after.weights(prices)
+    names = with_bought(names, weights_after)
     for sym in names:
         weights_after.setdefault(sym, 0.0)
     reasons = decision.reasons
@@ -68,8 +81,8 @@ def finish_plan(
         triggered=decision.triggered,
         reasons=tuple(reasons),
         total_value=total_before,
-        targets={s: float(target_w[i]) for i, s in enumerate(names)},
-        weights_before={s: float(w) for s, w in zip(names, weights_before, strict=True)},
+        targets={s: float(goal.get(s, 0.0)) for s in names},
+        weights_before={s: float(before.get(s, 0.0)) for s in names},
         weights_after={s: float(weights_after[s]) for s in names},
         trades=tuple(trades),
         holdings_before=holdings,

@@ -49,6 +49,7 @@ from poise.model import (
     Trade,
 )
 from poise.plan._apply import apply_trades
+from poise.plan._finish import with_bought
 from poise.plan._flows import CashFlow
 from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
 from poise.plan._taxaware import TaxAware, sell_lots_trade
@@ -480,6 +481,7 @@ def _plan(
                 f"{-after.cash[f.account]:,.2f}"
             )
     weights_after = after.weights(prices)
+    names = with_bought(names, weights_after)
     st = float(sum(t.realized_short_term for t in labelled))
     lt = float(sum(t.realized_long_term for t in labelled))
     return Plan(
@@ -487,8 +489,8 @@ def _plan(
         triggered=decision.triggered,
         reasons=reasons[0],
         total_value=total_before,
-        targets={s: float(target[s]) for s in names},
-        weights_before={s: float(before[s]) for s in names},
+        targets={s: float(target.get(s, 0.0)) for s in names},
+        weights_before={s: float(before.get(s, 0.0)) for s in names},
         weights_after={s: float(weights_after.get(s, 0.0)) for s in names},
         trades=tuple(labelled),
         holdings_before=holdings,

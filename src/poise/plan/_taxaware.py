@@ -47,6 +47,7 @@ from poise.tax import (
     is_long_term,
     long_term_date,
     order_lots,
+    select_lots,
 )
 from poise.tax._location import LOCATION_ORDER, buy_priority
 from poise.tax._lots import turns_long_term_within
@@ -149,7 +150,7 @@ class TaxAware:
     ) -> TaxAware | None:
         """The tax-aware helper, or None when the household uses none of these features."""
         hh = household
-        tax_min = hh.tax.lot_method is LotMethod.TAX_MIN
+        tax_min = hh.tax.lot_method in (LotMethod.TAX_MIN, LotMethod.TAX_ORDER)
         if transactions is None and not tax_min and hh.tax.defer_days <= 0 and not hh.location:
             return None
         calendar = (
@@ -180,7 +181,14 @@ class TaxAware:
         return turns_long_term_within(lot, self.as_of, self.defer_days)
 
     def select(self, lots: Sequence[Lot], quantity: float, price: float) -> list[tuple[Lot, float]]:
-        """Lots a sell of ``quantity`` disposes of: the lot method's order, deferred lots last."""
+        """Lots a sell of ``quantity`` disposes of: the lot method's order (tax_min: the
+        cheapest choice in tax), deferred lots last."""
+        if self.household.tax.lot_method is LotMethod.TAX_MIN:
+            free = [lot for lot in lots if not self.deferred(lot)]
+            pool = free if sum(lot.quantity for lot in free) >= quantity - 1e-12 else lots
+            return select_lots(
+                pool, quantity, LotMethod.TAX_MIN, price, self.as_of, self.household.tax
+            )
         ordered = order_lots(lots, self.household.tax.lot_method, price, self.as_of)
         if self.defer_days > 0:
             ordered = [lot for lot in ordered if not self.deferred(lot)] + [

@@ -209,7 +209,7 @@ def policy_from_spec(spec: str) -> Policy:
     """
     parts = [p for p in spec.split("+") if p.strip()]
     if not parts:
-        raise InputError("empty policy spec; e.g. calendar:quarterly or 5/25", field="--policy")
+        raise InputError("empty policy spec; e.g. calendar:quarterly or 5/25", field="policy")
     if len(parts) == 1:
         return _parse_one(parts[0])
     return AnyOf(tuple(_parse_one(p) for p in parts))

@@ -13,6 +13,7 @@ __all__ = [
     "estimate_tax",
     "is_long_term",
     "long_term_date",
+    "min_tax_lots",
     "order_lots",
     "pick_lots",
     "select_lots",
@@ -21,12 +22,18 @@ __all__ = [
 
 @lru_cache(maxsize=65536)
 def long_term_date(acquired: date) -> date:
-    """The first day on which a lot acquired on ``acquired`` is held more than one year."""
+    """The first day on which a lot acquired on ``acquired`` is held more than one year.
+
+    The holding period starts the day after acquisition and is counted in calendar months
+    (Rev. Rul. 66-7): the lot is long-term from the same calendar day one year after that
+    start (1 March when the start is 29 February). Bought 2023-02-28: the period starts
+    2023-03-01, one year runs through 2024-02-29, long-term from 2024-03-01.
+    """
+    start = acquired + timedelta(days=1)
     try:
-        anniversary = acquired.replace(year=acquired.year + 1)
-    except ValueError:  # acquired on 29 February
-        anniversary = date(acquired.year + 1, 2, 28)
-    return anniversary + timedelta(days=1)
+        return start.replace(year=start.year + 1)
+    except ValueError:  # the period starts on 29 February
+        return date(start.year + 1, 3, 1)
 
 
 def is_long_term(acquired: date, sold: date) -> bool:
@@ -37,9 +44,10 @@ def is_long_term(acquired: date, sold: date) -> bool:
 def order_lots(lots: Sequence[Lot], method: LotMethod, price: float, as_of: date) -> list[Lot]:
     """``lots`` in the order ``method`` sells them.
 
-    fifo: oldest first; lifo: newest first; hifo: highest basis per share first; tax_min:
-    losses first (largest loss per share first), then long-term gains (smallest first), then
-    short-term gains (smallest first).
+    fifo: oldest first; lifo: newest first; hifo: highest basis per share first; tax_order
+    (and tax_min, whose lots ``select_lots`` chooses by minimum tax instead): losses first
+    (largest loss per share first), then long-term gains (smallest first), then short-term
+    gains (smallest first).
     """
     if method is LotMethod.FIFO:
         return sorted(lots, key=lambda lot: lot.acquired)
@@ -60,9 +68,21 @@ def order_lots(lots: Sequence[Lot], method: LotMethod, price: float, as_of: date
 
 
 def select_lots(
-    lots: Sequence[Lot], quantity: float, method: LotMethod, price: float, as_of: date
+    lots: Sequence[Lot],
+    quantity: float,
+    method: LotMethod,
+    price: float,
+    as_of: date,
+    rules: TaxRules | None = None,
 ) -> list[tuple[Lot, float]]:
-    """Which lots (and how many shares of each) a sell of ``quantity`` disposes of."""
+    """Which lots (and how many shares of each) a sell of ``quantity`` disposes of.
+
+    ``tax_min`` with ``rules`` given chooses the shares that minimise ``estimate_tax`` of the
+    sale (``min_tax_lots``); every other method (and tax_min without rates) follows
+    ``order_lots``.
+    """
+    if method is LotMethod.TAX_MIN and rules is not None:
+        return min_tax_lots(lots, quantity, price, as_of, rules)
     out: list[tuple[Lot, float]] = []
     remaining = quantity
     for lot in order_lots(lots, method, price, as_of):
@@ -72,6 +92,101 @@ def select_lots(
         out.append((lot, take))
         remaining -= take
     return out
+
+
+def min_tax_lots(
+    lots: Sequence[Lot], quantity: float, price: float, as_of: date, rules: TaxRules
+) -> list[tuple[Lot, float]]:
+    """The shares of ``lots`` whose sale of ``quantity`` at ``price`` costs the least tax.
+
+    With ``x_i`` the shares sold from lot i, ``S`` and ``L`` the short- and long-term gains
+    realized, the tax ``estimate_tax(S, L)`` is linear on each of six pieces of the (S, L)
+    plane (both gains ≥ 0; both ≤ 0; one of each with the net ≥ 0 or ≤ 0). Each piece is a
+    small linear program (HiGHS through scipy); the cheapest solution wins. Among equal taxes
+    the one realizing the most loss value (``r_st S + r_lt L`` smallest) is kept, then the
+    fixed tax order's. Gains here are before trading costs (which share out in proportion).
+    """
+    if not lots or quantity <= 1e-12:
+        return []
+    ordered = order_lots(lots, LotMethod.TAX_ORDER, price, as_of)
+    fallback = select_lots(ordered, quantity, LotMethod.TAX_ORDER, price, as_of)
+    available = sum(lot.quantity for lot in ordered)
+    if quantity >= available - 1e-12 or len(ordered) == 1:
+        return fallback
+    gains = [price - lot.basis_per_share for lot in ordered]
+    longs = [is_long_term(lot.acquired, as_of) for lot in ordered]
+    best = _lp_min_tax(ordered, gains, longs, quantity, rules)
+    if best is None:
+        return fallback
+    tax_of = _tax_of(fallback, gains, longs, ordered, rules)
+    if tax_of[0] <= best[0][0] + 1e-9:
+        return fallback  # the fixed order is already cheapest: keep its simpler choice
+    out = [(lot, float(x)) for lot, x in zip(ordered, best[1], strict=True) if x > 1e-12]
+    scale = quantity / sum(x for _, x in out)  # exact total despite solver rounding
+    return [(lot, min(lot.quantity, x * scale)) for lot, x in out]
+
+
+def _tax_of(
+    chosen: Sequence[tuple[Lot, float]],
+    gains: Sequence[float],
+    longs: Sequence[bool],
+    ordered: Sequence[Lot],
+    rules: TaxRules,
+) -> tuple[float, float]:
+    index = {id(lot): i for i, lot in enumerate(ordered)}
+    st = sum(gains[index[id(lot)]] * x for lot, x in chosen if not longs[index[id(lot)]])
+    lt = sum(gains[index[id(lot)]] * x for lot, x in chosen if longs[index[id(lot)]])
+    return estimate_tax(st, lt, rules), rules.short_term_rate * st + rules.long_term_rate * lt
+
+
+def _lp_min_tax(
+    lots: Sequence[Lot],
+    gains: Sequence[float],
+    longs: Sequence[bool],
+    quantity: float,
+    rules: TaxRules,
+) -> tuple[tuple[float, float], list[float]] | None:
+    import numpy as np
+    from scipy.optimize import linprog
+
+    g = np.array(gains)
+    is_lt = np.array(longs)
+    st_row = np.where(is_lt, 0.0, g)
+    lt_row = np.where(is_lt, g, 0.0)
+    net_row = g
+    rs, rl = rules.short_term_rate, rules.long_term_rate
+    bounds = [(0.0, lot.quantity) for lot in lots]
+    a_eq, b_eq = np.ones((1, len(lots))), np.array([quantity])
+    # (objective, [(row, sign)]) with sign +1: row·x ≥ 0, −1: row·x ≤ 0
+    pieces = [
+        (rs * st_row + rl * lt_row, [(st_row, 1), (lt_row, 1)]),
+        (np.zeros(len(lots)), [(st_row, -1), (lt_row, -1)]),
+        (rl * net_row, [(st_row, -1), (lt_row, 1), (net_row, 1)]),
+        (np.zeros(len(lots)), [(st_row, -1), (lt_row, 1), (net_row, -1)]),
+        (rs * net_row, [(st_row, 1), (lt_row, -1), (net_row, 1)]),
+        (np.zeros(len(lots)), [(st_row, 1), (lt_row, -1), (net_row, -1)]),
+    ]
+    tie = 1e-9 * (rs * st_row + rl * lt_row)  # among equal taxes: the most loss value
+    best: tuple[tuple[float, float], list[float]] | None = None
+    for cost, signs in pieces:
+        a_ub = np.array([-sign * row for row, sign in signs])
+        result = linprog(
+            cost + tie,
+            A_ub=a_ub,
+            b_ub=np.zeros(len(signs)),
+            A_eq=a_eq,
+            b_eq=b_eq,
+            bounds=bounds,
+            method="highs",
+        )
+        if result.status != 0:
+            continue
+        x = np.clip(result.x, 0.0, [lot.quantity for lot in lots])
+        st, lt = float(st_row @ x), float(lt_row @ x)
+        key = (estimate_tax(st, lt, rules), rs * st + rl * lt)
+        if best is None or key < best[0]:
+            best = (key, x.tolist())
+    return best
 
 
 def pick_lots(

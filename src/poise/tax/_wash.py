@@ -460,9 +460,24 @@ class WashCalendar:
                     sale.lot.acquired,
                     key=(n, m),
                 )
+                # Rev. Rul. 56-602: shares kept from the very purchase a loss lot came from
+                # are not its replacement; only other purchases can wash it.
+                own = _lot_key(sale.lot)
+                kept = {
+                    i: used.get(i)
+                    for i, e in enumerate(entries)
+                    if any(_lot_key(x) == own for x in e.lots)
+                }
+                for i in kept:
+                    used[i] = purchases[i].quantity
                 matches = match_wash_sales(
                     [loss_sale], purchases, hh.identical_groups, self.window_days, used
                 )
+                for i, before in kept.items():
+                    if before is None:
+                        del used[i]
+                    else:
+                        used[i] = before
                 sales.append(replace(sale, washed=sum(mt.disallowed for mt in matches)))
                 for mt in matches:
                     adjustments.append((mt, entries[purchases.index(mt.purchase)]))
