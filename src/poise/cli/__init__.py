@@ -15,6 +15,7 @@ from poise.cli import (  # noqa: F401  (register the commands)
     _compare,
     _db,
     _demo,
+    _feeds,
     _harvest,
     _optimize,
     _orders,
