@@ -128,14 +128,10 @@ def _views_file(path: Path, symbols: Sequence[str]) -> tuple[list[View], float |
     """Views from TOML or JSON: ``views = ["AAPL=0.10@0.6", {view = "...", confidence = x}]``
     and optionally ``tau``."""
     from poise.allocate import parse_view
+    from poise.io._text import read_text_file
 
     src = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", source=src) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", source=src) from None
+    text = read_text_file(path, "JSON" if path.suffix.lower() == ".json" else "TOML")
     try:
         data: Any = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -21,13 +21,11 @@ __all__ = ["profile"]
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    from poise.io._text import read_text_file
+
     src = str(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", source=src) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", source=src) from None
+        return tomllib.loads(read_text_file(path, "TOML"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", source=src) from None
 
