@@ -138,6 +138,7 @@ class _Book:
             if self.tax is None
             else self.tax.select(lots, quantity, price)
         )
+        left: dict[int, Lot | None] = {}  # what is left of each lot sold (by identity)
         for lot, take in chosen:
             share = take / quantity
             proceeds = value * share - cost * share
@@ -145,17 +146,15 @@ class _Book:
             gain = proceeds - basis
             long = is_long_term(lot.acquired, self.as_of)
             sales.append(LotSale(lot, take, proceeds, basis, gain, long))
-            rest = lot.take(take)[1]
-            index = lots.index(lot)
-            if rest is None:
-                del lots[index]
-            else:
-                lots[index] = rest
+            left[id(lot)] = lot.take(take)[1]
             if taxable:
                 if long:
                     long_term += gain
                 else:
                     short_term += gain
+        if left:  # one pass over the position's lots, not one search per lot sold
+            kept = [left[id(lot)] if id(lot) in left else lot for lot in lots]
+            lots[:] = [lot for lot in kept if lot is not None]
         return Trade(
             account,
             symbol,
