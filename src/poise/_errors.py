@@ -49,14 +49,34 @@ class InputError(PoiseError, ValueError):
 
     def renamed(self, names: dict[str, str]) -> InputError:
         """The same error with its field renamed through ``names`` (a door maps a request
-        field such as ``withdraw.amount`` to its own name: a flag or a JSON path)."""
-        if self.field is None or self.field not in names:
+        field such as ``withdraw.amount`` to its own name: a flag or a JSON path).
+
+        Other parameters the message refers to are written in backticks (``raise `years```);
+        those in ``names`` are renamed too."""
+        field = names.get(self.field, self.field) if self.field is not None else None
+        message = self.message
+        if "`" in message:
+            for key, name in names.items():
+                message = message.replace(f"`{key}`", name)
+        if field == self.field and message == self.message:
             return self
-        return InputError(self.message, source=self.source, field=names[self.field])
+        return InputError(message, source=self.source, field=field)
 
 
 class DataError(PoiseError, ValueError):
-    """Market data (prices, returns) that cannot serve the request."""
+    """Market data (prices, returns) that cannot serve the request.
+
+    Parameters the message refers to are written in backticks; :meth:`renamed` gives the
+    door's names to them.
+    """
+
+    def renamed(self, names: dict[str, str]) -> DataError:
+        """The same error with the parameters its message names (in backticks) renamed."""
+        message = str(self)
+        if "`" in message:
+            for key, name in names.items():
+                message = message.replace(f"`{key}`", name)
+        return self if message == str(self) else DataError(message)
 
 
 class PlanningError(PoiseError):

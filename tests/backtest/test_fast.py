@@ -149,6 +149,7 @@ def test_the_array_path_plans_with_the_kernel_only(
 
     monkeypatch.setattr(_fast, "plan_kernel", spy)
     monkeypatch.setattr("poise.backtest._steps.plan_rebalance", no_engine)
+    monkeypatch.setattr(engine_module, "stretch_for", lambda *a, **k: None)  # every day here
     result = run_backtest(household(POLICIES["abs 2pp"], TradingRules()), prices, flows=FLOWS)
     assert len(calls) == len(set(result.rebalances["date"]) | set(result.flows["date"]))
 

@@ -290,7 +290,7 @@ def test_statistics_by_hand(prices):
 def test_goal_outside_the_horizon_is_refused(prices):
     hh = make_household({"AAA": 1.0})
     result = monte_carlo(hh, prices, MonteCarloSettings(paths=2, years=1), start=date(2023, 1, 1))
-    with pytest.raises(InputError, match="raise --years"):
+    with pytest.raises(InputError, match="raise `years`"):  # the CLI says --years
         result.goal(Goal(1.0, date(2030, 1, 1)))
     with pytest.raises(InputError, match="before the start"):
         result.goal(Goal(1.0, date(2022, 1, 1)))
@@ -335,9 +335,10 @@ def test_calendar_helpers():
 
 
 def test_settings_are_validated():
-    with pytest.raises(InputError, match="--paths"):
+    # errors name the parameter; the CLI maps them to --paths and --level
+    with pytest.raises(InputError, match="paths"):
         MonteCarloSettings(paths=0)
-    with pytest.raises(InputError, match="--level"):
+    with pytest.raises(InputError, match="levels"):
         MonteCarloSettings(levels=(95.0,))
 
 
@@ -357,5 +358,5 @@ def test_costs_come_from_the_household(prices):
 
 def test_too_little_history(prices):
     hh = make_household({"AAA": 1.0})
-    with pytest.raises(DataError, match="shorter --block"):
+    with pytest.raises(DataError, match="shorter `block_months`"):
         monte_carlo(hh, prices.iloc[:100], MonteCarloSettings(paths=2, years=1, block_months=12))

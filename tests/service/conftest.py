@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -72,6 +73,7 @@ class FirmClient:
 @dataclass
 class Api:
     backend: str
+    app: FastAPI
     client: TestClient
     engine: Engine
     settings: Settings
@@ -110,7 +112,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         settings = make_settings(url, home)
         app = create_app(settings)
         with TestClient(app) as client:
-            yield Api(request.param, client, app.state.poise.engine, settings)
+            yield Api(request.param, app, client, app.state.poise.engine, settings)
         app.state.poise.engine.dispose()
 
 

@@ -156,3 +156,105 @@ def test_drift_sorted_worst_first(firm: FirmClient) -> None:
 
 
 HOLDINGS = (EXAMPLES / "holdings.csv").read_text()
+
+
+def test_accounts_follow_the_document_and_link_to_connections(api: Api, firm: FirmClient) -> None:
+    hid = firm.household()
+    accounts = firm.call("viewer", "GET", f"/households/{hid}/accounts").json()
+    assert [a["name"] for a in accounts] == ["brokerage", "ira", "roth"]
+    conn = firm.call("admin", "POST", "/broker-connections", json={"kind": "paper"}).json()["id"]
+    r = firm.call(
+        "admin", "PUT", f"/households/{hid}/accounts/ira", json={"broker_connection": conn}
+    )
+    assert r.status_code == 200
+    assert {a["name"]: a["broker_connection"] for a in r.json()}["ira"] == conn
+    other = api.firm(("admin",))
+    theirs = other.call("admin", "POST", "/broker-connections", json={"kind": "paper"}).json()["id"]
+    r = firm.call(
+        "admin", "PUT", f"/households/{hid}/accounts/ira", json={"broker_connection": theirs}
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "broker_connection"]
+    body = household_body()
+    body["accounts"] = [a for a in body["accounts"] if a["id"] != "roth"]
+    assert firm.call("advisor", "PUT", f"/households/{hid}", json=body).status_code == 200
+    accounts = firm.call("viewer", "GET", f"/households/{hid}/accounts").json()
+    assert {a["name"]: a["broker_connection"] for a in accounts} == {"brokerage": None, "ira": conn}
+
+
+def test_long_names_are_422_not_database_errors(firm: FirmClient) -> None:
+    body = household_body()
+    body["accounts"][0]["id"] = "b" * 101
+    r = firm.call("advisor", "POST", "/households", json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "accounts", 0, "id"]
+    hid = firm.household()
+    text = (
+        "account,symbol,quantity,cost_basis,acquired\nbrokerage," + "X" * 40 + ",1,1,2020-01-01\n"
+    )
+    r = firm.call(
+        "advisor",
+        "PUT",
+        f"/households/{hid}/holdings",
+        content=text,
+        headers={"content-type": "text/csv"},
+    )
+    assert r.status_code == 422
+
+
+def test_export_then_delete_leaves_nothing_but_the_audit_record(api: Api, firm: FirmClient) -> None:
+    hid = firm.household(name="Privacy household")
+    firm.holdings(hid)
+    txs = (
+        "date,account,symbol,side,quantity,price,cost_basis\n2022-12-01,brokerage,AAPL,buy,1,140,\n"
+    )
+    r = firm.call(
+        "advisor",
+        "POST",
+        f"/households/{hid}/transactions",
+        content=txs,
+        headers={"content-type": "text/csv"},
+    )
+    assert r.status_code == 201
+    assert r.json() == {"transactions": 1}
+    r = firm.call(
+        "advisor",
+        "POST",
+        f"/households/{hid}/plans",
+        json={},
+        headers={"Idempotency-Key": "priv-1"},
+    )
+    plan_id = r.json()["id"]
+    export = firm.call("viewer", "GET", f"/households/{hid}/export").json()
+    assert export["household"]["name"] == "Privacy household"
+    assert len(export["holdings"]) == 1
+    assert len(export["holdings"][0]["lots"]) == 13
+    assert export["transactions"][0]["symbol"] == "AAPL"
+    assert [p["id"] for p in export["plans"]] == [plan_id]
+    assert firm.call("advisor", "DELETE", f"/households/{hid}").status_code == 204
+    assert firm.call("viewer", "GET", f"/households/{hid}").status_code == 404
+    assert firm.call("viewer", "GET", f"/plans/{plan_id}").status_code == 404
+    from sqlalchemy import text
+
+    with api.engine.connect() as conn:
+        for table, column in (
+            ("households", "id"),
+            ("holdings_snapshots", "household_id"),
+            ("transactions", "household_id"),
+            ("plans", "household_id"),
+            ("accounts", "household_id"),
+        ):
+            count = conn.execute(
+                text(f"SELECT count(*) FROM {table} WHERE {column} = :h"), {"h": hid}
+            )
+            assert count.scalar_one() == 0, table
+        left = conn.execute(
+            text("SELECT count(*) FROM idempotency_keys WHERE path LIKE :p"), {"p": f"%{hid}%"}
+        )
+        assert left.scalar_one() == 0
+        events = conn.execute(
+            text("SELECT action, detail FROM audit_events WHERE object = :o"),
+            {"o": f"household:{hid}"},
+        ).all()
+    assert "household.delete" in [e[0] for e in events]
+    assert all("Privacy" not in str(e[1]) for e in events)

@@ -21,8 +21,8 @@ from poise._errors import DataError
 from poise.allocate._fast import ProblemCache
 from poise.allocate._fit import FitResult, daily_returns, fit_model
 from poise.allocate._types import ModelSpec
+from poise.calendar import Frequency, period_key
 from poise.model import CASH
-from poise.policy import Frequency, period_key
 
 __all__ = ["Allocation", "ModelAllocation", "history_until"]
 

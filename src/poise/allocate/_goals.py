@@ -22,8 +22,8 @@ import pandas as pd
 
 from poise.allocate._allocation import refit_is_due
 from poise.allocate._profile import RiskProfile
+from poise.calendar import Frequency
 from poise.model import CASH
-from poise.policy import Frequency
 
 __all__ = ["GLIDE_DEFAULTS", "GlidePathAllocation", "Goal", "GoalKind"]
 

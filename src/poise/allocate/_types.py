@@ -116,7 +116,7 @@ def parse_view(
     *,
     confidence: float | None = None,
     source: str | None = None,
-    field: str = "--view",
+    field: str = "view",
 ) -> View:
     """Parse ``"AAPL=0.10@0.6"`` (absolute) or ``"AAPL-MSFT=0.02@0.5"`` (relative).
 
@@ -279,6 +279,17 @@ class ModelSpec:
                 raise fail(
                     f"{key.replace('_', ' ')} apply to {' | '.join(sorted(allowed))} only, "
                     f"not to {model}",
+                    key,
+                )
+        for key, value in (
+            ("target_volatility", c.target_volatility),
+            ("target_return", c.target_return),
+            ("risk_free_rate", self.risk_free_rate),
+        ):
+            if value is not None and abs(value) >= 1:
+                raise fail(
+                    f"is an annual rate as a fraction (0.12 for 12%), got {value:g}; "
+                    f"write {value / 100:g} if you meant {value:g}%",
                     key,
                 )
         for key in ("target_volatility", "target_return"):

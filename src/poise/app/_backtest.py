@@ -20,6 +20,7 @@ import pandas as pd
 from poise._errors import DataError, InputError
 from poise._progress import ProgressCallback
 from poise.backtest import BacktestResult, ScheduledFlow, run_backtest
+from poise.calendar import Frequency
 from poise.model import Household
 from poise.policy import Policy
 
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 PERIODS = ("month", "quarter", "year")
-_MONTHS = {"month": 1.0, "quarter": 3.0, "year": 12.0}
 
 
 def scheduled_flows(
@@ -226,7 +226,7 @@ def _risk_sections(
         sections += attribution_blocks(attribution)
     except DataError as exc:
         sections.append(("Attribution", f"<p>Not available: {html.escape(str(exc))}</p>"))
-    monthly = sum(f.amount / _MONTHS[f.every] for f in flows)
+    monthly = sum(f.amount / Frequency.parse(f.every).months for f in flows)
     final_weights = result.weights.iloc[-1]
     final_targets = result.daily_targets().iloc[-1]
     mc = monte_carlo(

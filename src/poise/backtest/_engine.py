@@ -17,17 +17,20 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import InputError
+from poise._numbers import check_number
 from poise._progress import ProgressCallback, Throttled
 from poise.analytics import compute_metrics
+from poise.backtest._compiled import CompiledStretch, advance, stretch_for
 from poise.backtest._fast import ArrayState, array_steps, uses_arrays
 from poise.backtest._flows import ScheduledFlow
 from poise.backtest._harvest import after_tax_values, harvested_by_year
 from poise.backtest._result import TRADE_COLUMNS, BacktestResult, empty_frame, weights_frame
 from poise.backtest._state import BacktestState, TradeKind
-from poise.backtest._steps import Step, default_steps
+from poise.backtest._steps import PayTaxes, Step, default_steps
 from poise.backtest._tax import TaxLedger
+from poise.io import case_note
 from poise.model import CASH, Holdings, Household
-from poise.policy import AnyOf, Policy, ThresholdPolicy, VolatilityPolicy, half_bands
+from poise.policy import Policy, trigger_bands, trigger_of
 
 __all__ = ["run_backtest"]
 
@@ -35,16 +38,23 @@ _FIRST_BLOCK = 32
 _MAX_BLOCK = 4096
 
 
-def _universe(household: Household) -> list[str]:
+def _universe(household: Household, columns: pd.Index) -> tuple[list[str], list[str]]:
+    """The symbols a backtest prices: targets and model symbols (they must have prices),
+    then the harvest substitutes that have a price column. Returns them and the substitutes
+    left out for want of prices (never bought, as ``poise rebalance`` and ``harvest`` do)."""
     symbols = [s for s in household.targets if s != CASH]
     extra = getattr(household.allocation, "symbols", None) if household.allocation else None
     for sym in extra or ():
         if sym not in symbols and sym != CASH:
             symbols.append(sym)
+    unpriced: list[str] = []
     if household.harvest.enabled:  # harvesting buys declared substitutes: they need prices
         for alternates in household.harvest.substitutes.values():
-            symbols += [s for s in alternates if s not in symbols]
-    return symbols
+            for sym in alternates:
+                if sym in symbols or sym in unpriced:
+                    continue
+                (symbols if sym in columns else unpriced).append(sym)
+    return symbols, unpriced
 
 
 def _check_prices(prices: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
@@ -57,7 +67,7 @@ def _check_prices(prices: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
     if missing:
         raise InputError(
             f"no price column for {', '.join(missing)}; add their prices or remove them from "
-            "the targets",
+            "the targets" + case_note(missing[0], prices.columns),
             field="prices",
         )
     if not prices.index.is_monotonic_increasing or prices.index.has_duplicates:
@@ -72,24 +82,10 @@ def _window(index: pd.DatetimeIndex, start: date | None, end: date | None) -> tu
         first, last = index[0].date(), index[-1].date()
         raise InputError(
             f"no trading days between {start or first} and {end or last} (prices cover "
-            f"{first} to {last}); choose a start and an end inside that range",
+            f"{first} to {last}); choose `start` and `end` inside that range",
             field="start" if start is not None else "end",
         )
     return lo, hi
-
-
-def _policy_bands(policy: Policy, target_w: np.ndarray) -> np.ndarray | None:
-    """Band half-widths a band policy draws around ``target_w`` (volatility bands unscaled);
-    None for policies without bands."""
-    if isinstance(policy, ThresholdPolicy):
-        return policy.bands(target_w)
-    if isinstance(policy, VolatilityPolicy):
-        return half_bands(target_w, policy.absolute, policy.relative)
-    if isinstance(policy, AnyOf):
-        parts = [_policy_bands(p, target_w) for p in policy.policies]  # type: ignore[arg-type]
-        found = [b for b in parts if b is not None]
-        return np.minimum.reduce(found) if found else None
-    return None
 
 
 def run_backtest(
@@ -155,6 +151,12 @@ def run_backtest(
     """
     if not isinstance(initial, int | float) or not math.isfinite(initial) or initial <= 0:
         raise InputError(f"must be a positive amount, got {initial!r}", field="initial")
+    check_number(initial, field="initial")
+    if not math.isfinite(risk_free) or abs(risk_free) >= 1:
+        raise InputError(
+            f"is an annual rate as a fraction (0.02 for 2%), got {risk_free:g}",
+            field="risk_free",
+        )
     accounts = household.account_ids
     for flow in flows:
         if flow.account is not None and flow.account not in accounts:
@@ -163,7 +165,9 @@ def run_backtest(
                 field="account",
             )
     policy = policy if policy is not None else household.policy
-    universe = _universe(household)
+    if not isinstance(prices, pd.DataFrame):
+        _check_prices(prices, ())
+    universe, unpriced = _universe(household, prices.columns)
     frame = _check_prices(prices, universe)
     lo, hi = _window(pd.DatetimeIndex(frame.index), start, end)
     table = frame[universe].to_numpy(dtype=float, copy=True)
@@ -189,19 +193,31 @@ def run_backtest(
         ),
     )
     state.set_targets(state.base_targets, 0)
+    state.warnings.extend(
+        f"no prices for harvest substitute {sym}: it is never bought" for sym in unpriced
+    )
     if steps is not None:
         loop = list(steps)
     else:
         loop = (array_steps if arrays else default_steps)(state, flows, screen)
-    _run(state, loop, progress)
+    fast = stretch_for(state, policy, screen) if arrays and steps is None else None
+    _run(state, loop, progress, fast)
     return _result(state, policy, float(initial), risk_free)
 
 
-def _run(state: BacktestState, steps: Sequence[Step], progress: ProgressCallback | None) -> None:
+def _run(
+    state: BacktestState,
+    steps: Sequence[Step],
+    progress: ProgressCallback | None,
+    fast: CompiledStretch | None = None,
+) -> None:
     """The event loop: find the next day on which some step must run (a scheduled day, or a
-    day a step's screen flags), run every step on it, repeat."""
+    day a step's screen flags), run every step on it, repeat. With ``fast`` the days between
+    scheduled days run in compiled code (``_compiled.py``), and year starts are not scheduled
+    (a household without a taxable account pays no tax)."""
     n = state.n_days
-    scheduled = np.unique(np.concatenate([[0], *(step.schedule(state) for step in steps)]))
+    parts = [s.schedule(state) for s in steps if fast is None or not isinstance(s, PayTaxes)]
+    scheduled = np.unique(np.concatenate([[0], *parts]))
     scheduled = scheduled[scheduled < n].tolist()
     bar = Throttled(progress, f"backtest {state.policy.describe()}", n) if progress else None
     i, k, block = 0, 0, _FIRST_BLOCK
@@ -211,7 +227,14 @@ def _run(state: BacktestState, steps: Sequence[Step], progress: ProgressCallback
                 k += 1
             nxt = scheduled[k] if k < len(scheduled) else n
             j = nxt
-            if nxt > i:
+            if fast is not None and nxt > i:
+                j = advance(state, fast, i, nxt)
+                if j == nxt:
+                    i = nxt
+                    if bar is not None:
+                        bar.advance(i)
+                    continue
+            elif nxt > i:
                 hi = min(nxt, i + block)
                 for step in steps:
                     mask = step.due(state, i, j if j < hi else hi)
@@ -257,7 +280,8 @@ def _result(
         index=target_dates,
         columns=columns,
     )
-    band_rows = [_policy_bands(policy, row) for row in targets.to_numpy()]
+    trigger = trigger_of(policy)
+    band_rows = [trigger_bands(trigger, row) for row in targets.to_numpy()]
     bands = (
         None
         if any(b is None for b in band_rows)
@@ -290,6 +314,8 @@ def _result(
         rebalances=policy_rebalances,
         taxes_paid=float(taxes["paid"].sum()) if not taxes.empty else 0.0,
         risk_free=risk_free,
+        initial=initial,
+        substitutes=state.household.harvest.substitutes,
     )
     after_tax, after_tax_liquidated = after_tax_values(state, float(values.iloc[-1]))
     return BacktestResult(

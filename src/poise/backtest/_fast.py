@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from poise.backtest._compiled import CompiledPlans
 from poise.backtest._flows import ScheduledFlow
 from poise.backtest._state import BacktestState
 from poise.backtest._steps import PayTaxes, Rebalance, Step, UpdateTargets
@@ -68,7 +69,7 @@ class ArrayState(BacktestState):
         # One entry per plan with trades: (day, kind, KernelPlan, names, names' columns,
         # prices, shares held before, target weights, bands), or for a plan made as objects
         # (day, kind, reason, trades).
-        self._plans: list[tuple[Any, ...]] = []
+        self._plans: list[Any] = []
         self._load(self._given)
 
     # ----- holdings as arrays -------------------------------------------------------------
@@ -210,21 +211,22 @@ class ArrayState(BacktestState):
     def trade_columns(self) -> dict[str, object]:
         """All recorded trades, column by column (``TRADE_COLUMNS`` order), with their
         reasons worded as the engine words them (all kernel plans at once)."""
-        kernel = [(n, e) for n, e in enumerate(self._plans) if len(e) != 4]
-        objects = [(n, e) for n, e in enumerate(self._plans) if len(e) == 4]
+        compiled = [(n, e) for n, e in enumerate(self._plans) if isinstance(e, CompiledPlans)]
+        plans = [(n, e) for n, e in enumerate(self._plans) if not isinstance(e, CompiledPlans)]
+        kernel = [(n, e) for n, e in plans if len(e) != 4]
+        objects = [(n, e) for n, e in plans if len(e) == 4]
         columns, sizes = self._kernel_columns([e for _, e in kernel])
-        if not objects:
+        if not objects and not compiled:
             return columns
-        other, other_sizes = _object_columns([e for _, e in objects])
-        seq = np.concatenate(
-            [
-                np.repeat([n for n, _ in kernel], sizes),
-                np.repeat([n for n, _ in objects], other_sizes),
-            ]
-        )
+        groups = [(kernel, columns, sizes)]
+        if objects:
+            groups.append((objects, *_object_columns([e for _, e in objects])))
+        for n, batch in compiled:
+            groups.append(([(n, batch)], batch.columns(self), np.array([batch.size])))
+        seq = np.concatenate([np.repeat([n for n, _ in g], z) for g, _, z in groups])
         order = np.argsort(seq, kind="stable")
         return {
-            key: np.concatenate([np.asarray(columns[key]), np.asarray(other[key])])[order]
+            key: np.concatenate([np.asarray(c[key]) for _, c, _ in groups])[order]
             for key in columns
         }
 
@@ -293,6 +295,9 @@ class ArrayState(BacktestState):
         """Each plan's trades: (day, universe columns, sells, quantities, prices, costs)."""
         out = []
         for entry in self._plans:
+            if isinstance(entry, CompiledPlans):
+                out += entry.trade_lists(self)
+                continue
             if len(entry) == 4:
                 day, _kind, _reason, trades = entry
                 out.append(

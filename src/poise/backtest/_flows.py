@@ -10,20 +10,12 @@ from typing import Literal, get_args
 import numpy as np
 
 from poise._errors import InputError
+from poise.calendar import Frequency, period_keys
 
-__all__ = ["Every", "ScheduledFlow", "flow_days", "period_keys"]
+__all__ = ["Every", "ScheduledFlow", "flow_days"]
 
 Every = Literal["month", "quarter", "year"]
 """How often a scheduled flow recurs."""
-
-_MONTHS_PER: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
-
-
-def period_keys(days: np.ndarray, months: int) -> np.ndarray:
-    """An integer per day (``datetime64[D]`` array) naming its period of ``months`` months
-    (1 = month, 3 = quarter, 6 = half-year, 12 = year); equal keys mean the same period."""
-    month_index = days.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
-    return month_index // months
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +76,10 @@ def flow_days(flow: ScheduledFlow, days: np.ndarray) -> np.ndarray:
     positions = np.flatnonzero(ok)
     if positions.size == 0:
         return positions
-    keys = period_keys(days[positions], _MONTHS_PER[flow.every])
+    keys = period_keys(days[positions], Frequency.parse(flow.every))
     first = np.ones(positions.size, dtype=bool)
     first[1:] = keys[1:] != keys[:-1]
     if flow.start is None:
         # a period already under way on the first day has no flow (it was the initial one)
-        first &= keys != period_keys(days[:1], _MONTHS_PER[flow.every])[0]
+        first &= keys != period_keys(days[:1], Frequency.parse(flow.every))[0]
     return positions[first]

@@ -9,8 +9,9 @@ product) and marks the days on which the policy **might** trigger. The engine ca
 policy provably returns "not triggered", so the call is skipped.
 
 Screens are conservative by construction: band screens use the policy's own bands minus a
-margin (1e-9 weight points), calendar screens the policy's own period rule. Only the exact
-built-in classes are screened (a subclass may decide differently); any other policy is asked
+margin (1e-9 weight points), calendar screens the policy's own period rule. The screen comes
+from the trigger the policy declares for its own ``decide`` (``poise.policy.trigger_of``: a
+subclass that overrides ``decide`` without its trigger has none); any other policy is asked
 every day. ``run_backtest(..., screen=False)`` asks every policy every day and gives the same
 result (tested).
 """
@@ -22,17 +23,15 @@ from datetime import date
 
 import numpy as np
 
-from poise.backtest._flows import period_keys
+from poise.calendar import period_index, period_keys
 from poise.policy import (
-    AnyOf,
-    CalendarPolicy,
-    CashFlowPolicy,
+    BandTrigger,
+    CalendarTrigger,
     Frequency,
-    NeverPolicy,
+    NoTrigger,
     Policy,
-    ThresholdPolicy,
-    VolatilityPolicy,
-    half_bands,
+    Trigger,
+    trigger_of,
 )
 
 __all__ = ["MARGIN", "DayInfo", "Screen", "screen_for"]
@@ -42,13 +41,6 @@ MARGIN = 1e-13
 (``|weight - target| > band + 1e-12``): a day whose drift comes within this of it is handed to
 the policy. The screen's weights are computed by the same code as the policy's, so this only
 guards against rounding."""
-
-_MONTHS = {
-    Frequency.MONTHLY: 1,
-    Frequency.QUARTERLY: 3,
-    Frequency.SEMIANNUAL: 6,
-    Frequency.ANNUAL: 12,
-}
 
 
 class DayInfo:
@@ -65,7 +57,7 @@ class DayInfo:
         return self._keys[months]
 
     def key_of(self, day: date, months: int) -> int:
-        return ((day.year - 1970) * 12 + day.month - 1) // months  # as ``period_keys``
+        return period_index(day, months)
 
     def new_period(self, months: int, lo: int, hi: int) -> np.ndarray:
         """Days in ``[lo, hi)`` that start a new period (day 0 counts as new)."""
@@ -84,8 +76,8 @@ Screen = Callable[[DayInfo, int, int, Weights, np.ndarray, "date | None"], np.nd
 ``[lo, hi)``: True where the policy might trigger."""
 
 
-def _calendar(policy: CalendarPolicy) -> Screen:
-    months = _MONTHS[policy.frequency]
+def _calendar(frequency: Frequency) -> Screen:
+    months = frequency.months
 
     def screen(
         info: DayInfo,
@@ -114,7 +106,7 @@ def _bands(check: Frequency | None, bands_of: Callable[[np.ndarray], np.ndarray]
         last: date | None,
     ) -> np.ndarray:
         if check is not None:
-            checks = info.new_period(_MONTHS[check], lo, hi)
+            checks = info.new_period(check.months, lo, hi)
             if not checks.any():
                 return checks
         if not cache or cache[0] is not targets:
@@ -134,45 +126,42 @@ def _never(
 
 
 def screen_for(policy: Policy) -> Screen | None:
-    """The screen of a built-in policy, or None (ask the policy every day)."""
-    kind = type(policy)
-    if kind is CalendarPolicy:
-        return _calendar(policy)  # type: ignore[arg-type]
-    if kind is ThresholdPolicy:
-        p: ThresholdPolicy = policy  # type: ignore[assignment]
-        return _bands(p.check_frequency, p.bands)
-    if kind is VolatilityPolicy:
-        v: VolatilityPolicy = policy  # type: ignore[assignment]
-        # every band is the base band times a scale of at least min(min_scale, 1)
-        low = min(v.min_scale, 1.0)
-        return _bands(v.check_frequency, lambda t: half_bands(t, v.absolute, v.relative) * low)
-    if kind is NeverPolicy or kind is CashFlowPolicy:
+    """The screen of a policy that declares its trigger (``poise.policy.trigger_of``), or
+    None (ask the policy every day)."""
+    trigger = trigger_of(policy)
+    return None if trigger is None else _screen_of(trigger)
+
+
+def _screen_of(trigger: Trigger) -> Screen:
+    if isinstance(trigger, CalendarTrigger):
+        return _calendar(trigger.frequency)
+    if isinstance(trigger, BandTrigger):
+        if trigger.min_scale == 1.0:
+            return _bands(trigger.check_frequency, trigger.bands)
+        low = trigger.min_scale
+        return _bands(trigger.check_frequency, lambda t: trigger.bands(t) * low)
+    if isinstance(trigger, NoTrigger):
         return _never
-    if kind is AnyOf:
-        parts = [screen_for(p) for p in policy.policies]  # type: ignore[attr-defined]
-        if any(s is None for s in parts):
-            return None
-        screens: list[Screen] = [s for s in parts if s is not None]
+    screens = [_screen_of(p) for p in trigger.parts]
 
-        def any_of(
-            info: DayInfo,
-            lo: int,
-            hi: int,
-            weights: Weights,
-            targets: np.ndarray,
-            last: date | None,
-        ) -> np.ndarray:
-            memo: list[np.ndarray] = []
+    def any_of(
+        info: DayInfo,
+        lo: int,
+        hi: int,
+        weights: Weights,
+        targets: np.ndarray,
+        last: date | None,
+    ) -> np.ndarray:
+        memo: list[np.ndarray] = []
 
-            def once() -> np.ndarray:
-                if not memo:
-                    memo.append(weights())
-                return memo[0]
+        def once() -> np.ndarray:
+            if not memo:
+                memo.append(weights())
+            return memo[0]
 
-            out = np.zeros(hi - lo, dtype=bool)
-            for s in screens:
-                out |= s(info, lo, hi, once, targets, last)
-            return out
+        out = np.zeros(hi - lo, dtype=bool)
+        for s in screens:
+            out |= s(info, lo, hi, once, targets, last)
+        return out
 
-        return any_of
-    return None
+    return any_of

@@ -9,7 +9,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from poise.cli._app import app, console, parse_date_option, print_json, trades_table, warn
+from poise.cli._app import (
+    REQUEST_FLAGS,
+    app,
+    console,
+    flag_errors,
+    parse_date_option,
+    print_json,
+    trades_table,
+    warn,
+)
 
 if TYPE_CHECKING:
     from poise.plan import HarvestPlan
@@ -18,7 +27,7 @@ __all__ = ["harvest"]
 
 
 def _render(plan: HarvestPlan, name: str) -> None:
-    console.print(f"[bold]{name}[/] on {plan.as_of}: tax-loss harvest")
+    console.print(f"[bold]{escape(name)}[/] on {plan.as_of}: tax-loss harvest")
     if plan.trades:
         console.print(trades_table(plan.trades, gain_label="loss"))
     else:
@@ -41,7 +50,7 @@ def _render(plan: HarvestPlan, name: str) -> None:
 
 @app.command()
 def harvest(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     holdings: Path = typer.Option(..., "--holdings", help="Holdings CSV (one row per lot)."),
     prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Decision day (default: last date)."),
@@ -61,18 +70,19 @@ def harvest(
     table = read_prices(prices)
     day = parse_date_option(as_of, "--as-of")
     txs = read_transactions(transactions, hh) if transactions is not None else ()
-    result = run(
-        HarvestRequest(
-            household=hh,
-            holdings=lots,
-            prices=table,
-            as_of=day,
-            transactions=txs,
-            prices_source=str(prices),
-            holdings_source=str(holdings),
-            transactions_source=str(transactions),
+    with flag_errors(REQUEST_FLAGS):
+        result = run(
+            HarvestRequest(
+                household=hh,
+                holdings=lots,
+                prices=table,
+                as_of=day,
+                transactions=txs,
+                prices_source=str(prices),
+                holdings_source=str(holdings),
+                transactions_source=str(transactions),
+            )
         )
-    )
     if json_out:
         print_json(harvest_to_dict(result))
     else:

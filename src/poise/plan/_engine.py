@@ -361,7 +361,7 @@ def plan_rebalance(
         raise InputError(
             f"withdrawals of {fmt_money(-net_flow)} exceed the household's total value "
             f"{fmt_money(total_before)}",
-            field="--withdraw",
+            field="withdraw.amount",
         )
     goal = target_w * total_after_flow
     deposits = _by_account(f for f in flows if f.amount > 0)

@@ -46,7 +46,7 @@ from poise.model import (
     Trade,
     TradingRules,
 )
-from poise.plan import _engine
+from poise.plan import _compiled, _engine
 from poise.plan._apply import apply_trades
 from poise.plan._engine import _EPS, _Book, _withdrawal_sells
 from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
@@ -286,13 +286,18 @@ def plan_kernel(
     total_before = float(values.sum())
     triggered = decision.triggered and decision.sells_allowed
     to_target = decision.rebalance_to is RebalanceTo.TARGET
+    same_topup = fractional or _engine.TOPUP_RULE == "marginal"  # the compiled code's rule
+    if triggered and to_target and not flows and same_topup and _compiled.compiled():
+        compiled = _to_target_compiled(held, price, cash, target_w, rules)
+        if compiled is not None:
+            return compiled
     net_flow = float(sum(flows))
     total_after_flow = total_before + net_flow
     if total_after_flow < -_EPS:
         raise InputError(
             f"withdrawals of {fmt_money(-net_flow)} exceed the household's total value "
             f"{fmt_money(total_before)}",
-            field="--withdraw",
+            field="withdraw.amount",
         )
     deposit = 0.0
     withdrawal = 0.0
@@ -554,6 +559,51 @@ def plan_kernel(
         unmet,
         total_before,
         tuple(uncovered),
+    )
+
+
+def _to_target_compiled(
+    held: np.ndarray, price: np.ndarray, cash: float, target_w: np.ndarray, rules: TradingRules
+) -> KernelPlan | None:
+    """Steps 2-4 of a rebalance to target without flows, by the compiled code that the
+    backtest's compiled loop also calls (``_compiled.rebalance_to_target``, bit-exact);
+    None when a sell would not cover its cost (the general code words its warning)."""
+    n = held.shape[0]
+    after = np.empty(n)
+    index = np.empty(2 * n, dtype=np.int64)
+    quantity = np.empty(2 * n)
+    cost = np.empty(2 * n)
+    count, n_sells, cash_after, total, uncovered = _compiled.rebalance_to_target(
+        held,
+        price,
+        cash,
+        target_w,
+        rules.fractional,
+        rules.commission,
+        rules.spread_bps,
+        order_floor(rules),
+        rules.cash_reserve,
+        after,
+        index,
+        quantity,
+        cost,
+        0,
+    )
+    if uncovered:
+        return None
+    actions: list[int] = [Action.SELL_TO_TARGET] * n_sells
+    actions += [Action.BUY_TO_TARGET] * (count - n_sells)
+    return KernelPlan(
+        index[:count].tolist(),
+        quantity[:count].tolist(),
+        cost[:count].tolist(),
+        actions,
+        n_sells,
+        after,
+        cash_after,
+        0.0,
+        0.0,
+        total,
     )
 
 

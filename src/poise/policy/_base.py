@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from poise.calendar import Frequency, period_key, period_label
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -25,6 +27,7 @@ __all__ = [
     "RebalanceTo",
     "aligned_history",
     "period_key",
+    "period_label",
 ]
 
 _CASH = "CASH"  # poise.model.CASH (the policy layer does not import the model)
@@ -58,39 +61,6 @@ def aligned_history(history: pd.DataFrame, symbols: Sequence[str]) -> np.ndarray
     cols = [k for k, s in enumerate(symbols) if s != _CASH]
     out[:, cols] = frame
     return out
-
-
-class Frequency(StrEnum):
-    """A calendar period."""
-
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
-    SEMIANNUAL = "semiannual"
-    ANNUAL = "annual"
-
-
-_MONTHS = {
-    Frequency.MONTHLY: 1,
-    Frequency.QUARTERLY: 3,
-    Frequency.SEMIANNUAL: 6,
-    Frequency.ANNUAL: 12,
-}
-
-
-def period_key(day: date, frequency: Frequency) -> tuple[int, int]:
-    """The period ``day`` falls in: (year, index of the period within the year)."""
-    return day.year, (day.month - 1) // _MONTHS[frequency]
-
-
-def period_label(day: date, frequency: Frequency) -> str:
-    year, index = period_key(day, frequency)
-    if frequency is Frequency.MONTHLY:
-        return f"{year}-{index + 1:02d}"
-    if frequency is Frequency.QUARTERLY:
-        return f"{year}-Q{index + 1}"
-    if frequency is Frequency.SEMIANNUAL:
-        return f"{year}-H{index + 1}"
-    return str(year)
 
 
 class RebalanceTo(StrEnum):

@@ -17,6 +17,15 @@ from poise.policy._base import (
     period_key,
     period_label,
 )
+from poise.policy._triggers import (
+    AnyTrigger,
+    BandTrigger,
+    CalendarTrigger,
+    NoTrigger,
+    Trigger,
+    half_bands,
+    trigger_of,
+)
 
 __all__ = [
     "AnyOf",
@@ -30,24 +39,6 @@ __all__ = [
 
 def _pct(weight: float) -> str:
     return f"{weight * 100:.1f}%"
-
-
-def half_bands(
-    target_weights: np.ndarray, absolute: float | None, relative: float | None
-) -> np.ndarray:
-    """Band half-widths per asset: the tighter of ``absolute`` and ``relative`` × target.
-
-    A relative band means nothing for an asset whose target is zero (it would be zero wide, so
-    a dollar of leftover cash would trigger a rebalance): such assets get the absolute band, or
-    none when only relative bands are set. They are still sold when a rebalance happens.
-    """
-    bands = np.full(target_weights.shape, np.inf)
-    if absolute is not None:
-        bands = np.minimum(bands, absolute)
-    if relative is not None:
-        positive = target_weights > 0
-        bands[positive] = np.minimum(bands[positive], relative * target_weights[positive])
-    return bands
 
 
 def _band_text(absolute: float | None, relative: float | None, target: float) -> str:
@@ -65,6 +56,9 @@ class NeverPolicy:
 
     def decide(self, context: PolicyContext) -> Decision:
         return Decision(False, ("buy and hold: never rebalances",), sells_allowed=False)
+
+    def trigger(self) -> Trigger:
+        return NoTrigger()
 
     def describe(self) -> str:
         return "buy and hold"
@@ -90,6 +84,9 @@ class CalendarPolicy:
         return Decision(
             False, (f"{self.frequency} calendar: already rebalanced in {label} (on {last})",)
         )
+
+    def trigger(self) -> Trigger:
+        return CalendarTrigger(self.frequency)
 
     def describe(self) -> str:
         return f"calendar {self.frequency}"
@@ -138,6 +135,14 @@ class ThresholdPolicy:
     def bands(self, target_weights: np.ndarray) -> np.ndarray:
         return half_bands(target_weights, self.absolute, self.relative)
 
+    def trigger(self) -> Trigger:
+        return BandTrigger(
+            self.absolute,
+            self.relative,
+            self.check_frequency,
+            self.rebalance_to is RebalanceTo.BAND,
+        )
+
     def decide(self, context: PolicyContext) -> Decision:
         bands = self.bands(context.target_weights)
         if not _is_check_day(context, self.check_frequency):
@@ -184,6 +189,9 @@ class CashFlowPolicy:
             invest_idle=True,
         )
 
+    def trigger(self) -> Trigger:
+        return NoTrigger(invests_idle=True)
+
     def describe(self) -> str:
         return "cash flows only"
 
@@ -220,6 +228,18 @@ class VolatilityPolicy:
             scale = np.where(long_run > 0, recent / long_run, 1.0)
         scale = np.nan_to_num(scale, nan=1.0)
         return np.clip(scale, self.min_scale, self.max_scale)
+
+    def trigger(self) -> Trigger:
+        # every band is the base band times a scale of at least min(min_scale, 1) (cash: 1)
+        return BandTrigger(
+            self.absolute,
+            self.relative,
+            self.check_frequency,
+            self.rebalance_to is RebalanceTo.BAND,
+            min_scale=min(self.min_scale, 1.0),
+            note="volatility-adjusted bands run at their base width (scale 1)",
+            scales=self.scales,
+        )
 
     def decide(self, context: PolicyContext) -> Decision:
         base = half_bands(context.target_weights, self.absolute, self.relative)
@@ -271,6 +291,12 @@ class AnyOf:
             else RebalanceTo.BAND
         )
         return Decision(True, tuple(r for d in fired for r in d.reasons), to, merged)
+
+    def trigger(self) -> Trigger | None:
+        parts = [trigger_of(p) for p in self.policies]
+        if any(p is None for p in parts):
+            return None
+        return AnyTrigger(tuple(p for p in parts if p is not None))
 
     def describe(self) -> str:
         return " or ".join(p.describe() for p in self.policies)  # type: ignore[attr-defined]

@@ -31,7 +31,6 @@ taxes), and volatility-adjusted bands run at their base width.
 
 from __future__ import annotations
 
-import calendar
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,21 +43,18 @@ import pandas as pd
 
 from poise._errors import DataError, InputError
 from poise._progress import ProgressCallback, Throttled
+from poise.calendar import add_months, period_index
 from poise.costs import CostModel
 from poise.model import CASH, Household
 from poise.plan._sizing import level_fill_rows
 from poise.policy import (
-    AnyOf,
-    CalendarPolicy,
-    CashFlowPolicy,
+    BandTrigger,
+    CalendarTrigger,
     Frequency,
-    NeverPolicy,
+    NoTrigger,
     Policy,
-    RebalanceTo,
-    ThresholdPolicy,
-    VolatilityPolicy,
-    half_bands,
-    period_key,
+    Trigger,
+    trigger_of,
 )
 
 __all__ = [
@@ -82,13 +78,6 @@ STEP_DAYS = 21
 """Trading days per monthly step."""
 
 _EPS = 1e-9
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by ``months`` calendar months (the day clipped to the month's length)."""
-    m = day.year * 12 + day.month - 1 + months
-    year, month = m // 12, m % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def months_between(start: date, end: date) -> int:
@@ -142,17 +131,19 @@ class MonteCarloSettings:
 
     def __post_init__(self) -> None:
         if self.paths < 1:
-            raise InputError(f"must be at least 1, got {self.paths}", field="--paths")
+            raise InputError(f"must be at least 1, got {self.paths}", field="paths")
         if self.years < 1:
-            raise InputError(f"must be at least 1 year, got {self.years}", field="--years")
+            raise InputError(f"must be at least 1 year, got {self.years}", field="years")
         if self.block_months < 1:
-            raise InputError(f"must be at least 1 month, got {self.block_months}", field="--block")
+            raise InputError(
+                f"must be at least 1 month, got {self.block_months}", field="block_months"
+            )
         if not math.isfinite(self.contribution):
-            raise InputError("must be a number", field="--contribution")
+            raise InputError("must be a number", field="contribution")
         for level in self.levels:
             if not 0 < level < 1:
                 raise InputError(
-                    f"a confidence level is between 0 and 1 (0.95), got {level}", field="--level"
+                    f"a confidence level is between 0 and 1 (0.95), got {level}", field="levels"
                 )
 
     @property
@@ -248,31 +239,31 @@ def step_rule(policy: Policy | Any, target: np.ndarray) -> StepRule:
     InputError
         For a policy kind the Monte Carlo cannot run.
     """
-    if isinstance(policy, CashFlowPolicy):
-        return StepRule(invests_idle=True)
-    if isinstance(policy, NeverPolicy):
-        return StepRule()
-    if isinstance(policy, CalendarPolicy):
-        return StepRule((_Calendar(policy.frequency),))
-    if isinstance(policy, ThresholdPolicy | VolatilityPolicy):
-        bands = half_bands(target, policy.absolute, policy.relative)
-        part = _Bands(bands, policy.check_frequency, policy.rebalance_to is RebalanceTo.BAND)
-        notes: tuple[str, ...] = ()
-        if isinstance(policy, VolatilityPolicy):
-            notes = ("volatility-adjusted bands run at their base width (scale 1)",)
-        return StepRule((part,), notes)
-    if isinstance(policy, AnyOf):
-        rules = [step_rule(p, target) for p in policy.policies]
-        return StepRule(
-            tuple(p for r in rules for p in r.parts),
-            tuple(dict.fromkeys(n for r in rules for n in r.notes)),
-            any(r.invests_idle for r in rules),
-        )
+    trigger = trigger_of(policy)
+    if trigger is not None:
+        return _rule_of(trigger, target)
     describe = getattr(policy, "describe", lambda: type(policy).__name__)()
     raise InputError(
-        f"the Monte Carlo cannot run the policy {describe!r}; use a calendar, threshold, "
-        "cash_flow, volatility, never or any_of policy",
+        f"the Monte Carlo cannot run the policy {describe!r}: it declares no trigger (see "
+        "poise.policy.trigger_of); use a calendar, threshold, cash_flow, volatility, never or "
+        "any_of policy",
         field="policy",
+    )
+
+
+def _rule_of(trigger: Trigger, target: np.ndarray) -> StepRule:
+    if isinstance(trigger, NoTrigger):
+        return StepRule(invests_idle=trigger.invests_idle)
+    if isinstance(trigger, CalendarTrigger):
+        return StepRule((_Calendar(trigger.frequency),))
+    if isinstance(trigger, BandTrigger):
+        part = _Bands(trigger.bands(target), trigger.check_frequency, trigger.to_band)
+        return StepRule((part,), (trigger.note,) if trigger.note else ())
+    rules = [_rule_of(p, target) for p in trigger.parts]
+    return StepRule(
+        tuple(p for r in rules for p in r.parts),
+        tuple(dict.fromkeys(n for r in rules for n in r.notes)),
+        any(r.invests_idle for r in rules),
     )
 
 
@@ -498,10 +489,7 @@ def simulate_paths(
         "traded": np.empty(paths),
         "depleted": np.empty(paths, dtype=bool),
     }
-    periods = {
-        f: np.array([y * 12 + i for y, i in (period_key(d, f) for d in step_dates)])
-        for f in rule.frequencies()
-    }
+    periods = {f: np.array([period_index(d, f) for d in step_dates]) for f in rule.frequencies()}
     model = CostModel(commission, spread_bps) if costs is None else costs
     if model.per_share:
         raise ValueError("the Monte Carlo holds values, not shares: per-share costs are refused")
@@ -638,7 +626,8 @@ def bootstrap_steps(
     if last_start < 0:
         raise DataError(
             f"the price history has {n_days} common trading days; a block of {block_months} "
-            f"month(s) needs at least {span + 1}; use a shorter --block or a longer history"
+            f"month(s) needs at least {span + 1}; use a shorter `block_months` or a "
+            "longer history"
         )
     blocks = -(-steps // block_months)
     return rng.integers(0, last_start + 1, size=(paths, blocks))
@@ -714,12 +703,12 @@ class MonteCarloResult:
         step = months_between(self.step_dates[0], goal.when)
         if step < 0:
             raise InputError(
-                f"goal date {goal.when} is before the start {self.step_dates[0]}", field="--goal"
+                f"goal date {goal.when} is before the start {self.step_dates[0]}", field="goal"
             )
         if step > len(self.step_dates) - 1:
             raise InputError(
-                f"goal date {goal.when} is after the horizon {self.step_dates[-1]}; raise --years",
-                field="--goal",
+                f"goal date {goal.when} is after the horizon {self.step_dates[-1]}; raise `years`",
+                field="goal",
             )
         at = self.values[:, step]
         touched = (self.values[:, : step + 1] >= goal.amount).any(axis=1)
@@ -824,6 +813,27 @@ def _progress(
         bar.finish()
 
 
+def history_notes(index: pd.Index, years: float, dataset: str | None) -> list[str]:
+    """Warnings about what the bootstrap draws from: a history much shorter than the horizon
+    (the paths re-use the same few years), and the bundled stocks' survivorship."""
+    notes = []
+    span = (pd.Timestamp(index[-1]) - pd.Timestamp(index[0])).days / 365.25 if len(index) else 0
+    if span < years:
+        notes.append(
+            f"warning: the price history covers {span:.1f} years for a {years:g}-year horizon: "
+            "every path re-uses blocks of those few years, so the fan is narrower and more "
+            "like them than the future is likely to be; use a longer history or a shorter "
+            "--years"
+        )
+    if dataset == "sp500":
+        notes.append(
+            "the bundled S&P 500 stocks are today's large companies picked with hindsight "
+            "(survivors); their past returns overstate what a portfolio picked at the start "
+            "would have earned, so these paths are optimistic"
+        )
+    return notes
+
+
 def monte_carlo(
     household: Household,
     prices: pd.DataFrame,
@@ -871,7 +881,7 @@ def monte_carlo(
     missing = [k for k in symbols if k not in prices.columns]
     if missing:
         raise InputError(
-            f"the prices have no column for {', '.join(missing)}; add them", field="--prices"
+            f"the prices have no column for {', '.join(missing)}; add them", field="prices"
         )
     history = prices[symbols].dropna()
     if history.empty:
@@ -887,7 +897,7 @@ def monte_carlo(
         if abs(start_w.sum() - 1.0) > 1e-6:
             raise InputError(f"initial weights sum to {start_w.sum():.6g}, not 1")
     if not initial_value > 0:
-        raise InputError(f"must be positive, got {initial_value:g}", field="--initial")
+        raise InputError(f"must be positive, got {initial_value:g}", field="initial_value")
     rule = step_rule(household.policy, target)
     begin = start or pd.Timestamp(prices.index[-1]).date()
     dates = tuple(add_months(begin, t) for t in range(s.steps + 1))
@@ -924,6 +934,7 @@ def monte_carlo(
     if s.contribution < 0:
         invested = np.maximum(invested, 0.0)
     idx = history.index
+    notes += history_notes(idx, s.years, prices.attrs.get("dataset"))
     return MonteCarloResult(
         settings=s,
         symbols=names,

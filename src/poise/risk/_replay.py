@@ -63,7 +63,7 @@ CRISES: dict[str, CrisisWindow] = {
 """The built-in windows: S&P 500 peak-to-trough dates."""
 
 
-def parse_window(spec: str, option: str = "--window") -> CrisisWindow:
+def parse_window(spec: str, option: str = "window") -> CrisisWindow:
     """A built-in window by name (``dotcom``, ``gfc``, ``covid``, ``2022``) or
     ``START:END`` in ISO dates."""
     text = spec.strip()
@@ -169,9 +169,7 @@ class ReplayResult:
 
 
 def _outcome(result: Any, start: pd.Timestamp, end: pd.Timestamp) -> ReplayOutcome:
-    from poise.analytics import time_weighted_index
-
-    index = time_weighted_index(result.values, result.cash_flows)
+    index = result.growth_index()
     inside = index.loc[start:end]
     returns = inside.pct_change().dropna()
     worst = returns.index[int(np.argmin(returns.to_numpy()))]
@@ -222,11 +220,11 @@ def replay(
     missing = [s for s in symbols if s not in prices.columns]
     if missing:
         raise InputError(
-            f"the prices have no column for {', '.join(missing)}; add them", field="--prices"
+            f"the prices have no column for {', '.join(missing)}; add them", field="prices"
         )
     reason = _coverage(prices[symbols], window)
     if reason:
-        raise InputError(f"cannot replay {window}: {reason}", field="--window")
+        raise InputError(f"cannot replay {window}: {reason}", field="window")
     index = pd.DatetimeIndex(prices.index)
     inside = index[(index >= pd.Timestamp(window.start)) & (index <= pd.Timestamp(window.end))]
     first, last = inside[0], inside[-1]

@@ -30,7 +30,7 @@ __all__ = [
 ALL = "*"
 
 
-def parse_shock(spec: str, option: str = "--shock") -> dict[str, float]:
+def parse_shock(spec: str, option: str = "shock") -> dict[str, float]:
     """Parse ``"equities=-0.30,bonds=+0.05"`` (or ``AAPL=-50%``) into key → return.
 
     Returns are fractions; a trailing ``%`` divides by 100. A return must be above -1.
@@ -60,14 +60,12 @@ def parse_shock(spec: str, option: str = "--shock") -> dict[str, float]:
             raise InputError(f"{key} is shocked twice in {spec!r}; keep one", field=option)
         out[key.upper() if key.lower() == "cash" else key] = value
     if not out:
-        raise InputError(
-            "empty shock; write e.g. --shock 'equities=-0.30,bonds=+0.05'", field=option
-        )
+        raise InputError("empty shock; write e.g. 'equities=-0.30,bonds=+0.05'", field=option)
     return out
 
 
 def resolve_shock(
-    shock: Mapping[str, float], symbols: Sequence[str], rules: RiskRules, option: str = "--shock"
+    shock: Mapping[str, float], symbols: Sequence[str], rules: RiskRules, option: str = "shock"
 ) -> dict[str, float]:
     """The return of every symbol in ``symbols`` (0 where the shock says nothing).
 
@@ -173,7 +171,7 @@ def apply_shock(
     symbols = list(dict.fromkeys([*(s for s in household.targets if s != CASH), *holdings.symbols]))
     moves = resolve_shock(shock, [*symbols, CASH], rules)
     if moves.get(CASH, 0.0) != 0.0:
-        raise InputError("cash cannot be shocked (its price is 1); remove CASH", field="--shock")
+        raise InputError("cash cannot be shocked (its price is 1); remove CASH", field="shock")
     shocked = {s: prices[s] * (1.0 + moves[s]) for s in symbols}
     before = holdings.symbol_values(prices)
     after = holdings.symbol_values(shocked)

@@ -7,8 +7,9 @@ and returns, per household, whether its policy triggers, its worst drift beyond 
 cash weight above target and its harvestable losses.
 
 What is guaranteed. The screen takes its bands from the policies themselves
-(``ThresholdPolicy.bands``, ``VolatilityPolicy.scales`` over the day's prices, the calendar's
-period rule, any-of as the tightest band and any due calendar) and applies the policies' own
+(the trigger each policy declares, ``poise.policy.trigger_of``: its bands, scaled by the
+policy's own ``scales`` over the day's prices where they move, the calendar's period rule,
+any-of as the tightest band and any due calendar) and applies the policies' own
 test ``|weight - target| > band + 1e-12`` to weights computed as the plan computes them (shares
 × close over the total value, cash included; a held harvest substitute counted in its primary
 target). Its decision equals ``household.policy.decide`` wherever a drift is not within
@@ -37,15 +38,13 @@ from poise.allocate import resolve_targets
 from poise.io import history_matrix
 from poise.model import CASH, Holdings, Household
 from poise.policy import (
-    AnyOf,
-    CalendarPolicy,
-    CashFlowPolicy,
-    NeverPolicy,
+    BandTrigger,
+    CalendarTrigger,
+    NoTrigger,
     PolicyContext,
-    ThresholdPolicy,
-    VolatilityPolicy,
-    half_bands,
+    Trigger,
     period_key,
+    trigger_of,
 )
 
 __all__ = ["NEAR", "TOLERANCE", "Book", "ScreenResult", "book_of", "screen"]
@@ -287,43 +286,44 @@ class _Rule:
 def _rule(
     policy: object, as_of: date, last_rebalanced: date | None, scales: Callable[..., np.ndarray]
 ) -> _Rule:
-    """The screen's view of ``policy``; ``scales(policy)`` gives a volatility policy's scale
-    of each column (``CASH`` last) from the day's prices."""
-    # Exact classes only: a subclass may decide differently, so the policy decides it.
-    kind = type(policy)
-    if kind is ThresholdPolicy:
-        assert isinstance(policy, ThresholdPolicy)
-        return _Rule(policy.bands, False)
-    if kind is VolatilityPolicy:
-        assert isinstance(policy, VolatilityPolicy)
-        scale = scales(policy)
+    """The screen's view of ``policy`` from the trigger it declares (``trigger_of``; none:
+    ``unknown``, the policy decides); ``scales(trigger)`` gives a band trigger's scale of each
+    column (``CASH`` last) from the day's prices."""
+    trigger = trigger_of(policy)
+    if trigger is None:
+        return _Rule(None, False, unknown=True)
+    return _trigger_rule(trigger, as_of, last_rebalanced, scales)
 
-        def vol_bands(targets: np.ndarray) -> np.ndarray:
-            return half_bands(targets, policy.absolute, policy.relative) * scale
 
-        return _Rule(vol_bands, False)
-    if kind is CalendarPolicy:
-        assert isinstance(policy, CalendarPolicy)
-        due = last_rebalanced is None or period_key(as_of, policy.frequency) != period_key(
-            last_rebalanced, policy.frequency
-        )
+def _trigger_rule(
+    trigger: Trigger, as_of: date, last_rebalanced: date | None, scales: Callable[..., np.ndarray]
+) -> _Rule:
+    if isinstance(trigger, BandTrigger):
+        if trigger.scales is None:
+            return _Rule(trigger.bands, False)
+        scale = scales(trigger)
+
+        def scaled_bands(targets: np.ndarray) -> np.ndarray:
+            return trigger.bands(targets) * scale
+
+        return _Rule(scaled_bands, False)
+    if isinstance(trigger, CalendarTrigger):
+        f = trigger.frequency
+        due = last_rebalanced is None or period_key(as_of, f) != period_key(last_rebalanced, f)
         return _Rule(None, due)
-    if kind in (CashFlowPolicy, NeverPolicy):
+    if isinstance(trigger, NoTrigger):
         return _Rule(None, False)
-    if kind is AnyOf:
-        assert isinstance(policy, AnyOf)
-        rules = [_rule(p, as_of, last_rebalanced, scales) for p in policy.policies]
-        banded = [r.bands for r in rules if r.bands is not None]
+    rules = [_trigger_rule(p, as_of, last_rebalanced, scales) for p in trigger.parts]
+    banded = [r.bands for r in rules if r.bands is not None]
 
-        def tightest(targets: np.ndarray) -> np.ndarray:
-            return np.minimum.reduce([b(targets) for b in banded])
+    def tightest(targets: np.ndarray) -> np.ndarray:
+        return np.minimum.reduce([b(targets) for b in banded])
 
-        return _Rule(
-            tightest if banded else None,
-            any(r.due for r in rules),
-            any(r.unknown for r in rules),
-        )
-    return _Rule(None, False, unknown=True)
+    return _Rule(
+        tightest if banded else None,
+        any(r.due for r in rules),
+        any(r.unknown for r in rules),
+    )
 
 
 def book_of(
@@ -449,16 +449,17 @@ def _substitute_moves(
 
 
 class _VolScales:
-    """Each volatility policy's scale of every universe column on the day, asked of the policy
-    once (a column's scale depends on its own prices only)."""
+    """Each scaled band trigger's scale of every universe column on the day, asked of the
+    policy once (a column's scale depends on its own prices only)."""
 
     def __init__(self, prices: pd.DataFrame, as_of: date, universe: Sequence[str]) -> None:
         self._prices, self._as_of, self._universe = prices, as_of, tuple(universe)
         self._history: np.ndarray | None = None
-        self._cache: dict[VolatilityPolicy, np.ndarray] = {}
+        self._cache: dict[BandTrigger, np.ndarray] = {}
 
-    def __call__(self, policy: VolatilityPolicy) -> np.ndarray:
-        if policy not in self._cache:
+    def __call__(self, trigger: BandTrigger) -> np.ndarray:
+        assert trigger.scales is not None
+        if trigger not in self._cache:
             if self._history is None:
                 self._history = history_matrix(self._prices, self._universe, self._as_of)
             n = len(self._universe) + 1
@@ -469,7 +470,7 @@ class _VolScales:
                 np.zeros(n),
                 history=self._history,
             )
-            scale = policy.scales(context)
+            scale = trigger.scales(context)
             scale[-1] = 1.0
-            self._cache[policy] = scale
-        return self._cache[policy]
+            self._cache[trigger] = scale
+        return self._cache[trigger]

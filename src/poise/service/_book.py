@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -16,6 +18,7 @@ from sqlalchemy import func, select
 from poise._errors import InputError
 from poise.io import prices_from_text
 from poise.model import CASH
+from poise.model import Household as ModelHousehold
 from poise.policy import PolicyContext
 from poise.service._deps import Admin, Advisor, State, Viewer
 from poise.service._households import text_body
@@ -28,6 +31,7 @@ from poise.store import (
     FirmScope,
     HoldingsSnapshot,
     PriceSet,
+    is_parsed,
     parse_household,
     utcnow,
 )
@@ -218,7 +222,27 @@ class DriftRow(BaseModel):
     error: str | None = None
 
 
-def _latest_positions(scope: FirmScope) -> dict[str, dict[str, Any]]:
+_drift_cache: OrderedDict[tuple[str, int, int, str, date], DriftRow] = OrderedDict()
+_positions_cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
+_CACHE_SIZE = 50_000
+_cache_lock = threading.Lock()
+
+
+def _cache_get(cache: OrderedDict[Any, Any], key: Any) -> Any:
+    with _cache_lock:
+        return cache.get(key)
+
+
+def _cache_put(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    with _cache_lock:
+        cache[key] = value
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+
+
+def _latest_snapshots(scope: FirmScope) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Each household's latest snapshot id and positions (positions read once per snapshot:
+    a snapshot never changes)."""
     latest = (
         select(HoldingsSnapshot.household_id, func.max(HoldingsSnapshot.version).label("v"))
         .join(HouseholdRow, HouseholdRow.id == HoldingsSnapshot.household_id)
@@ -226,49 +250,76 @@ def _latest_positions(scope: FirmScope) -> dict[str, dict[str, Any]]:
         .group_by(HoldingsSnapshot.household_id)
         .subquery()
     )
-    rows = scope.session.execute(
-        select(HoldingsSnapshot.household_id, HoldingsSnapshot.positions).join(
+    ids = scope.session.execute(
+        select(HoldingsSnapshot.household_id, HoldingsSnapshot.id).join(
             latest,
             (latest.c.household_id == HoldingsSnapshot.household_id)
             & (latest.c.v == HoldingsSnapshot.version),
         )
-    )
-    return {hid: positions for hid, positions in rows}
+    ).all()
+    missing = [sid for _, sid in ids if _cache_get(_positions_cache, sid) is None]
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        for sid, positions in scope.session.execute(
+            select(HoldingsSnapshot.id, HoldingsSnapshot.positions).where(
+                HoldingsSnapshot.id.in_(chunk)
+            )
+        ):
+            _cache_put(_positions_cache, sid, positions)
+    return {hid: (sid, _cache_get(_positions_cache, sid)) for hid, sid in ids}
 
 
-def _drift_one(
-    row: HouseholdRow, positions: dict[str, Any] | None, table: PriceTable, as_of: date | None
-) -> DriftRow:
-    base = {"id": row.id, "name": row.name, "prices": table.name}
-    household = parse_household(row.id, row.version, row.document)
-    if positions is None:
-        return DriftRow(
-            **base,
-            as_of=None,
-            total_value=None,
-            triggered=None,
-            reasons=[],
-            worst=None,
-            error="no holdings imported",
-        )
+def _households(scope: FirmScope) -> list[tuple[str, str, int, str | None, ModelHousehold]]:
+    """(id, name, version, prices, parsed household) of every household of the firm; the
+    documents are read and parsed only for versions not seen before."""
+    rows = scope.session.execute(
+        select(HouseholdRow.id, HouseholdRow.name, HouseholdRow.version, HouseholdRow.prices)
+        .where(HouseholdRow.firm_id == scope.firm_id)
+        .order_by(HouseholdRow.created_at, HouseholdRow.id)
+    ).all()
+    missing = [r.id for r in rows if not is_parsed(r.id, r.version)]
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        for hid, version, document in scope.session.execute(
+            select(HouseholdRow.id, HouseholdRow.version, HouseholdRow.document).where(
+                HouseholdRow.id.in_(chunk)
+            )
+        ):
+            parse_household(hid, version, document)
+    return [(r.id, r.name, r.version, r.prices, parse_household(r.id, r.version, {})) for r in rows]
+
+
+def _day_prices(table: PriceTable, as_of: date | None) -> tuple[date, dict[str, float]]:
     frame = table.frame
     day = frame.index[-1] if as_of is None else pd.Timestamp(as_of)
     if day not in frame.index:
         raise InputError(f"{day.date()} is not a day of the prices {table.name!r}", field="as_of")
-    prices = frame.loc[day]
+    values = frame.loc[day].to_numpy(dtype=float)
+    return day.date(), {
+        str(k): float(v) for k, v in zip(frame.columns, values, strict=True) if math.isfinite(v)
+    }
+
+
+def _drift_one(
+    base: dict[str, Any],
+    household: ModelHousehold,
+    positions: dict[str, Any],
+    day: date,
+    prices: dict[str, float],
+) -> DriftRow:
     values: dict[str, float] = {}
     for by_symbol in positions["quantities"].values():
         for symbol, quantity in by_symbol.items():
-            price = float(prices[symbol]) if symbol in prices.index else math.nan
-            if not math.isfinite(price):
+            price = prices.get(symbol)
+            if price is None:
                 return DriftRow(
                     **base,
-                    as_of=day.date(),
+                    as_of=day,
                     total_value=None,
                     triggered=None,
                     reasons=[],
                     worst=None,
-                    error=f"no price for {symbol} on {day.date()}",
+                    error=f"no price for {symbol} on {day}",
                 )
             values[symbol] = values.get(symbol, 0.0) + quantity * price
     cash = float(sum(positions["cash"].values()))
@@ -277,9 +328,8 @@ def _drift_one(
     symbols = [s for s in targets if s != CASH]
     symbols += [s for s in values if s not in targets]
     symbols.append(CASH)
-    weights = np.array(
-        [(cash if s == CASH else values.get(s, 0.0)) / total if total > 0 else 0.0 for s in symbols]
-    )
+    held = np.array([cash if s == CASH else values.get(s, 0.0) for s in symbols])
+    weights = held / total if total > 0 else np.zeros(len(symbols))
     target = np.array([targets.get(s, 0.0) for s in symbols])
     drift = weights - target
     i = int(np.argmax(np.abs(drift)))
@@ -287,13 +337,11 @@ def _drift_one(
         symbol=symbols[i], weight=float(weights[i]), target=float(target[i]), drift=float(drift[i])
     )
     decision = household.policy.decide(
-        PolicyContext(
-            as_of=day.date(), symbols=tuple(symbols), weights=weights, target_weights=target
-        )
+        PolicyContext(as_of=day, symbols=tuple(symbols), weights=weights, target_weights=target)
     )
     return DriftRow(
         **base,
-        as_of=day.date(),
+        as_of=day,
         total_value=total,
         triggered=decision.triggered,
         reasons=list(decision.reasons),
@@ -302,35 +350,55 @@ def _drift_one(
 
 
 def drift_rows(scope: FirmScope, prices: str | None, as_of: date | None) -> list[DriftRow]:
-    """Every household of the firm with its worst drift, worst first (households without
-    holdings or prices last)."""
-    households = list(scope.session.scalars(scope.select(HouseholdRow)))
-    positions = _latest_positions(scope)
+    """Every household of the firm with its worst drift (weight minus target, cash
+    included), worst first; households without holdings or prices last.
+
+    A household's row depends only on its version, its holdings snapshot, the prices' digest
+    and the day, so it is computed once for each combination and then reused.
+    """
+    households = _households(scope)
+    snapshots = _latest_snapshots(scope)
     firm_prices = scope.firm().prices
-    tables: dict[str, PriceTable] = {}
+    tables: dict[str, tuple[PriceTable, date, dict[str, float]]] = {}
     out = []
-    for row in households:
-        name = prices or row.prices or firm_prices
-        if name not in tables:
-            tables[name] = resolve_prices(scope, name, field="prices")
-        try:
-            out.append(_drift_one(row, positions.get(row.id), tables[name], as_of))
-        except InputError:
-            raise
-        except Exception as exc:  # a policy that needs more than weights (e.g. history)
+    for hid, name, version, own_prices, household in households:
+        source = prices or own_prices or firm_prices
+        if source not in tables:
+            table = resolve_prices(scope, source, field="prices")
+            tables[source] = (table, *_day_prices(table, as_of))
+        table, day, day_prices = tables[source]
+        base = {"id": hid, "name": name, "prices": source}
+        snapshot = snapshots.get(hid)
+        if snapshot is None:
             out.append(
                 DriftRow(
-                    id=row.id,
-                    name=row.name,
-                    prices=name,
+                    **base,
                     as_of=None,
+                    total_value=None,
+                    triggered=None,
+                    reasons=[],
+                    worst=None,
+                    error="no holdings imported",
+                )
+            )
+            continue
+        key = (hid, version, snapshot[0], table.digest, day)
+        row = _cache_get(_drift_cache, key)
+        if row is None or row.name != name:
+            try:
+                row = _drift_one(base, household, snapshot[1], day, day_prices)
+            except Exception as exc:  # a policy that needs more than weights (e.g. history)
+                row = DriftRow(
+                    **base,
+                    as_of=day,
                     total_value=None,
                     triggered=None,
                     reasons=[],
                     worst=None,
                     error=f"drift not available: {type(exc).__name__}",
                 )
-            )
+            _cache_put(_drift_cache, key, row)
+        out.append(row)
     out.sort(key=lambda d: (d.worst is None, -abs(d.worst.drift) if d.worst else 0.0, d.name, d.id))
     return out
 
@@ -351,12 +419,20 @@ def get_drift(
     as_of: date | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     offset: Offset = 0,
-) -> Page[DriftRow]:
+) -> JSONResponse:
     """Weights at the prices' close on ``as_of`` (default: their last day) against each
     household's targets; ``triggered`` and ``reasons`` are its policy's decision."""
     with state.read(caller) as scope:
         rows = drift_rows(scope, prices, as_of)
-    return Page(items=rows[offset : offset + limit], total=len(rows), limit=limit, offset=offset)
+    page = rows[offset : offset + limit]
+    return JSONResponse(  # rows are validated models already: no second validation
+        {
+            "items": [r.model_dump(mode="json") for r in page],
+            "total": len(rows),
+            "limit": limit,
+            "offset": offset,
+        }
+    )
 
 
 class AuditOut(BaseModel):

@@ -6,19 +6,25 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from poise._errors import InputError
+from poise.app import NotFoundError
 from poise.io import HOLDINGS_COLUMNS, holdings_from_text, transactions_from_text
-from poise.service._deps import Advisor, State, Viewer
+from poise.model import Household
+from poise.service._deps import Admin, Advisor, State, Viewer
 from poise.service._http import Limit, ObjectId, Offset, documented, reject_nul
 from poise.service._pages import Page
 from poise.store import (
+    Account,
+    BrokerConnection,
     CashBalance,
     FirmScope,
     HoldingsSnapshot,
@@ -160,7 +166,7 @@ async def text_body(request: Request) -> str:
     return text
 
 
-def household_document(body: Any) -> tuple[dict[str, Any], str | None, str]:
+def household_document(body: Any) -> tuple[dict[str, Any], str | None, str, Household]:
     """Split a household body into its document, its own prices source and its name; the
     document is checked by parsing it exactly as the command line parses the TOML.
 
@@ -181,19 +187,68 @@ def household_document(body: Any) -> tuple[dict[str, Any], str | None, str]:
     if not isinstance(name, str) or not name.strip() or len(name) > _MAX_NAME:
         raise InputError(f"must be a string of 1 to {_MAX_NAME} characters", field="name")
     document.setdefault("name", name)
-    _check_fresh(document)
-    return document, prices, name
+    household = _check_fresh(document)
+    return document, prices, name, household
 
 
-def _check_fresh(document: dict[str, Any]) -> None:
+MAX_ACCOUNT = 100
+MAX_SYMBOL = 32
+
+
+def _check_fresh(document: dict[str, Any]) -> Household:
     from poise.io import household_from_dict
 
     try:
-        household_from_dict(document, source="household")
+        household = household_from_dict(document, source="household")
     except InputError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
         raise InputError(f"not a valid household ({type(exc).__name__})", field="") from None
+    for i, account in enumerate(household.accounts):
+        if len(account.id) > MAX_ACCOUNT:
+            raise InputError(f"at most {MAX_ACCOUNT} characters", field=f"accounts[{i}].id")
+    symbols = [
+        *household.targets,
+        *(s for alts in household.harvest.substitutes.values() for s in alts),
+    ]
+    if household.allocation is not None:
+        symbols += list(household.allocation.symbols)
+    for symbol in symbols:
+        if len(symbol) > MAX_SYMBOL:
+            raise InputError(
+                f"symbol {symbol[:40]!r}… is longer than {MAX_SYMBOL} characters", field="targets"
+            )
+    return household
+
+
+def check_symbols(symbols: Iterable[str]) -> None:
+    """Refuse symbols longer than the store keeps (422 rather than a database error)."""
+    for symbol in symbols:
+        if len(symbol) > MAX_SYMBOL:
+            raise InputError(
+                f"symbol {symbol[:40]!r}… is longer than {MAX_SYMBOL} characters", field=""
+            )
+
+
+def sync_accounts(scope: FirmScope, household_id: str, household: Household) -> None:
+    """Keep the household's account rows in step with its document (an account's broker
+    connection survives an update that keeps the account)."""
+    rows = {
+        a.name: a
+        for a in scope.session.scalars(select(Account).where(Account.household_id == household_id))
+    }
+    wanted = {a.id: a.kind.value for a in household.accounts}
+    for name, row in rows.items():
+        if name not in wanted:
+            scope.session.delete(row)
+        else:
+            row.kind = wanted[name]
+    scope.session.add_all(
+        Account(household_id=household_id, name=name, kind=kind)
+        for name, kind in wanted.items()
+        if name not in rows
+    )
+    scope.session.flush()
 
 
 def _summary(row: HouseholdRow) -> HouseholdSummary:
@@ -216,9 +271,10 @@ def _summary(row: HouseholdRow) -> HouseholdSummary:
     summary="Add a household",
 )
 async def create_household(request: Request, caller: Advisor, state: State) -> HouseholdCreated:
-    document, prices, name = household_document(await json_body(request))
+    document, prices, name, household = household_document(await json_body(request))
     with state.write(caller) as scope:
         row = scope.add(HouseholdRow(name=name, document=document, prices=prices, version=1))
+        sync_accounts(scope, row.id, household)
         scope.audit("household.create", f"household:{row.id}", {"version": 1})
         return HouseholdCreated(id=row.id, name=row.name)
 
@@ -274,10 +330,11 @@ async def put_household(
     body = await json_body(request)
     with state.read(caller) as scope:
         scope.get(HouseholdRow, household_id)  # 404 before judging the body
-    document, prices, name = household_document(body)
+    document, prices, name, household = household_document(body)
     with state.write(caller) as scope:
         row = scope.get(HouseholdRow, household_id)
         row.document, row.prices, row.name = document, prices, name
+        sync_accounts(scope, row.id, household)
         row.version += 1
         row.updated_at = utcnow()
         scope.session.flush()
@@ -364,6 +421,7 @@ async def put_holdings(
             raise _json_line_path(exc) from None
     else:
         holdings = holdings_from_text(body, household, source="")
+    check_symbols(holdings.symbols)
     with state.write(caller) as scope:
         record = SqlLedgerStore(scope, caller.user_id).save_holdings(household_id, holdings)
         scope.audit(
@@ -428,6 +486,7 @@ async def post_transactions(
     with state.read(caller) as scope:
         household = SqlHouseholdStore(scope).get(household_id).household
     txs = transactions_from_text(text, household, source="")
+    check_symbols(t.symbol for t in txs)
     with state.write(caller) as scope:
         count = SqlLedgerStore(scope, caller.user_id).add_transactions(household_id, txs)
         scope.audit("transactions.import", f"household:{household_id}", {"transactions": count})
@@ -477,3 +536,68 @@ def export_household(household_id: ObjectId, caller: Viewer, state: State) -> di
                 for p in plans
             ],
         }
+
+
+class AccountOut(BaseModel):
+    name: str
+    kind: str
+    broker_connection: str | None
+
+
+class AccountLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    broker_connection: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None
+
+
+AccountName = Annotated[str, PathParam(pattern=r"^[^\x00/]{1,100}$", description="Account id")]
+
+
+def _accounts_out(scope: FirmScope, household_id: str) -> list[AccountOut]:
+    rows = scope.session.scalars(
+        select(Account).where(Account.household_id == household_id).order_by(Account.id)
+    )
+    return [
+        AccountOut(name=a.name, kind=a.kind, broker_connection=a.broker_connection_id) for a in rows
+    ]
+
+
+@router.get(
+    "/households/{household_id}/accounts",
+    response_model=list[AccountOut],
+    responses=documented(401, 403, 404, 422),
+    summary="A household's accounts and the broker connection each sends orders to",
+)
+def get_accounts(household_id: ObjectId, caller: Viewer, state: State) -> list[AccountOut]:
+    with state.read(caller) as scope:
+        return _accounts_out(scope, scope.check_household(household_id))
+
+
+@router.put(
+    "/households/{household_id}/accounts/{account}",
+    response_model=list[AccountOut],
+    responses=documented(401, 403, 404, 413, 422),
+    summary="Send an account's orders to a broker connection (null: to none)",
+)
+def link_account(
+    household_id: ObjectId, account: AccountName, body: AccountLink, caller: Admin, state: State
+) -> list[AccountOut]:
+    with state.write(caller) as scope:
+        scope.check_household(household_id)
+        row = scope.session.scalar(
+            select(Account).where(Account.household_id == household_id, Account.name == account)
+        )
+        if row is None:
+            raise NotFoundError(f"no account {account}")
+        if body.broker_connection is not None:
+            try:
+                scope.get(BrokerConnection, body.broker_connection)
+            except NotFoundError:
+                raise InputError("no such broker connection", field="broker_connection") from None
+        row.broker_connection_id = body.broker_connection
+        scope.session.flush()
+        scope.audit(
+            "account.link",
+            f"household:{household_id}",
+            {"account_row": row.id, "broker_connection": body.broker_connection},
+        )
+        return _accounts_out(scope, household_id)

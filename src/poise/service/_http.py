@@ -9,6 +9,7 @@ Error bodies: ``{"detail": "message"}``, and for 422 ``{"detail": [{"loc": [...]
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
@@ -99,12 +100,19 @@ def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
 def _field_path(field: str | None) -> list[str | int]:
+    """``accounts[0].id`` → ``["body", "accounts", 0, "id"]``; ``line 3`` stays whole."""
     if not field:
         return ["body"]
     parts: list[str | int] = []
-    for part in field.split("."):
-        parts.append(int(part) if part.isdigit() else part)
+    for name, index in _PART.findall(field):
+        if index:
+            parts.append(int(index))
+        else:
+            parts.append(int(name) if name.isdigit() else name)
     return ["body", *parts]
 
 

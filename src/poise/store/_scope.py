@@ -25,6 +25,7 @@ from poise.store._models import (
     CashBalance,
     Firm,
     HoldingsSnapshot,
+    IdempotencyRecord,
     LedgerTransaction,
     LotRow,
     Plan,
@@ -37,6 +38,7 @@ __all__ = [
     "FirmScope",
     "SqlHouseholdStore",
     "SqlLedgerStore",
+    "is_parsed",
     "parse_household",
     "positions_of",
 ]
@@ -46,6 +48,13 @@ FirmOwned = TypeVar("FirmOwned", HouseholdRow, Plan, PriceSet, BrokerConnection,
 _CACHE_SIZE = 4096
 _cache: OrderedDict[tuple[str, int], Household] = OrderedDict()
 _cache_lock = threading.Lock()
+
+
+def is_parsed(household_id: str, version: int) -> bool:
+    """Whether :func:`parse_household` holds this version already (its document need not
+    be read)."""
+    with _cache_lock:
+        return (household_id, version) in _cache
 
 
 def parse_household(household_id: str, version: int, document: Mapping[str, Any]) -> Household:
@@ -89,6 +98,21 @@ class FirmScope:
         self.session = session
         self.firm_id = firm_id
         self.actor = actor
+        self._households: set[str] = set()
+
+    def check_household(self, household_id: str) -> str:
+        """``household_id`` if it is this firm's household (checked once per scope);
+        :class:`NotFoundError` otherwise."""
+        if household_id not in self._households:
+            found = self.session.scalar(
+                select(HouseholdRow.id).where(
+                    HouseholdRow.firm_id == self.firm_id, HouseholdRow.id == household_id
+                )
+            )
+            if found is None:
+                raise NotFoundError(f"no household {household_id}")
+            self._households.add(household_id)
+        return household_id
 
     def select(self, model: type[FirmOwned]) -> Select[FirmOwned]:
         """``SELECT model WHERE firm_id = <this firm>``."""
@@ -139,11 +163,15 @@ class FirmScope:
 
     def delete_household(self, household_id: str) -> None:
         """Remove a household and everything held about it (snapshots, lots, cash,
-        transactions, plans and their trades)."""
+        transactions, accounts, plans and their trades, stored responses)."""
         row = self.get(HouseholdRow, household_id)
         snapshots = select(HoldingsSnapshot.id).where(HoldingsSnapshot.household_id == row.id)
         self.session.execute(delete(LotRow).where(LotRow.snapshot_id.in_(snapshots)))
         self.session.execute(delete(CashBalance).where(CashBalance.snapshot_id.in_(snapshots)))
+        # stored first responses (Idempotency-Key) hold plans of this household
+        self.session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.path.like(f"/households/{row.id}/%"))
+        )
         self.session.delete(row)
         self.session.flush()
 
@@ -155,7 +183,9 @@ class SqlHouseholdStore:
         self.scope = scope
 
     def row(self, household_id: str) -> HouseholdRow:
-        return self.scope.get(HouseholdRow, household_id)
+        row = self.scope.get(HouseholdRow, household_id)
+        self.scope._households.add(row.id)
+        return row
 
     def get(self, household_id: str) -> HouseholdRecord:
         row = self.row(household_id)
@@ -175,14 +205,14 @@ class SqlLedgerStore:
         self.scope = scope
         self.user_id = user_id
 
-    def _household(self, household_id: str) -> HouseholdRow:
-        return self.scope.get(HouseholdRow, household_id)
+    def _household(self, household_id: str) -> str:
+        return self.scope.check_household(household_id)
 
     def latest_snapshot(self, household_id: str) -> HoldingsSnapshot | None:
-        row = self._household(household_id)
+        hid = self._household(household_id)
         return self.scope.session.scalar(
             select(HoldingsSnapshot)
-            .where(HoldingsSnapshot.household_id == row.id)
+            .where(HoldingsSnapshot.household_id == hid)
             .order_by(HoldingsSnapshot.version.desc())
             .limit(1)
         )
@@ -205,15 +235,13 @@ class SqlLedgerStore:
         return HoldingsRecord(snap.id, snap.version, Holdings(lots, cash))
 
     def save_holdings(self, household_id: str, holdings: Holdings) -> HoldingsRecord:
-        row = self._household(household_id)
+        hid = self._household(household_id)
         session = self.scope.session
         last = session.scalar(
-            select(func.max(HoldingsSnapshot.version)).where(
-                HoldingsSnapshot.household_id == row.id
-            )
+            select(func.max(HoldingsSnapshot.version)).where(HoldingsSnapshot.household_id == hid)
         )
         snap = HoldingsSnapshot(
-            household_id=row.id,
+            household_id=hid,
             version=(last or 0) + 1,
             positions=positions_of(holdings),
             created_by=self.user_id,
@@ -239,10 +267,10 @@ class SqlLedgerStore:
         return HoldingsRecord(snap.id, snap.version, holdings)
 
     def transactions(self, household_id: str) -> tuple[Transaction, ...]:
-        row = self._household(household_id)
+        hid = self._household(household_id)
         rows = self.scope.session.scalars(
             select(LedgerTransaction)
-            .where(LedgerTransaction.household_id == row.id)
+            .where(LedgerTransaction.household_id == hid)
             .order_by(LedgerTransaction.date, LedgerTransaction.id)
         )
         return tuple(
@@ -255,10 +283,10 @@ class SqlLedgerStore:
     def add_transactions(
         self, household_id: str, transactions: Iterable[Transaction], source: str = "import"
     ) -> int:
-        row = self._household(household_id)
+        hid = self._household(household_id)
         added = [
             LedgerTransaction(
-                household_id=row.id,
+                household_id=hid,
                 date=t.date,
                 account=t.account,
                 symbol=t.symbol,

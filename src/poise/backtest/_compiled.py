@@ -1,0 +1,428 @@
+"""The array path's quiet stretches, run as one compiled loop.
+
+Between two *scheduled* days (the first day, cash-flow days, listing days) nothing but the
+policy can change a one-account household that ``_fast.py`` serves: its holdings stay as
+they are until the policy triggers, and then the plan is a rebalance to target without flows.
+For the built-in rules whose trigger is a function of the day and the weights alone
+(``CalendarPolicy``; ``ThresholdPolicy`` to target, with or without a check frequency),
+``advance`` runs such a stretch in one call of ``stretch``: each day it tests the rule (the
+policy's own comparison on the weights computed as ``BacktestState.weights`` computes them),
+and on a trigger day plans with ``poise.plan._compiled.rebalance_to_target``, the code that
+``plan_kernel`` runs for the same plan. numba compiles both (``poise.plan._compiled``); the
+results are the array path's to the last bit (tested), and the policy itself is still asked on
+every day the loop rebalanced (``policy.decide`` on the same context, for its reasons; a
+disagreement raises).
+
+Used only when numba is installed (the ``fast`` extra) and ``POISE_JIT`` is not ``0``; any
+other policy, a to-band rule, custom steps or ``screen=False`` take the general loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from poise.backtest._state import TradeKind
+from poise.model import Side
+from poise.plan import _compiled as plan_compiled
+from poise.plan._compiled import pairwise_sum, rebalance_to_target
+from poise.plan._kernel import Action, action_text, reason_texts
+from poise.plan._orders import order_floor
+from poise.policy import CalendarPolicy, Policy, RebalanceTo, ThresholdPolicy
+
+__all__ = ["CompiledPlans", "CompiledStretch", "advance", "stretch_for"]
+
+_CALENDAR, _THRESHOLD = 1, 2
+_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
+_state: dict[str, Any] = {"compiled": False}
+
+
+def stretch(
+    hist: np.ndarray,
+    offset: int,
+    lo: int,
+    hi: int,
+    q: np.ndarray,
+    target_w: np.ndarray,
+    threshold: np.ndarray,
+    kind: int,
+    keys: np.ndarray,
+    check: bool,
+    last_key: int,
+    fractional: bool,
+    commission: float,
+    spread_bps: float,
+    floor: float,
+    reserve: float,
+    ev_day: np.ndarray,
+    ev_trades: np.ndarray,
+    ev_sells: np.ndarray,
+    ev_total: np.ndarray,
+    ev_cost: np.ndarray,
+    ev_q: np.ndarray,
+    tr_index: np.ndarray,
+    tr_quantity: np.ndarray,
+    tr_cost: np.ndarray,
+    tr_held: np.ndarray,
+    tr_price: np.ndarray,
+) -> tuple[int, int, int, bool]:
+    """Run days ``[lo, hi)``: test the rule each day and rebalance to target on trigger days.
+
+    ``hist`` holds the closes of the policy's symbols with a cash column of 1.0 last; ``q``
+    the shares held and, last, the cash (updated in place). Trigger days are written to the
+    ``ev_*`` arrays (day, trades, sells, value before, total cost, holdings after) and their
+    trades to the ``tr_*`` arrays, until either is full. Returns (next day to run, events,
+    trades): the next day is ``hi`` unless the buffers filled up first.
+    """
+    n = q.shape[0] - 1
+    values = np.empty(n + 1)
+    after = np.empty(n)
+    events = 0
+    trades = 0
+    for i in range(lo, hi):
+        if events == ev_day.shape[0] or trades + 2 * n > tr_index.shape[0]:
+            return i, events, trades, False
+        row = offset + i
+        if kind == _CALENDAR:
+            if keys[i] == last_key:
+                continue
+        else:
+            if check and i > 0 and keys[i] == keys[i - 1]:
+                continue
+            for j in range(n + 1):
+                values[j] = hist[row, j] * q[j]
+            total = pairwise_sum(values, 0, n + 1)
+            fired = False
+            for j in range(n + 1):
+                w = values[j] / total if total > 0 else 0.0
+                if abs(w - target_w[j]) > threshold[j]:
+                    fired = True
+                    break
+            if not fired:
+                continue
+        price = hist[row, :n]
+        held = q[:n]
+        count, sells, cash, total_before, uncovered = rebalance_to_target(
+            held,
+            price,
+            q[n],
+            target_w,
+            fractional,
+            commission,
+            spread_bps,
+            floor,
+            reserve,
+            after,
+            tr_index,
+            tr_quantity,
+            tr_cost,
+            trades,
+        )
+        if uncovered:  # the general loop plans this day (and words the warnings)
+            return i, events, trades, True
+        cost = 0.0
+        for t in range(trades, trades + count):
+            k = tr_index[t]
+            tr_held[t] = held[k]
+            tr_price[t] = price[k]
+            cost += tr_cost[t]
+        for j in range(n):
+            q[j] = after[j]
+        q[n] = cash
+        ev_day[events] = i
+        ev_trades[events] = count
+        ev_sells[events] = sells
+        ev_total[events] = total_before
+        ev_cost[events] = cost
+        ev_q[events, :] = q
+        events += 1
+        trades += count
+        last_key = keys[i]
+    return hi, events, trades, False
+
+
+def _compile() -> bool:
+    if _state["compiled"]:
+        return True
+    if not plan_compiled.compile():
+        return False
+    import numba
+
+    space = globals()
+    space["pairwise_sum"] = plan_compiled.pairwise_sum
+    space["rebalance_to_target"] = plan_compiled.rebalance_to_target
+    space["stretch"] = numba.njit(cache=True, nogil=True)(stretch)
+    _state["compiled"] = True
+    return True
+
+
+class CompiledStretch:
+    """What ``stretch`` needs of a run's policy, rules and days (built once per run)."""
+
+    def __init__(self, state: Any, policy: Policy) -> None:
+        self.policy = policy
+        if type(policy) is CalendarPolicy:
+            self.kind = _CALENDAR
+            self.months = _MONTHS[str(policy.frequency)]
+            self.check = False
+        else:
+            assert isinstance(policy, ThresholdPolicy)
+            self.kind = _THRESHOLD
+            freq = policy.check_frequency
+            self.check = freq is not None
+            self.months = _MONTHS[str(freq)] if freq is not None else 1
+        self.keys = np.ascontiguousarray(state.info.keys(self.months), dtype=np.int64)
+        rules = state.household.trading
+        self.rules = (
+            bool(rules.fractional),
+            float(rules.commission),
+            float(rules.spread_bps),
+            float(order_floor(rules)),
+            float(rules.cash_reserve),
+        )
+        self._targets: np.ndarray | None = None
+        self._threshold = np.zeros(0)
+        self._bands: np.ndarray | None = None
+
+    def thresholds(self, target_w: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The policy's test, ``|weight - target| > bands + 1e-12``, as one array, and its
+        bands (None for a calendar rule)."""
+        if self._targets is not target_w:
+            self._targets = target_w
+            if self.kind == _THRESHOLD:
+                bands = self.policy.bands(target_w)  # type: ignore[attr-defined]
+                self._bands = bands
+                self._threshold = np.ascontiguousarray(bands + 1e-12)
+            else:
+                self._threshold = np.zeros(target_w.size)
+        return self._threshold, self._bands
+
+
+def stretch_for(state: Any, policy: Policy, screen: bool) -> CompiledStretch | None:
+    """A compiled stretch for this run, or None (the general loop runs every day)."""
+    if not screen:
+        return None
+    if type(policy) is CalendarPolicy:
+        pass
+    elif type(policy) is ThresholdPolicy:
+        if policy.rebalance_to is not RebalanceTo.TARGET:
+            return None
+    else:
+        return None
+    if state.household.allocation is not None or not _compile():
+        return None
+    return CompiledStretch(state, policy)
+
+
+def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
+    """Run days ``[lo, hi)`` (none of them scheduled) of an ``ArrayState`` in compiled code,
+    and record what happened as the general loop would have. Returns ``hi``, or the first day
+    the general loop must run instead (its plan leaves out a sell that would not cover its
+    cost: the general code words the warning)."""
+    names = state.names
+    n = len(names) - 1
+    cols = state.cols
+    hist = state._history_matrix()
+    target_w = np.ascontiguousarray(state.target_w, dtype=float)
+    threshold, bands = fast.thresholds(state.target_w)
+    q = np.ascontiguousarray(state._q, dtype=float).copy()
+    months = fast.months
+    last = state.last_rebalanced
+    last_key = -(2**62) if last is None else state.info.key_of(last, months)
+    size = max(16, min(hi - lo, 4096))
+    i = lo
+    while i < hi:
+        ev_day = np.empty(size, dtype=np.int64)
+        ev_trades = np.empty(size, dtype=np.int64)
+        ev_sells = np.empty(size, dtype=np.int64)
+        ev_total = np.empty(size)
+        ev_cost = np.empty(size)
+        ev_q = np.empty((size, n + 1))
+        room = size * 2 * n + 2 * n
+        tr_index = np.empty(room, dtype=np.int64)
+        tr_quantity = np.empty(room)
+        tr_cost = np.empty(room)
+        tr_held = np.empty(room)
+        tr_price = np.empty(room)
+        i, events, trades, general = stretch(
+            hist,
+            state.offset,
+            i,
+            hi,
+            q,
+            target_w,
+            threshold,
+            fast.kind,
+            fast.keys,
+            fast.check,
+            last_key,
+            *fast.rules,
+            ev_day,
+            ev_trades,
+            ev_sells,
+            ev_total,
+            ev_cost,
+            ev_q,
+            tr_index,
+            tr_quantity,
+            tr_cost,
+            tr_held,
+            tr_price,
+        )
+        if events:
+            batch = CompiledPlans(
+                days=ev_day[:events],
+                trades=ev_trades[:events],
+                sells=ev_sells[:events],
+                totals=ev_total[:events],
+                index=tr_index[:trades],
+                quantity=tr_quantity[:trades],
+                cost=tr_cost[:trades],
+                held=tr_held[:trades],
+                price=tr_price[:trades],
+                names=names,
+                cols=cols,
+                target_w=state.target_w,
+                bands=bands,
+            )
+            _record(state, fast, batch, ev_q[:events], ev_cost[:events])
+            last_key = int(fast.keys[ev_day[events - 1]])
+        if general:
+            return i
+    return hi
+
+
+def _record(
+    state: Any, fast: CompiledStretch, batch: Any, holdings: np.ndarray, costs: np.ndarray
+) -> None:
+    """Book a batch of compiled rebalances on ``state`` as ``ArrayRebalance`` would have:
+    the policy's decision (asked now, on the same context), the rebalance rows, the holdings
+    of each day, the positions opened and closed, and the trades (worded at the end)."""
+    n = len(state.names) - 1
+    cols = state.cols
+    universe = np.zeros((batch.days.size, len(state.universe)))
+    universe[:, cols] = holdings[:, :n]
+    opened = state._opened
+    before = state._q[:n] > 0
+    start = 0
+    for e, i in enumerate(batch.days.tolist()):
+        count = int(batch.trades[e])
+        state.i = i
+        decision = state.decide(i)
+        if not decision.triggered:
+            raise AssertionError(f"compiled loop and {fast.policy!r} disagree on day {i}")
+        day = state.today
+        now = holdings[e, :n] > 0
+        if (now != before).any():
+            for j in np.flatnonzero(before & ~now).tolist():
+                opened.pop(int(cols[j]), None)
+            sells = int(batch.sells[e])
+            for t in range(start + sells, start + count):
+                j = int(batch.index[t])
+                if not before[j] and now[j]:
+                    opened[int(cols[j])] = None
+        before = now
+        start += count
+        state.last_rebalanced = day
+        state.rebalance_rows.append(
+            (day, "; ".join(decision.reasons), count, float(costs[e]), TradeKind.REBALANCE)
+        )
+        state.segments.append((i, universe[e], float(holdings[e, n])))
+        # the views the next event sees
+        state._q = holdings[e].copy()
+    last = holdings[-1]
+    state.quantity[cols] = last[:n]
+    state.cash = float(last[n])
+    q = last.copy()
+    state._q = q
+    state.qty_names = q[:n]
+    state.cash_total = float(last[n])
+    state._plans.append(batch)
+
+
+_ACTIONS = np.array([int(Action.SELL_TO_TARGET), int(Action.BUY_TO_TARGET)], dtype=np.int64)
+_TEXTS = [action_text(a) if a != Action.WITHDRAWAL else "" for a in Action]
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledPlans:
+    """The rebalances to target of one compiled stretch: per event its day, trades, sells and
+    value before; per trade its symbol position (in ``names``), shares, cost, shares held
+    before and price. ``names``, ``cols``, ``target_w`` and ``bands`` are the view they were
+    planned in."""
+
+    days: np.ndarray
+    trades: np.ndarray
+    sells: np.ndarray
+    totals: np.ndarray
+    index: np.ndarray
+    quantity: np.ndarray
+    cost: np.ndarray
+    held: np.ndarray
+    price: np.ndarray
+    names: tuple[str, ...]
+    cols: np.ndarray
+    target_w: np.ndarray
+    bands: np.ndarray | None
+
+    @property
+    def size(self) -> int:
+        return int(self.index.size)
+
+    def is_sell(self) -> np.ndarray:
+        position = np.arange(self.size) - np.repeat(
+            np.cumsum(self.trades) - self.trades, self.trades
+        )
+        return position < np.repeat(self.sells, self.trades)
+
+    def columns(self, state: Any) -> dict[str, Any]:
+        """The trades as ``TRADE_COLUMNS``, reasons worded as the engine words them."""
+        n = self.size
+        index = self.index
+        sell = self.is_sell()
+        total = np.repeat(self.totals, self.trades)
+        positive = total > 0
+        held, price = self.held, self.price
+        weights = np.where(positive, held * price / np.where(positive, total, 1.0), 0.0)
+        symbols = np.array(state.universe, dtype=object)[self.cols[index]]
+        band = None if self.bands is None else self.bands[index]
+        actions = np.where(sell, _ACTIONS[0], _ACTIONS[1])
+        reasons = reason_texts(symbols, weights, self.target_w[index], band, actions, _TEXTS)
+        return {
+            "date": np.repeat(state.days[self.days], self.trades),
+            "account": np.full(n, state.account, dtype=object),
+            "symbol": symbols,
+            "side": np.where(sell, Side.SELL.value, Side.BUY.value).astype(object),
+            "quantity": self.quantity,
+            "price": price,
+            "value": self.quantity * price,
+            "cost": self.cost,
+            "realized_short_term": np.zeros(n),
+            "realized_long_term": np.zeros(n),
+            "reason": np.array(reasons, dtype=object),
+            "kind": np.full(n, TradeKind.REBALANCE, dtype=object),
+        }
+
+    def trade_lists(self, state: Any) -> list[tuple[Any, ...]]:
+        """Each event's trades: (day, universe columns, sells, quantities, prices, costs)."""
+        out = []
+        start = 0
+        cols = self.cols[self.index].tolist()
+        sell = self.is_sell().tolist()
+        quantity, price, cost = self.quantity.tolist(), self.price.tolist(), self.cost.tolist()
+        for i, count in zip(self.days.tolist(), self.trades.tolist(), strict=True):
+            end = start + count
+            out.append(
+                (
+                    state.day(i),
+                    cols[start:end],
+                    sell[start:end],
+                    quantity[start:end],
+                    price[start:end],
+                    cost[start:end],
+                )
+            )
+            start = end
+        return out

@@ -1,0 +1,412 @@
+"""The kernel's rebalance to target, written once so that numba can compile it.
+
+``plan_kernel`` (``_kernel.py``) plans a ``kernel_eligible`` household on numpy arrays. Its
+most frequent case, a triggered rebalance to target with no cash flow that day, is
+``rebalance_to_target`` here: steps 2-4 of the kernel (rebalancing sells, buys from spendable
+cash most underweight first, whole-share top-ups) and the account after them, term for term
+in the kernel's order, with numpy's own pairwise summation where the kernel sums an array
+(``pairwise_sum``), so that its results are the kernel's to the last bit (tested with
+hypothesis against the kernel's general code).
+
+It is plain Python over numpy arrays and scalars in the subset numba compiles. ``compile``
+compiles it (and ``pairwise_sum``) with numba when the ``fast`` extra is installed, caching
+the machine code on disk (``cache=True``: compiled once per machine, loaded by later
+processes); until then, and without numba, the same functions run as Python. Both the live
+plan (``plan_kernel``) and the backtest's compiled loop (``poise.backtest._compiled``) call
+whatever is bound here, so live and backtest plans come from the same code.
+
+Set ``POISE_JIT=0`` to never compile (everything stays Python, slower, same results).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["compile", "compiled", "jit_available", "pairwise_sum", "rebalance_to_target"]
+
+EPS = 1e-9  # as ``poise.plan._engine._EPS``
+SHARE_UNIT = 1e-6  # as ``poise.plan._orders.SHARE_UNIT``
+
+
+def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """numpy's sum of at most 128 contiguous float64 values: 8 partial sums, then the rest."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    stop = n - n % 8
+    while i < stop:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """``a[lo:lo + n].sum()`` exactly as numpy sums a contiguous float64 array: blocks of at
+    most 128 values (``_block_sum``) added pairwise, the halves split at a multiple of 8.
+    numpy recurses; this walks the same tree with an explicit stack (numba caches it)."""
+    if n <= 128:
+        return _block_sum(a, lo, n)
+    s_lo = np.empty(64, dtype=np.int64)
+    s_n = np.empty(64, dtype=np.int64)
+    s_stage = np.zeros(64, dtype=np.int64)  # 0 new, 1 left half running, 2 right half running
+    s_left = np.empty(64)
+    top = 0
+    s_lo[0] = lo
+    s_n[0] = n
+    while True:
+        m = s_n[top]
+        if m > 128:  # split: run the left half first
+            half = m // 2
+            half -= half % 8
+            s_stage[top] = 1
+            top += 1
+            s_lo[top] = s_lo[top - 1]
+            s_n[top] = half
+            s_stage[top] = 0
+            continue
+        v = _block_sum(a, s_lo[top], m)
+        top -= 1
+        while top >= 0:  # hand v to the parent
+            if s_stage[top] == 1:  # its left half: now run the right one
+                s_left[top] = v
+                s_stage[top] = 2
+                half = s_n[top] // 2
+                half -= half % 8
+                top += 1
+                s_lo[top] = s_lo[top - 1] + half
+                s_n[top] = s_n[top - 1] - half
+                s_stage[top] = 0
+                break
+            v = s_left[top] + v
+            top -= 1
+        if top < 0:
+            return v
+
+
+def rebalance_to_target(
+    held: np.ndarray,
+    price: np.ndarray,
+    cash: float,
+    target_w: np.ndarray,
+    fractional: bool,
+    commission: float,
+    spread_bps: float,
+    floor: float,
+    reserve: float,
+    after: np.ndarray,
+    out_index: np.ndarray,
+    out_quantity: np.ndarray,
+    out_cost: np.ndarray,
+    start: int,
+) -> tuple[int, int, float, float, int]:
+    """Plan a triggered rebalance to target with no cash flow, as ``plan_kernel`` does.
+
+    Parameters
+    ----------
+    held, price : ndarray
+        Shares held and closes per symbol (n,).
+    cash : float
+        The account's cash.
+    target_w : ndarray
+        Target weights (n + 1,), cash last.
+    fractional, commission, spread_bps, reserve
+        The household's ``TradingRules``.
+    floor : float
+        The smallest order value (``poise.plan._orders.order_floor``).
+    after : ndarray
+        (n,) output: shares held after the trades.
+    out_index, out_quantity, out_cost : ndarray
+        Output: each trade's symbol position, shares and cost, written from ``start`` on
+        (sells first, then buys; room for 2n trades is needed).
+    start : int
+        First row of the outputs to write.
+
+    Returns
+    -------
+    (trades, sells, cash after, total value before, uncovered)
+        ``uncovered`` counts the sells left out because their cost is at least their value;
+        when it is not 0 the caller plans the day with the kernel's general code, which
+        words their warnings.
+    """
+    n = held.shape[0]
+    values = np.empty(n + 1)
+    for i in range(n):
+        values[i] = held[i] * price[i]
+    values[n] = cash
+    total_before = pairwise_sum(values, 0, n + 1)
+    total = total_before + 0.0  # the kernel adds the day's (empty) net flow
+    delta = np.empty(n)
+    for i in range(n):
+        delta[i] = target_w[i] * total - values[i]
+    cash_goal = target_w[n] * total
+    for i in range(n):
+        after[i] = held[i]
+    book_cash = cash
+    applied = cash
+    redo = False
+    fee = commission != 0.0 or spread_bps != 0.0
+    k = start
+    uncovered = 0
+
+    # Rebalancing sells.
+    for i in range(n):
+        if not delta[i] < -EPS:
+            continue
+        have = after[i]
+        if have <= EPS:
+            continue
+        p = price[i]
+        q = -delta[i] / p
+        if fractional:
+            if have < q:
+                q = have
+        elif q >= have - 0.5:
+            q = have
+        else:
+            r = np.rint(q)
+            q = have if have < r else r
+        value = q * p
+        if q < SHARE_UNIT or value < floor:
+            continue
+        cost = commission + value * spread_bps * 1e-4 if fee else 0.0
+        if fee and value <= cost:
+            uncovered += 1
+            continue
+        out_index[k] = i
+        out_quantity[k] = q
+        out_cost[k] = cost
+        k += 1
+        after[i] = have - q
+        if q >= have - 1e-12 and have != q:
+            redo = True
+        book_cash = book_cash + (value - cost)
+        applied = applied + (value - cost)
+        delta[i] += value
+    n_sells = k - start
+
+    # Buys from spendable cash, most underweight first.
+    total_cash = book_cash - 0.0
+    keep = cash_goal * (total_cash / total_cash) if total_cash > EPS else 0.0
+    if keep < 0.0:
+        keep = 0.0
+    spendable = total_cash - reserve - keep
+    if not spendable > 0.0:
+        spendable = 0.0
+    wanted = np.empty(n)
+    n_buys = 0
+    for i in range(n):
+        d = delta[i]
+        wanted[i] = d if d > 0.0 else 0.0
+        if wanted[i] > EPS:
+            n_buys += 1
+    cost_rate = 1.0 + spread_bps * 1e-4
+    if n_buys:
+        w_sum = pairwise_sum(wanted, 0, n)
+        need_cash = w_sum * cost_rate + n_buys * commission
+        if need_cash > spendable and need_cash > 0:
+            room = spendable - n_buys * commission
+            scale = (room if room > 0.0 else 0.0) / (w_sum * cost_rate)
+            for i in range(n):
+                wanted[i] *= scale
+        order = np.argsort(-wanted, kind="mergesort")
+        for j in range(n_buys):
+            i = order[j]
+            w = wanted[i]
+            if w <= EPS:
+                continue
+            budget = spendable - commission
+            if budget <= EPS:
+                continue
+            p = price[i]
+            cap = budget / cost_rate
+            q = (cap if cap < w else w) / p
+            if not fractional:
+                q = np.floor(q + 1e-9)
+            value = q * p
+            if q < SHARE_UNIT or value < floor:
+                continue
+            after[i] = after[i] + q
+            cost = commission + value * spread_bps * 1e-4 if fee else 0.0
+            out_index[k] = i
+            out_quantity[k] = q
+            out_cost[k] = cost
+            k += 1
+            before = book_cash
+            book_cash = before + (-value - cost)
+            applied = applied + (-value - cost)
+            spendable -= before - book_cash
+
+    # Whole shares leave cash over: top up what is furthest below its goal (in shares).
+    if not fractional:
+        seq = np.full(n, -1, dtype=np.int64)  # buys in the kernel's dict order
+        buy_q = np.zeros(n)
+        buy_cost = np.zeros(n)
+        counter = 0
+        for j in range(start + n_sells, k):
+            i = out_index[j]
+            seq[i] = counter
+            counter += 1
+            buy_q[i] = out_quantity[j]
+            buy_cost[i] = out_cost[j]
+        short = np.empty(n)
+        for _ in range(3):
+            for i in range(n):
+                short[i] = (target_w[i] * total - after[i] * price[i]) / price[i]
+            order = np.argsort(-short, kind="mergesort")
+            bought_any = False
+            for j in range(n):
+                i = order[j]
+                if short[i] < 0.5:
+                    break
+                p = price[i]
+                unit = p * cost_rate
+                extra = np.floor(short[i] + 0.5)
+                fit = np.floor((spendable - commission) / unit + 1e-9)
+                if fit < extra:
+                    extra = fit
+                earlier = seq[i] >= 0
+                if extra < 1 or ((buy_q[i] if earlier else 0.0) + extra) * p < floor:
+                    continue
+                after[i] = after[i] + extra
+                before = book_cash
+                q = extra
+                if earlier:
+                    book_cash = before - (-(buy_q[i] * p) - buy_cost[i])
+                    q += buy_q[i]
+                value = q * p
+                cost = commission + value * spread_bps * 1e-4
+                book_cash = book_cash + (-value - cost)
+                seq[i] = counter
+                counter += 1
+                buy_q[i] = q
+                buy_cost[i] = cost
+                spendable -= before - book_cash
+                bought_any = True
+                redo = True
+            if not bought_any:
+                break
+        # then one share at a time while it lowers the squared error, cash included
+        # (``poise.plan._sizing.best_extra_share``, term for term)
+        goal_cash = target_w[n] * total
+        for _ in range(4 * n + 8):
+            cash_err = book_cash - 0.0 - goal_cash
+            best = -1e-9
+            pick = -1
+            for i in range(n):
+                p = price[i]
+                earlier = seq[i] >= 0
+                unit = p * cost_rate + (0.0 if earlier else commission)
+                if not (
+                    unit <= spendable + 1e-9 and ((buy_q[i] if earlier else 0.0) + 1.0) * p >= floor
+                ):
+                    continue
+                e = after[i] * p - target_w[i] * total
+                delta = (e + p) * (e + p) - e * e + (cash_err - unit) * (cash_err - unit)
+                delta = delta - cash_err * cash_err
+                if delta < best:
+                    best = delta
+                    pick = i
+            if pick < 0:
+                break
+            i = pick
+            p = price[i]
+            after[i] = after[i] + 1.0
+            before = book_cash
+            q = 1.0
+            if seq[i] >= 0:
+                book_cash = before - (-(buy_q[i] * p) - buy_cost[i])
+                q += buy_q[i]
+            value = q * p
+            cost = commission + value * spread_bps * 1e-4
+            book_cash = book_cash + (-value - cost)
+            seq[i] = counter
+            counter += 1
+            buy_q[i] = q
+            buy_cost[i] = cost
+            spendable -= before - book_cash
+            redo = True
+        if redo:
+            k = start + n_sells
+            for i in np.argsort(seq, kind="mergesort"):
+                if seq[i] < 0:
+                    continue
+                out_index[k] = i
+                out_quantity[k] = buy_q[i]
+                out_cost[k] = buy_cost[i]
+                k += 1
+
+    if redo:  # the account after, as apply_trades computes it trade by trade
+        for i in range(n):
+            after[i] = held[i]
+        applied = cash
+        for j in range(start, k):
+            i = out_index[j]
+            q = out_quantity[j]
+            value = q * price[i]
+            if j < start + n_sells:
+                have = after[i]
+                after[i] = 0.0 if q >= have - 1e-12 else have - q
+                applied = applied + (value - out_cost[j])
+            else:
+                after[i] = after[i] + q
+                applied = applied + (-value - out_cost[j])
+    return k - start, n_sells, applied, total_before, uncovered
+
+
+_PLAIN = {
+    "_block_sum": _block_sum,
+    "pairwise_sum": pairwise_sum,
+    "rebalance_to_target": rebalance_to_target,
+}
+_state: dict[str, Any] = {"compiled": False}
+
+
+def jit_available() -> bool:
+    """Whether numba is installed and ``POISE_JIT`` does not turn compiling off."""
+    if os.environ.get("POISE_JIT", "1") == "0":
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def compiled() -> bool:
+    """Whether this module's functions are compiled in this process."""
+    return bool(_state["compiled"])
+
+
+def compile() -> bool:
+    """Compile this module's functions with numba (machine code cached on disk); returns
+    whether they are compiled. Without numba, or with ``POISE_JIT=0``, nothing changes."""
+    if _state["compiled"]:
+        return True
+    if not jit_available():
+        return False
+    import numba
+
+    space = globals()
+    for name, fn in _PLAIN.items():
+        space[name] = numba.njit(cache=True, nogil=True)(fn)
+    _state["compiled"] = True
+    return True

@@ -1,0 +1,167 @@
+"""Logging in, refresh-token rotation, logout and password change revoking, API tokens, the
+login rate limit, JWT claims."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from poise.service import create_app
+from tests.service.conftest import PASSWORD, Api, FirmClient, make_settings
+
+
+def _login(api: Api, email: str, password: str = PASSWORD) -> dict[str, str]:
+    r = api.login(email, password)
+    assert r.status_code == 200, r.text
+    body: dict[str, str] = r.json()
+    return body
+
+
+def test_token_shape_and_claims(api: Api, firm: FirmClient) -> None:
+    tokens = _login(api, firm.emails["viewer"])
+    assert tokens["token_type"] == "bearer"
+    assert int(tokens["expires_in"]) == api.settings.access_token_seconds
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert claims["iss"] == "poise"
+    assert claims["aud"] == "poise-api"
+    assert claims["exp"] - claims["iat"] == api.settings.access_token_seconds
+    forged = jwt.encode({**claims, "sub": "1"}, "guess", algorithm="HS256")
+    r = api.client.get("/api/v1/households", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401
+    expired = {**claims, "exp": claims["iat"] - 10}
+    unsigned = jwt.encode(expired, "x", algorithm="HS256")
+    assert (
+        api.client.get("/api/v1/plans", headers={"Authorization": f"Bearer {unsigned}"}).status_code
+        == 401
+    )
+
+
+def test_refresh_rotates_and_reuse_revokes_the_session(api: Api, firm: FirmClient) -> None:
+    first = _login(api, firm.emails["advisor"])
+    r = api.client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert r.status_code == 200
+    second = r.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    bearer = {"Authorization": f"Bearer {second['access_token']}"}
+    assert api.client.get("/api/v1/households", headers=bearer).status_code == 200
+    # the used token again: refused, and the whole session ends
+    r = api.client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert r.status_code == 401
+    assert api.client.get("/api/v1/households", headers=bearer).status_code == 401
+    r = api.client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert r.status_code == 401
+
+
+def test_logout_ends_access_and_refresh(api: Api, firm: FirmClient) -> None:
+    tokens = _login(api, firm.emails["viewer"])
+    other = _login(api, firm.emails["viewer"])  # another device stays logged in
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert api.client.post("/api/v1/auth/logout", headers=bearer).status_code == 204
+    assert api.client.get("/api/v1/households", headers=bearer).status_code == 401
+    r = api.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert r.status_code == 401
+    still = {"Authorization": f"Bearer {other['access_token']}"}
+    assert api.client.get("/api/v1/households", headers=still).status_code == 200
+
+
+def test_password_change_revokes_every_session(api: Api, firm: FirmClient) -> None:
+    email = firm.emails["advisor"]
+    a, b = _login(api, email), _login(api, email)
+    bearer = {"Authorization": f"Bearer {a['access_token']}"}
+    r = api.client.post(
+        "/api/v1/auth/password",
+        headers=bearer,
+        json={"current_password": "wrong one!!", "new_password": "a new long password"},
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "current_password"]
+    r = api.client.post(
+        "/api/v1/auth/password",
+        headers=bearer,
+        json={"current_password": PASSWORD, "new_password": "a new long password"},
+    )
+    assert r.status_code == 204
+    for tokens in (a, b):
+        h = {"Authorization": f"Bearer {tokens['access_token']}"}
+        assert api.client.get("/api/v1/households", headers=h).status_code == 401
+        r = api.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert r.status_code == 401
+    assert api.login(email).status_code == 401
+    assert api.login(email, "a new long password").status_code == 200
+
+
+def test_api_token_shown_once_and_revocable(api: Api, firm: FirmClient) -> None:
+    r = firm.call("advisor", "POST", "/auth/api-tokens", json={"name": "nightly"})
+    assert r.status_code == 201
+    created = r.json()
+    h = {"Authorization": f"Bearer {created['token']}"}
+    assert api.client.get("/api/v1/households", headers=h).status_code == 200
+    assert firm.call("advisor", "DELETE", f"/auth/api-tokens/{created['id']}").status_code == 204
+    assert api.client.get("/api/v1/households", headers=h).status_code == 401
+
+
+def test_login_failures_for_unknown_and_known_users_look_alike(api: Api, firm: FirmClient) -> None:
+    known = api.login(firm.emails["viewer"], "not the password")
+    unknown = api.login(f"nobody-{uuid.uuid4().hex[:6]}@x.test", "not the password")
+    assert known.status_code == unknown.status_code == 401
+    assert known.json() == unknown.json()
+
+
+def test_login_rate_limit_per_account_and_address(tmp_path: Path) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'rl.db'}",
+        tmp_path,
+        login_failures_per_account=3,
+        login_attempts_per_address=8,
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        from poise.store import write_session
+        from poise.store._admin import create_firm, create_user
+
+        with write_session(app.state.poise.engine) as session:
+            create_firm(session, "RL")
+            create_user(session, "u@rl.test", firm="RL", role="viewer", password=PASSWORD)
+
+        def login(user: str, password: str) -> int:
+            r = client.post("/api/v1/auth/token", data={"username": user, "password": password})
+            return r.status_code
+
+        assert [login("u@rl.test", "bad password") for _ in range(3)] == [401, 401, 401]
+        assert login("u@rl.test", PASSWORD) == 429  # the account is locked for the window
+        # an unknown account is throttled the same way
+        assert [login("ghost@rl.test", "bad password") for _ in range(4)] == [401, 401, 401, 429]
+        # refused attempts do not count: 6 so far from this address, 2 more are allowed,
+        # then 429 for any account
+        assert login("other@rl.test", "bad password") == 401
+        assert login("more@rl.test", "bad password") == 401
+        r = client.post("/api/v1/auth/token", data={"username": "x@rl.test", "password": "y"})
+        assert r.status_code == 429
+        assert int(r.headers["Retry-After"]) > 0
+    app.state.poise.engine.dispose()
+
+
+@pytest.mark.parametrize("rounds", [15])
+def test_unknown_user_answer_takes_as_long_as_a_wrong_password(
+    api: Api, firm: FirmClient, rounds: int
+) -> None:
+    """Both verify an argon2 hash; the medians are within a few milliseconds (test profile)."""
+
+    def median(user: str) -> float:
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            api.login(user, "wrong password")
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    known_user = api.firm(("viewer",)).emails["viewer"]
+    known = median(known_user)
+    unknown = median(f"ghost-{uuid.uuid4().hex[:6]}@x.test")
+    assert abs(known - unknown) < max(0.5 * known, 0.005)
