@@ -153,7 +153,7 @@ class _Book:
                 else:
                     short_term += gain
         if left:  # one pass over the position's lots, not one search per lot sold
-            kept = [left[id(lot)] if id(lot) in left else lot for lot in lots]
+            kept = [left.get(id(lot), lot) for lot in lots]
             lots[:] = [lot for lot in kept if lot is not None]
         return Trade(
             account,
