@@ -30,7 +30,7 @@ from poise.plan import _compiled as plan_compiled
 from poise.plan._compiled import pairwise_sum, rebalance_to_target
 from poise.plan._kernel import Action, action_text, reason_texts
 from poise.plan._orders import order_floor
-from poise.policy import CalendarPolicy, Policy, RebalanceTo, ThresholdPolicy
+from poise.policy import CalendarPolicy, Policy, PolicyContext, RebalanceTo, ThresholdPolicy
 
 __all__ = ["CompiledPlans", "CompiledStretch", "advance", "stretch_for"]
 
@@ -298,50 +298,74 @@ def _record(
     state: Any, fast: CompiledStretch, batch: Any, holdings: np.ndarray, costs: np.ndarray
 ) -> None:
     """Book a batch of compiled rebalances on ``state`` as ``ArrayRebalance`` would have:
-    the policy's decision (asked now, on the same context), the rebalance rows, the holdings
-    of each day, the positions opened and closed, and the trades (worded at the end)."""
+    the policy's decision (asked now, on the context it would have seen: the weights of all
+    the batch's days computed at once, as ``BacktestState.weights`` computes each), the
+    rebalance rows, the holdings of each day, the positions opened and closed, and the trades
+    (worded at the end)."""
     n = len(state.names) - 1
     cols = state.cols
-    universe = np.zeros((batch.days.size, len(state.universe)))
+    days = batch.days
+    events = days.size
+    universe = np.zeros((events, len(state.universe)))
     universe[:, cols] = holdings[:, :n]
+    previous = np.empty_like(holdings)  # the holdings each day's decision sees
+    previous[0] = state._q
+    previous[1:] = holdings[:-1]
+    hist = state._history_matrix()
+    values = hist[state.offset + days] * previous
+    totals = values.sum(axis=1)
+    weights = np.where(
+        (totals > 0)[:, None], values / np.where(totals > 0, totals, 1.0)[:, None], 0.0
+    )
+    held = holdings[:, :n] > 0
+    was = previous[:, :n] > 0
+    changed = np.flatnonzero((held != was).any(axis=1)).tolist()
+    starts = (np.cumsum(batch.trades) - batch.trades).tolist()
     opened = state._opened
-    before = state._q[:n] > 0
-    start = 0
-    for e, i in enumerate(batch.days.tolist()):
-        count = int(batch.trades[e])
-        state.i = i
-        decision = state.decide(i)
+    for e in changed:  # positions closed, then opened in the order they were bought
+        for j in np.flatnonzero(was[e] & ~held[e]).tolist():
+            opened.pop(int(cols[j]), None)
+        start = starts[e]
+        for t in range(start + int(batch.sells[e]), start + int(batch.trades[e])):
+            j = int(batch.index[t])
+            if not was[e, j] and held[e, j]:
+                opened[int(cols[j])] = None
+    policy, names, target_w = state.policy, state.names, state.target_w
+    offset = state.offset
+    counts = batch.trades.tolist()
+    cash = holdings[:, n].tolist()
+    costs_list = costs.tolist()
+    last = state.last_rebalanced
+    rows, segments = state.rebalance_rows, state.segments
+    for e, i in enumerate(days.tolist()):
+        day = state.day(i)
+        context = PolicyContext(
+            day,
+            names,
+            weights[e],
+            target_w,
+            last,
+            state.day(i - 1) if i > 0 else None,
+            hist[: offset + i + 1],
+        )
+        decision = policy.decide(context)
         if not decision.triggered:
             raise AssertionError(f"compiled loop and {fast.policy!r} disagree on day {i}")
-        day = state.today
-        now = holdings[e, :n] > 0
-        if (now != before).any():
-            for j in np.flatnonzero(before & ~now).tolist():
-                opened.pop(int(cols[j]), None)
-            sells = int(batch.sells[e])
-            for t in range(start + sells, start + count):
-                j = int(batch.index[t])
-                if not before[j] and now[j]:
-                    opened[int(cols[j])] = None
-        before = now
-        start += count
-        state.last_rebalanced = day
-        state.rebalance_rows.append(
-            (day, "; ".join(decision.reasons), count, float(costs[e]), TradeKind.REBALANCE)
-        )
-        state.segments.append((i, universe[e], float(holdings[e, n])))
-        # the views the next event sees
-        state._q = holdings[e].copy()
-    last = holdings[-1]
-    state.quantity[cols] = last[:n]
-    state.cash = float(last[n])
-    q = last.copy()
+        last = day
+        rows.append((day, "; ".join(decision.reasons), counts[e], costs_list[e], _REBALANCE))
+        segments.append((i, universe[e], cash[e]))
+    state.i = int(days[-1])
+    state.last_rebalanced = last
+    q = holdings[-1].copy()
+    state.quantity[cols] = q[:n]
+    state.cash = float(q[n])
     state._q = q
     state.qty_names = q[:n]
-    state.cash_total = float(last[n])
+    state.cash_total = float(q[n])
     state._plans.append(batch)
 
 
+_REBALANCE = TradeKind.REBALANCE
 _ACTIONS = np.array([int(Action.SELL_TO_TARGET), int(Action.BUY_TO_TARGET)], dtype=np.int64)
 _TEXTS = [action_text(a) if a != Action.WITHDRAWAL else "" for a in Action]
 
