@@ -24,17 +24,28 @@ from typing import Any
 
 import numpy as np
 
+from poise.backtest._screen import MARGIN
 from poise.backtest._state import TradeKind
 from poise.model import Side
 from poise.plan import _compiled as plan_compiled
 from poise.plan._compiled import pairwise_sum, rebalance_to_target
 from poise.plan._kernel import Action, action_text, reason_texts
 from poise.plan._orders import order_floor
-from poise.policy import CalendarPolicy, Policy, PolicyContext, RebalanceTo, ThresholdPolicy
+from poise.policy import (
+    CalendarPolicy,
+    Policy,
+    PolicyContext,
+    RebalanceTo,
+    ThresholdPolicy,
+    VolatilityPolicy,
+    half_bands,
+)
+from poise.policy import _compiled as policy_compiled
+from poise.policy._compiled import volatility_scales
 
 __all__ = ["CompiledPlans", "CompiledStretch", "advance", "stretch_for"]
 
-_CALENDAR, _THRESHOLD = 1, 2
+_CALENDAR, _THRESHOLD, _VOLATILITY = 1, 2, 3
 _MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 _state: dict[str, Any] = {"compiled": False}
 
@@ -47,6 +58,8 @@ def stretch(
     q: np.ndarray,
     target_w: np.ndarray,
     threshold: np.ndarray,
+    base: np.ndarray,
+    vol: np.ndarray,
     kind: int,
     keys: np.ndarray,
     check: bool,
@@ -78,6 +91,7 @@ def stretch(
     """
     n = q.shape[0] - 1
     values = np.empty(n + 1)
+    scale = np.empty(n + 1)
     after = np.empty(n)
     events = 0
     trades = 0
@@ -100,6 +114,15 @@ def stretch(
                 if abs(w - target_w[j]) > threshold[j]:
                     fired = True
                     break
+            if fired and kind == _VOLATILITY:  # the bands of the day, as the policy scales them
+                volatility_scales(hist, row + 1, int(vol[0]), int(vol[1]), vol[2], vol[3], scale)
+                scale[n] = 1.0
+                fired = False
+                for j in range(n + 1):
+                    w = values[j] / total if total > 0 else 0.0
+                    if abs(w - target_w[j]) > base[j] * scale[j] + 1e-12:
+                        fired = True
+                        break
             if not fired:
                 continue
         price = hist[row, :n]
@@ -153,6 +176,7 @@ def _compile() -> bool:
     space = globals()
     space["pairwise_sum"] = plan_compiled.pairwise_sum
     space["rebalance_to_target"] = plan_compiled.rebalance_to_target
+    space["volatility_scales"] = policy_compiled.volatility_scales
     space["stretch"] = numba.njit(cache=True, nogil=True)(stretch)
     _state["compiled"] = True
     return True
@@ -168,8 +192,8 @@ class CompiledStretch:
             self.months = _MONTHS[str(policy.frequency)]
             self.check = False
         else:
-            assert isinstance(policy, ThresholdPolicy)
-            self.kind = _THRESHOLD
+            assert isinstance(policy, ThresholdPolicy | VolatilityPolicy)
+            self.kind = _THRESHOLD if type(policy) is ThresholdPolicy else _VOLATILITY
             freq = policy.check_frequency
             self.check = freq is not None
             self.months = _MONTHS[str(freq)] if freq is not None else 1
@@ -182,22 +206,31 @@ class CompiledStretch:
             float(order_floor(rules)),
             float(rules.cash_reserve),
         )
+        self.vol = np.zeros(4)
+        if isinstance(policy, VolatilityPolicy):
+            self.vol = np.array(
+                [policy.window, policy.long_window, policy.min_scale, policy.max_scale], float
+            )
         self._targets: np.ndarray | None = None
         self._threshold = np.zeros(0)
-        self._bands: np.ndarray | None = None
+        self._base = np.zeros(0)
 
-    def thresholds(self, target_w: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """The policy's test, ``|weight - target| > bands + 1e-12``, as one array, and its
-        bands (None for a calendar rule)."""
+    def thresholds(self, target_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The policy's test, ``|weight - target| > bands + 1e-12``, as one array (for the
+        volatility rule: its bands at the lowest scale, less the screens' margin), and the
+        volatility rule's unscaled bands."""
         if self._targets is not target_w:
             self._targets = target_w
+            p: Any = self.policy
             if self.kind == _THRESHOLD:
-                bands = self.policy.bands(target_w)  # type: ignore[attr-defined]
-                self._bands = bands
-                self._threshold = np.ascontiguousarray(bands + 1e-12)
+                self._threshold = np.ascontiguousarray(p.bands(target_w) + 1e-12)
+            elif self.kind == _VOLATILITY:
+                self._base = np.ascontiguousarray(half_bands(target_w, p.absolute, p.relative))
+                low = min(p.min_scale, 1.0)
+                self._threshold = self._base * low + (1e-12 - MARGIN)
             else:
                 self._threshold = np.zeros(target_w.size)
-        return self._threshold, self._bands
+        return self._threshold, self._base
 
 
 def stretch_for(state: Any, policy: Policy, screen: bool) -> CompiledStretch | None:
@@ -206,7 +239,7 @@ def stretch_for(state: Any, policy: Policy, screen: bool) -> CompiledStretch | N
         return None
     if type(policy) is CalendarPolicy:
         pass
-    elif type(policy) is ThresholdPolicy:
+    elif type(policy) is ThresholdPolicy or type(policy) is VolatilityPolicy:
         if policy.rebalance_to is not RebalanceTo.TARGET:
             return None
     else:
@@ -226,7 +259,7 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
     cols = state.cols
     hist = state._history_matrix()
     target_w = np.ascontiguousarray(state.target_w, dtype=float)
-    threshold, bands = fast.thresholds(state.target_w)
+    threshold, base = fast.thresholds(state.target_w)
     q = np.ascontiguousarray(state._q, dtype=float).copy()
     months = fast.months
     last = state.last_rebalanced
@@ -254,6 +287,8 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
             q,
             target_w,
             threshold,
+            base,
+            fast.vol,
             fast.kind,
             fast.keys,
             fast.check,
@@ -285,7 +320,7 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
                 names=names,
                 cols=cols,
                 target_w=state.target_w,
-                bands=bands,
+                bands=None,
             )
             _record(state, fast, batch, ev_q[:events], ev_cost[:events])
             last_key = int(fast.keys[ev_day[events - 1]])
@@ -337,6 +372,7 @@ def _record(
     costs_list = costs.tolist()
     last = state.last_rebalanced
     rows, segments = state.rebalance_rows, state.segments
+    bands: list[np.ndarray | None] = []
     for e, i in enumerate(days.tolist()):
         day = state.day(i)
         context = PolicyContext(
@@ -351,6 +387,7 @@ def _record(
         decision = policy.decide(context)
         if not decision.triggered:
             raise AssertionError(f"compiled loop and {fast.policy!r} disagree on day {i}")
+        bands.append(decision.half_bands)
         last = day
         rows.append((day, "; ".join(decision.reasons), counts[e], costs_list[e], _REBALANCE))
         segments.append((i, universe[e], cash[e]))
@@ -362,6 +399,10 @@ def _record(
     state._q = q
     state.qty_names = q[:n]
     state.cash_total = float(q[n])
+    if any(b is not None for b in bands):  # each trade's band, as the day's decision drew it
+        none = np.full(n + 1, np.inf)
+        by_event = np.stack([none if b is None else b for b in bands])
+        batch.bands = by_event[np.repeat(np.arange(events), batch.trades), batch.index]
     state._plans.append(batch)
 
 
@@ -370,12 +411,13 @@ _ACTIONS = np.array([int(Action.SELL_TO_TARGET), int(Action.BUY_TO_TARGET)], dty
 _TEXTS = [action_text(a) if a != Action.WITHDRAWAL else "" for a in Action]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class CompiledPlans:
     """The rebalances to target of one compiled stretch: per event its day, trades, sells and
     value before; per trade its symbol position (in ``names``), shares, cost, shares held
-    before and price. ``names``, ``cols``, ``target_w`` and ``bands`` are the view they were
-    planned in."""
+    before and price, and the band half-width the day's decision gave its symbol (``bands``,
+    None when the rule has no bands). ``names``, ``cols`` and ``target_w`` are the view they
+    were planned in."""
 
     days: np.ndarray
     trades: np.ndarray
@@ -411,7 +453,7 @@ class CompiledPlans:
         held, price = self.held, self.price
         weights = np.where(positive, held * price / np.where(positive, total, 1.0), 0.0)
         symbols = np.array(state.universe, dtype=object)[self.cols[index]]
-        band = None if self.bands is None else self.bands[index]
+        band = self.bands
         actions = np.where(sell, _ACTIONS[0], _ACTIONS[1])
         reasons = reason_texts(symbols, weights, self.target_w[index], band, actions, _TEXTS)
         return {
