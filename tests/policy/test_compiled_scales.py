@@ -8,8 +8,7 @@ import pytest
 
 from poise.model import CASH
 from poise.plan import _compiled as plan_compiled
-from poise.policy import PolicyContext, VolatilityPolicy
-from poise.policy import _compiled
+from poise.policy import PolicyContext, VolatilityPolicy, _compiled
 
 
 def _numpy_scales(policy: VolatilityPolicy, context: PolicyContext) -> np.ndarray:

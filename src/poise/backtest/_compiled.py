@@ -50,6 +50,101 @@ _MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 _state: dict[str, Any] = {"compiled": False}
 
 
+_SCREEN = 1e-12 - MARGIN
+_RECOMPUTE = 64  # days between exact recomputations of the rolling sums
+
+
+def _window_sums(hist: np.ndarray, col: int, lo: int, hi: int, roll: np.ndarray, at: int) -> None:
+    """Count, sum and sum of squares of the returns ``t`` in [lo, hi) of ``col`` (NaN
+    skipped) into ``roll[at:at + 3, col]``."""
+    count = 0.0
+    total = 0.0
+    squares = 0.0
+    for t in range(max(lo, 0), hi):
+        r = hist[t + 1, col] / hist[t, col] - 1.0
+        if r == r:
+            count += 1.0
+            total += r
+            squares += r * r
+    roll[at, col] = count
+    roll[at + 1, col] = total
+    roll[at + 2, col] = squares
+
+
+def _shift(hist: np.ndarray, col: int, add: int, drop: int, roll: np.ndarray, at: int) -> None:
+    """Add return ``add`` to, and take return ``drop`` (if >= 0) out of, the sums at ``at``."""
+    r = hist[add + 1, col] / hist[add, col] - 1.0
+    if r == r:
+        roll[at, col] += 1.0
+        roll[at + 1, col] += r
+        roll[at + 2, col] += r * r
+    if drop >= 0:
+        r = hist[drop + 1, col] / hist[drop, col] - 1.0
+        if r == r:
+            roll[at, col] -= 1.0
+            roll[at + 1, col] -= r
+            roll[at + 2, col] -= r * r
+
+
+def rolling_low(
+    hist: np.ndarray,
+    row: int,
+    window: int,
+    long_window: int,
+    min_scale: float,
+    max_scale: float,
+    roll: np.ndarray,
+    low: np.ndarray,
+) -> None:
+    """A lower bound of each column's volatility scale at ``row`` (the decision day), from
+    rolling sums of the returns updated day by day (``roll``: recent and long-run count, sum,
+    sum of squares, the peak sum of squares since the last exact recomputation, the row).
+
+    The sums' variance is trusted only where it is large against the rounding the updates
+    can have made (else the lowest scale is used), and then taken 1e-6 lower (relative)."""
+    cols = hist.shape[1]
+    n = cols - 1
+    floor = min_scale if min_scale < 1.0 else 1.0
+    if row < window:  # the policy's scale is exactly 1
+        for c in range(cols):
+            low[c] = 1.0
+        return
+    last = int(roll[7, 0])
+    since = roll[7, 1]
+    fresh = last < 0 or row != last + 1 or since >= _RECOMPUTE
+    for c in range(n):
+        if fresh:
+            _window_sums(hist, c, row - long_window, row, roll, 0)
+            _window_sums(hist, c, row - window, row, roll, 3)
+            roll[6, c] = roll[2, c]
+        else:
+            _shift(hist, c, row - 1, row - 1 - long_window, roll, 0)
+            _shift(hist, c, row - 1, row - 1 - window, roll, 3)
+            if roll[2, c] > roll[6, c]:
+                roll[6, c] = roll[2, c]
+    roll[7, 0] = row
+    roll[7, 1] = 0.0 if fresh else since + 1.0
+    error = (roll[7, 1] + long_window + 2.0) * 4.0 * 2.220446049250313e-16
+    for c in range(n):
+        low[c] = floor
+        count_long, count_recent = roll[0, c], roll[3, c]
+        if count_long <= 0 or count_recent <= 0:
+            continue
+        mean_long = roll[1, c] / count_long
+        var_long = roll[2, c] / count_long - mean_long * mean_long
+        mean_recent = roll[4, c] / count_recent
+        var_recent = roll[5, c] / count_recent - mean_recent * mean_recent
+        peak = roll[6, c]
+        if var_long * count_long <= 1e8 * error * peak:
+            continue
+        if var_recent * count_recent <= 1e8 * error * peak:
+            continue
+        scale = np.sqrt(var_recent / var_long) * (1.0 - 1e-6)
+        scale = scale if scale > min_scale else min_scale
+        low[c] = scale if scale < max_scale else max_scale
+    low[n] = 1.0  # cash: the policy sets its scale to 1
+
+
 def stretch(
     hist: np.ndarray,
     offset: int,
@@ -92,6 +187,9 @@ def stretch(
     n = q.shape[0] - 1
     values = np.empty(n + 1)
     scale = np.empty(n + 1)
+    low = np.empty(n + 1)
+    roll = np.zeros((8, n + 1))
+    roll[7, 0] = -1.0  # the row the sums are for: none yet
     after = np.empty(n)
     events = 0
     trades = 0
@@ -109,9 +207,12 @@ def stretch(
                 values[j] = hist[row, j] * q[j]
             total = pairwise_sum(values, 0, n + 1)
             fired = False
+            if kind == _VOLATILITY:  # screen with scales from rolling sums, less their error
+                rolling_low(hist, row, int(vol[0]), int(vol[1]), vol[2], vol[3], roll, low)
             for j in range(n + 1):
                 w = values[j] / total if total > 0 else 0.0
-                if abs(w - target_w[j]) > threshold[j]:
+                bound = threshold[j] if kind != _VOLATILITY else base[j] * low[j] + _SCREEN
+                if abs(w - target_w[j]) > bound:
                     fired = True
                     break
             if fired and kind == _VOLATILITY:  # the bands of the day, as the policy scales them
@@ -177,7 +278,8 @@ def _compile() -> bool:
     space["pairwise_sum"] = plan_compiled.pairwise_sum
     space["rebalance_to_target"] = plan_compiled.rebalance_to_target
     space["volatility_scales"] = policy_compiled.volatility_scales
-    space["stretch"] = numba.njit(cache=True, nogil=True)(stretch)
+    for name in ("_window_sums", "_shift", "rolling_low", "stretch"):
+        space[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(space[name])
     _state["compiled"] = True
     return True
 

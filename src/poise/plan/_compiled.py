@@ -369,7 +369,7 @@ def compile() -> bool:
 
     space = globals()
     for name, fn in _PLAIN.items():
-        space[name] = numba.njit(cache=True, nogil=True)(fn)
+        space[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
     policy_compiled.compile()  # the volatility rule's scales
     _state["compiled"] = True
     return True

@@ -87,5 +87,5 @@ def compile() -> None:
 
     space = globals()
     for name, fn in _PLAIN.items():
-        space[name] = numba.njit(cache=True, nogil=True)(fn)
+        space[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
     _state["compiled"] = True
