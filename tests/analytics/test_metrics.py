@@ -40,13 +40,30 @@ def test_public_surface_is_sorted_and_complete() -> None:
         assert hasattr(analytics, name)
 
 
-def test_returns_exclude_cash_flows() -> None:
-    values = series([100.0, 110.0, 171.0], ["2024-01-01", "2024-01-02", "2024-01-03"])
-    flows = series([50.0], ["2024-01-03"])
-    r = daily_returns(values, flows)
-    # day 2: 110/100 - 1; day 3: (171 - 50)/110 - 1
-    assert r.to_numpy() == pytest.approx([0.10, 121 / 110 - 1])
-    assert time_weighted_index(values, flows).to_numpy() == pytest.approx([1.0, 1.1, 1.21])
+def test_deposits_enter_the_base_withdrawals_leave_at_the_close() -> None:
+    days = ["2024-01-01", "2024-01-02", "2024-01-03"]
+    deposit = daily_returns(series([100.0, 110.0, 171.0], days), series([50.0], days[2:]))
+    # day 2: 110/100 - 1; day 3: the deposit is in the day's base: 171 / (110 + 50) - 1
+    assert deposit.to_numpy() == pytest.approx([0.10, 171 / 160 - 1])
+    withdrawal = daily_returns(series([100.0, 110.0, 71.0], days), series([-50.0], days[2:]))
+    # day 3: the withdrawal earned the day's return before it left: (71 + 50) / 110 - 1
+    assert withdrawal.to_numpy() == pytest.approx([0.10, 0.10])
+    index = time_weighted_index(series([100.0, 110.0, 171.0], days), series([50.0], days[2:]))
+    assert index.to_numpy() == pytest.approx([1.0, 1.1, 1.1 * 171 / 160])
+
+
+def test_returns_start_from_the_money_put_in() -> None:
+    days = ["2024-01-01", "2024-01-02", "2024-01-03"]
+    values = series([995.0, 995.0, 1094.5], days)
+    # 1,000 put in, 5 paid to invest it on day one, then +10% on day three
+    r = daily_returns(values, initial=1_000.0)
+    assert r.to_numpy() == pytest.approx([-0.005, 0.0, 0.10])
+    assert time_weighted_index(values, initial=1_000.0).iloc[0] == pytest.approx(0.995)
+    dd = max_drawdown(values, initial=1_000.0)
+    assert dd.depth == pytest.approx(-0.005)
+    assert dd.peak == date(2024, 1, 1)
+    assert dd.recovery == date(2024, 1, 3)
+    assert max_drawdown(values).depth == 0.0  # from the first close, day one's cost is lost
 
 
 def test_cagr_over_calendar_time() -> None:
@@ -58,12 +75,12 @@ def test_cagr_over_calendar_time() -> None:
 
 
 def test_cagr_with_flows_is_time_weighted() -> None:
-    # +10% then +10% with a deposit in between: growth 1.21 whatever the deposit
+    # a deposit of 1,000 on a flat day, then +10%: growth 1.1 over two years, not 12.1
     start = pd.Timestamp("2020-01-01")
     index = [start, start + pd.Timedelta(days=365), start + pd.Timedelta(days=730.5)]
-    values = pd.Series([100.0, 1_110.0, 1_221.0], index=index)
+    values = pd.Series([100.0, 1_100.0, 1_210.0], index=index)
     flows = pd.Series([1_000.0], index=[index[1]])
-    assert cagr(values, flows) == pytest.approx(1.21 ** (1 / 2) - 1)
+    assert cagr(values, flows) == pytest.approx(1.1 ** (1 / 2) - 1)
 
 
 def test_volatility_sharpe_sortino_by_hand() -> None:
@@ -159,7 +176,8 @@ def test_compute_metrics_headline_follows_flows() -> None:
     m = compute_metrics(values, flows=flows, rebalances=3, taxes_paid=12.0)
     assert m.headline_return == m.irr
     assert m.irr == pytest.approx(0.10, abs=1e-10)
-    assert m.cagr == pytest.approx(1.1 - 1, abs=1e-10)  # 2,100 - 1,000 = 1,100 → +10%, +10%
+    # the deposit enters its day's base: 2,100 / (1,000 + 1,000) → +5%, then +10%
+    assert m.cagr == pytest.approx((1.05 * 1.1) ** 0.5 - 1, abs=1e-10)
     d = m.to_dict()
     assert d["rebalances"] == 3
     assert d["taxes_paid"] == 12.0

@@ -91,8 +91,8 @@ def test_format_metric() -> None:
     assert format_metric("sharpe", 1.2345) == "1.23"
     assert format_metric("rebalances", 7) == "7"
     assert format_metric("total_cost", 1234.5) == "1,234.50"
-    assert format_metric("calmar", None) == "–"
-    assert format_metric("irr", float("nan")) == "–"
+    assert format_metric("calmar", None) == ""  # blank: no figure (e.g. below a year)
+    assert format_metric("irr", float("nan")) == ""
 
 
 def test_report_needs_a_result() -> None:

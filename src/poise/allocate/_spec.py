@@ -36,6 +36,7 @@ from datetime import date
 from typing import Any
 
 from poise._errors import InputError
+from poise._numbers import number_problem
 from poise.allocate._allocation import ModelAllocation
 from poise.allocate._goals import GLIDE_DEFAULTS, GlidePathAllocation, Goal, GoalKind
 from poise.allocate._profile import RiskProfile, profile_from_answers, profile_from_score
@@ -111,6 +112,9 @@ def _num(
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _fail(f"must be a number, got {value!r}", src, key)
     number = float(value)
+    problem = number_problem(number)
+    if problem is not None:
+        raise _fail(f"{value!r} {problem}", src, key)
     if low is not None and (number < low or (low_open and number == low)):
         raise _fail(f"must be {'>' if low_open else '≥'} {low:g}, got {number:g}", src, key)
     if high is not None and number > high:

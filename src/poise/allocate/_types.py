@@ -281,6 +281,17 @@ class ModelSpec:
                     f"not to {model}",
                     key,
                 )
+        for key, value in (
+            ("target_volatility", c.target_volatility),
+            ("target_return", c.target_return),
+            ("risk_free_rate", self.risk_free_rate),
+        ):
+            if value is not None and abs(value) >= 1:
+                raise fail(
+                    f"is an annual rate as a fraction (0.12 for 12%), got {value:g}; "
+                    f"write {value / 100:g} if you meant {value:g}%",
+                    key,
+                )
         for key in ("target_volatility", "target_return"):
             if getattr(c, key) is not None and key not in _TARGETED.get(model, set()):
                 takes = sorted(m for m, keys in _TARGETED.items() if key in keys)

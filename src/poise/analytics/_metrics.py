@@ -4,24 +4,37 @@ Conventions
 -----------
 - ``values`` is the household's total value at each day's close (cash included, after that
   day's trades, costs, cash flows and tax payments), indexed by date.
+- ``initial`` is the money put in before the first close (a backtest's ``--initial``). Given,
+  returns start from it, so the first day's trading costs are part of the return; without
+  it the first day's value is the starting point.
 - ``flows`` are external cash flows on those days: deposits positive, withdrawals negative.
-  They land at the close, so day *t*'s return excludes them:
-  ``r_t = (V_t - F_t) / V_{t-1} - 1`` (time-weighted). Taxes and trading costs are not
-  external flows: they are part of the return.
+  A deposit enters its day's base (its own trading costs are charged against it, not against
+  the value before it); a withdrawal leaves at the day's close (it earned that day's return):
+  ``r_t = (V_t - W_t) / (V_{t-1} + D_t) - 1`` with ``D_t`` the day's net deposit and ``W_t``
+  its net withdrawal (negative), time-weighted. Taxes and trading costs are not external
+  flows: they are part of the return.
 - Annualisation uses 252 trading days for volatility-type figures and calendar time
-  (365.25 days a year) for growth rates.
-- A figure that cannot be computed (too few days, zero volatility) is ``nan``.
+  (365.25 days a year) for growth rates. Growth rates (CAGR, IRR, Calmar) are not annualised
+  over a period shorter than a year (GIPS): they are ``nan`` (``null`` in JSON) and
+  ``period_return`` gives the return over the period instead. A period counts as a year when
+  it has at least 252 trading days or its first and last days are at least 360 calendar days
+  apart (a calendar year of trading days).
+- A figure that cannot be computed (too few days, zero volatility, a growth rate out of a
+  float's range) is ``nan``; no metric raises on overflow.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
+
+from poise.model import CASH
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -33,11 +46,14 @@ __all__ = [
     "cagr",
     "calmar_ratio",
     "compute_metrics",
+    "covers_a_year",
     "daily_returns",
     "drawdowns",
     "drift_stats",
+    "fold_substitutes",
     "max_drawdown",
     "money_weighted_return",
+    "period_return",
     "share_inside_bands",
     "sharpe_ratio",
     "sortino_ratio",
@@ -59,10 +75,15 @@ def _flows_on(values: pd.Series, flows: pd.Series | None) -> np.ndarray:
     return summed.reindex(values.index, fill_value=0.0).to_numpy(dtype=float, copy=True)
 
 
-def daily_returns(values: pd.Series, flows: pd.Series | None = None) -> pd.Series:
-    """Time-weighted daily returns ``r_t = (V_t - F_t) / V_{t-1} - 1``.
+def daily_returns(
+    values: pd.Series, flows: pd.Series | None = None, *, initial: float | None = None
+) -> pd.Series:
+    """Time-weighted daily returns ``r_t = (V_t - W_t) / (V_{t-1} + D_t) - 1``.
 
-    The first day has no return and is left out; so is a day after a zero value.
+    ``D_t`` is the day's net deposit (it enters the day's base) and ``W_t`` its net
+    withdrawal (negative; it leaves at the close). With ``initial`` the first day has a return
+    too, from the money put in: ``(V_0 - W_0) / (initial + D_0) - 1``; without it the first
+    day is the starting point and is left out. A day whose base is not positive is left out.
 
     Parameters
     ----------
@@ -70,20 +91,33 @@ def daily_returns(values: pd.Series, flows: pd.Series | None = None) -> pd.Serie
         Total value at each close.
     flows : Series, optional
         External cash flows (deposits > 0, withdrawals < 0) by date.
+    initial : float, optional
+        Money put in before the first close.
     """
     v = values.to_numpy(dtype=float)
     f = _flows_on(values, flows)
-    prev = v[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = (v[1:] - f[1:]) / prev - 1.0
-    keep = prev > 0
-    return pd.Series(r[keep], index=values.index[1:][keep], name="return")
+    deposits, withdrawals = np.maximum(f, 0.0), np.minimum(f, 0.0)
+    if initial is None:
+        prev, days = v[:-1], values.index[1:]
+        deposits, withdrawals, v = deposits[1:], withdrawals[1:], v[1:]
+    else:
+        prev, days = np.concatenate([[float(initial)], v[:-1]]), values.index
+    base = prev + deposits
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r = (v - withdrawals) / base - 1.0
+    keep = base > 0
+    return pd.Series(r[keep], index=days[keep], name="return")
 
 
-def time_weighted_index(values: pd.Series, flows: pd.Series | None = None) -> pd.Series:
-    """Growth of 1 invested on the first day, with cash flows taken out: the cumulative
-    product of ``1 + daily_returns``, starting at 1.0 on the first day."""
-    r = daily_returns(values, flows)
+def time_weighted_index(
+    values: pd.Series, flows: pd.Series | None = None, *, initial: float | None = None
+) -> pd.Series:
+    """Growth of 1 put in, with cash flows taken out: the cumulative product of
+    ``1 + daily_returns``. Without ``initial`` it is 1.0 on the first day; with it, the first
+    day already shows that day's return from the money put in (its trading costs)."""
+    r = daily_returns(values, flows, initial=initial)
+    if initial is not None:
+        return pd.Series(np.cumprod(1.0 + r.to_numpy()), index=r.index, name="index")
     growth = np.concatenate([[1.0], np.cumprod(1.0 + r.to_numpy())])
     return pd.Series(growth, index=values.index[:1].append(r.index), name="index")
 
@@ -93,18 +127,52 @@ def years_between(start: date | pd.Timestamp, end: date | pd.Timestamp) -> float
     return (pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(days=DAYS_PER_YEAR)
 
 
-def cagr(values: pd.Series, flows: pd.Series | None = None) -> float:
+def covers_a_year(index: pd.Index) -> bool:
+    """Whether dates ``index`` span a year, so that growth rates may be annualised: at least
+    252 trading days, or first and last day at least 360 calendar days apart (a calendar
+    year of trading days runs from its first to its last trading day)."""
+    if len(index) < 2:
+        return False
+    span = (pd.Timestamp(index[-1]) - pd.Timestamp(index[0])).days
+    return len(index) >= TRADING_DAYS or span >= 360
+
+
+def _annualised(growth: float, years: float) -> float:
+    """``growth ** (1 / years) - 1``; nan when out of a float's range (never raises)."""
+    if not math.isfinite(growth) or years <= 0:
+        return math.nan
+    if growth <= 0:
+        return -1.0
+    try:
+        rate = math.exp(math.log(growth) / years) - 1.0
+    except OverflowError:
+        return math.nan
+    return rate if math.isfinite(rate) else math.nan
+
+
+def period_return(
+    values: pd.Series, flows: pd.Series | None = None, *, initial: float | None = None
+) -> float:
+    """Time-weighted return over the whole period, not annualised (growth of 1 minus 1)."""
+    index = time_weighted_index(values, flows, initial=initial)
+    if len(index) == 0:
+        return math.nan
+    return float(index.iloc[-1]) - 1.0
+
+
+def cagr(
+    values: pd.Series, flows: pd.Series | None = None, *, initial: float | None = None
+) -> float:
     """Compound annual growth rate of the time-weighted index: ``g ** (1 / years) - 1`` where
     ``g`` is the growth of 1 over the whole period. Without flows this is
-    ``(V_end / V_start) ** (1 / years) - 1``."""
-    if len(values) < 2:
+    ``(V_end / V_start) ** (1 / years) - 1`` (``V_start`` is ``initial`` when given).
+
+    ``nan`` over a period shorter than a year (see ``covers_a_year``: GIPS does not annualise
+    those; use ``period_return``) or when the rate is out of a float's range."""
+    if len(values) < 2 or not covers_a_year(values.index):
         return math.nan
-    index = time_weighted_index(values, flows)
-    years = years_between(values.index[0], values.index[-1])
-    growth = float(index.iloc[-1])
-    if years <= 0 or growth <= 0:
-        return math.nan if growth > 0 else -1.0
-    return growth ** (1.0 / years) - 1.0
+    growth = period_return(values, flows, initial=initial) + 1.0
+    return _annualised(growth, years_between(values.index[0], values.index[-1]))
 
 
 def annual_volatility(returns: pd.Series) -> float:
@@ -164,26 +232,41 @@ class Drawdown:
         return (self.recovery - self.peak).days
 
 
-def drawdowns(index: pd.Series) -> pd.Series:
-    """Fall from the running high at each day: ``index / running max - 1`` (≤ 0)."""
+def drawdowns(index: pd.Series, *, start: float | None = None) -> pd.Series:
+    """Fall from the running high at each day: ``index / running max - 1`` (≤ 0).
+    ``start`` is the level before the first day (1.0 for an index from the money put in), so a
+    fall on the first day counts."""
     running = index.cummax()
+    if start is not None:
+        running = running.clip(lower=start)
     return index / running - 1.0
 
 
-def max_drawdown(values: pd.Series, flows: pd.Series | None = None) -> Drawdown:
+def max_drawdown(
+    values: pd.Series, flows: pd.Series | None = None, *, initial: float | None = None
+) -> Drawdown:
     """The deepest drawdown of the time-weighted index, with its peak, trough and recovery
-    dates (cash flows do not count as gains or losses)."""
-    if len(values) < 2:
+    dates (cash flows do not count as gains or losses). With ``initial`` the index starts from
+    the money put in: a fall from it on the first day (its trading costs) counts, with the
+    first day as its peak date."""
+    if len(values) < 2 and initial is None:
         return Drawdown(0.0, None, None, None)
-    index = time_weighted_index(values, flows)
-    dd = drawdowns(index).to_numpy()
+    index = time_weighted_index(values, flows, initial=initial)
+    if len(index) == 0:
+        return Drawdown(0.0, None, None, None)
+    start = 1.0 if initial is not None else None
+    dd = drawdowns(index, start=start).to_numpy()
     trough_i = int(np.argmin(dd))
     depth = float(dd[trough_i])
-    if depth >= 0:
+    if not depth < 0:
         return Drawdown(0.0, None, None, None)
     level = index.to_numpy()
-    peak_i = int(np.argmax(level[: trough_i + 1]))
-    after = np.flatnonzero(level[trough_i:] >= level[peak_i])
+    before = level[: trough_i + 1]
+    peak_i = int(np.argmax(before))
+    peak_level = float(before[peak_i])
+    if start is not None and start > peak_level:
+        peak_i, peak_level = 0, start
+    after = np.flatnonzero(level[trough_i:] >= peak_level)
     dates = index.index
     recovery = dates[trough_i + int(after[0])].date() if after.size else None
     return Drawdown(depth, dates[peak_i].date(), dates[trough_i].date(), recovery)
@@ -196,23 +279,27 @@ def calmar_ratio(growth_rate: float, drawdown: Drawdown) -> float:
     return growth_rate / -drawdown.depth
 
 
-def money_weighted_return(values: pd.Series, flows: pd.Series | None = None) -> float:
+def money_weighted_return(
+    values: pd.Series, flows: pd.Series | None = None, *, initial: float | None = None
+) -> float:
     """Annualised money-weighted return (IRR, calendar time).
 
     The rate ``r`` solving ``V_0 + Σ F_k (1+r)^-(t_k) = V_end (1+r)^-(T)`` with ``t`` in years
-    from the first day: the first value and each deposit are money put in, each withdrawal
-    money taken out, and the final value what is left. Without flows it equals ``cagr``.
+    from the first day: the money put in (``initial`` and the first day's flows when
+    ``initial`` is given, else the first day's value) and each deposit are money put in, each
+    withdrawal money taken out, and the final value what is left. Without flows it equals
+    ``cagr``. ``nan`` over a period shorter than a year (GIPS; see ``covers_a_year``) and
+    when no rate in (−99.99%, 1,000%) solves it.
     """
-    if len(values) < 2:
+    if len(values) < 2 or not covers_a_year(values.index):
         return math.nan
     start = values.index[0]
     f = _flows_on(values, flows)
-    f[0] = 0.0
+    first = float(values.iloc[0]) if initial is None else float(initial) + f[0]
     times = np.asarray((values.index - start) / pd.Timedelta(days=DAYS_PER_YEAR), dtype=float)
-    invested = np.concatenate([[float(values.iloc[0])], f[1:]])
-    t_in = np.concatenate([[0.0], times[1:]])
+    invested = np.concatenate([[first], f[1:]])
     mask = invested != 0
-    invested, t_in = invested[mask], t_in[mask]
+    invested, t_in = invested[mask], times[mask]
     final, horizon = float(values.iloc[-1]), float(times[-1])
     if horizon <= 0:
         return math.nan
@@ -223,10 +310,12 @@ def money_weighted_return(values: pd.Series, flows: pd.Series | None = None) -> 
 
     lo, hi = -0.9999, 10.0
     try:
-        if npv(lo) * npv(hi) > 0:
-            return math.nan
-        return float(brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500))
-    except (ValueError, OverflowError, ZeroDivisionError):
+        with np.errstate(over="ignore", invalid="ignore"):
+            low, high = npv(lo), npv(hi)
+            if not (math.isfinite(low) and math.isfinite(high)) or low * high > 0:
+                return math.nan
+            return float(brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500))
+    except (ValueError, OverflowError, ZeroDivisionError, RuntimeError):
         return math.nan
 
 
@@ -271,6 +360,49 @@ def _carried(frame: pd.DataFrame, index: pd.Index, columns: pd.Index, fill: floa
     return np.where(np.isnan(out), fill, out)
 
 
+def fold_substitutes(
+    weights: pd.DataFrame,
+    targets: pd.DataFrame,
+    substitutes: Mapping[str, Sequence[str]],
+) -> pd.DataFrame:
+    """Daily weights as the policy sees them: a held substitute counted in its primary.
+
+    On a day a symbol has target 0 and a weight, and a primary that lists it among its
+    substitutes has a target above 0, its weight moves to that primary (the first such
+    primary in ``substitutes`` order), exactly as ``poise.plan._taxaware.group_context`` folds
+    the policy's view; a held substitute is then no drift of its own.
+
+    Parameters
+    ----------
+    weights : DataFrame
+        Daily weights, one column per symbol (``CASH`` included).
+    targets : DataFrame
+        Target weights, rows dated where they change (carried forward; days before the first
+        row and symbols missing have target 0).
+    substitutes : mapping of str to sequence of str
+        Primary symbol -> its substitutes (``household.harvest.substitutes``).
+    """
+    if not substitutes or weights.empty:
+        return weights
+    columns = list(weights.columns)
+    where = {s: j for j, s in enumerate(columns)}
+    t = _carried(targets, weights.index, weights.columns, 0.0)
+    w = weights.to_numpy(dtype=float, copy=True)
+    for j, sym in enumerate(columns):
+        if sym == CASH:
+            continue
+        free = (t[:, j] <= 0) & (w[:, j] != 0)
+        for primary, alternates in substitutes.items():
+            k = where.get(primary)
+            if k is None or sym not in alternates or not free.any():
+                continue
+            move = free & (t[:, k] > 0)
+            w[move, k] += w[move, j]
+            w[move, j] = 0.0
+            free &= ~move
+    return pd.DataFrame(w, index=weights.index, columns=weights.columns)
+
+
 def drift_stats(weights: pd.DataFrame, targets: pd.DataFrame) -> tuple[float, float]:
     """(mean, max) over days of the largest absolute drift ``|weight - target|`` of any
     position (cash included) that day, in weight points. ``targets`` rows are dated where they
@@ -305,6 +437,12 @@ class Metrics:
     ``irr`` is the money-weighted return: it answers "what did my money earn" when there are
     contributions or withdrawals; ``cagr`` is time-weighted and judges the rule itself.
     ``headline_return`` is ``irr`` when there are cash flows and ``cagr`` otherwise.
+    ``period_return`` is the time-weighted return over the whole period, not annualised;
+    below a year (``covers_a_year``) ``cagr``, ``irr``, ``headline_return`` and ``calmar`` are
+    nan (GIPS: returns of periods shorter than a year are not annualised). Volatility, Sharpe
+    and Sortino are scaled by √252 (not compounded) and turnover is per year at any length.
+    ``mean_drift``, ``max_drift`` and ``inside_bands`` measure drift as the policy does: a
+    held harvest substitute counts toward its primary (``fold_substitutes``).
     """
 
     cagr: float
@@ -326,6 +464,7 @@ class Metrics:
     max_drift: float
     inside_bands: float
     risk_free: float = 0.0
+    period_return: float = math.nan
 
     def to_dict(self) -> dict[str, float | int | str | None]:
         """Plain JSON-ready values: dates as ISO text, nan as None."""
@@ -351,6 +490,8 @@ def compute_metrics(
     rebalances: int = 0,
     taxes_paid: float = 0.0,
     risk_free: float = 0.0,
+    initial: float | None = None,
+    substitutes: Mapping[str, Sequence[str]] | None = None,
 ) -> Metrics:
     """All the figures of one backtest.
 
@@ -371,25 +512,37 @@ def compute_metrics(
         Taxes paid during the backtest.
     risk_free : float
         Annual risk-free rate for Sharpe and Sortino (default 0).
+    initial : float, optional
+        Money put in before the first close: returns start from it, so the first day's
+        trading costs count (a backtest passes its initial amount).
+    substitutes : mapping of str to sequence of str, optional
+        Harvest substitutes by primary symbol: a held substitute counts toward its primary in
+        the drift figures, as the policy measures drift.
     """
-    returns = daily_returns(values, flows)
-    growth = cagr(values, flows)
-    dd = max_drawdown(values, flows)
+    with np.errstate(all="ignore"):  # extreme series give nan figures, never warnings
+        returns = daily_returns(values, flows, initial=initial)
+        growth = cagr(values, flows, initial=initial)
+        dd = max_drawdown(values, flows, initial=initial)
+        volatility = annual_volatility(returns)
+        sharpe = sharpe_ratio(returns, risk_free)
+        sortino = sortino_ratio(returns, risk_free)
+        period = period_return(values, flows, initial=initial)
     has_flows = flows is not None and bool((flows != 0).any())
-    irr = money_weighted_return(values, flows) if has_flows else growth
+    irr = money_weighted_return(values, flows, initial=initial) if has_flows else growth
     trade_table = trades if trades is not None else pd.DataFrame()
     if weights is not None and targets is not None:
-        mean_drift, max_drift = drift_stats(weights, targets)
-        inside = share_inside_bands(weights, targets, bands)
+        seen = fold_substitutes(weights, targets, substitutes or {})
+        mean_drift, max_drift = drift_stats(seen, targets)
+        inside = share_inside_bands(seen, targets, bands)
     else:
         mean_drift = max_drift = inside = math.nan
     return Metrics(
         cagr=growth,
         irr=irr,
         headline_return=irr if has_flows else growth,
-        volatility=annual_volatility(returns),
-        sharpe=sharpe_ratio(returns, risk_free),
-        sortino=sortino_ratio(returns, risk_free),
+        volatility=volatility,
+        sharpe=sharpe,
+        sortino=sortino,
         max_drawdown=dd.depth,
         max_drawdown_peak=dd.peak,
         max_drawdown_trough=dd.trough,
@@ -403,4 +556,5 @@ def compute_metrics(
         max_drift=max_drift,
         inside_bands=inside,
         risk_free=float(risk_free),
+        period_return=period,
     )

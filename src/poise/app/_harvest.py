@@ -8,9 +8,8 @@ from datetime import date
 
 import pandas as pd
 
-from poise._errors import InputError
 from poise.app._rebalance import optional_prices
-from poise.io import check_acquired_by, prices_on
+from poise.io import check_acquired_by, check_transactions_by, prices_on
 from poise.model import Holdings, Household
 from poise.plan import HarvestPlan, plan_harvest
 from poise.tax import Transaction
@@ -71,14 +70,8 @@ def harvest(request: HarvestRequest) -> HarvestResult:
     on, price_map = prices_on(
         table, request.as_of, list(lots.symbols), source=request.prices_source
     )
-    check_acquired_by(lots, on, source=request.holdings_source)
-    future = [t for t in request.transactions if t.date > on]
-    if future:
-        raise InputError(
-            f"a {future[0].side.value} of {future[0].symbol} is dated {future[0].date}, after the "
-            f"as-of day {on}; remove it or pass a later `as_of`",
-            source=request.transactions_source,
-        )
+    check_acquired_by(lots, on, source=request.holdings_source, prices_source=request.prices_source)
+    check_transactions_by(request.transactions, on, source=request.transactions_source)
     price_map.update(optional_prices(table, on, hh, price_map))
     plan = plan_harvest(hh, lots, price_map, on, transactions=request.transactions)
     return HarvestResult(hh, plan)

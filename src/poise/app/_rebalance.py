@@ -14,8 +14,9 @@ from datetime import date
 import pandas as pd
 
 from poise._errors import InputError
+from poise._numbers import check_number
 from poise.allocate import resolve_targets
-from poise.io import check_acquired_by, prices_on
+from poise.io import check_acquired_by, check_transactions_by, prices_on
 from poise.model import CASH, Holdings, Household, Plan
 from poise.plan import CashFlow, plan_rebalance
 from poise.tax import Transaction
@@ -55,8 +56,8 @@ class RebalanceRequest:
     last_rebalanced : date, optional
         Day of the last rebalance (calendar policies).
     transactions : sequence of Transaction, optional
-        Recent trades, for the wash-sale rule; those after the decision day are ignored.
-    prices_source, holdings_source : str
+        Recent trades, for the wash-sale rule; one dated after the decision day is refused.
+    prices_source, holdings_source, transactions_source : str
         Names of the inputs, used in error messages.
     """
 
@@ -70,6 +71,7 @@ class RebalanceRequest:
     transactions: Sequence[Transaction] | None = None
     prices_source: str = "prices"
     holdings_source: str = "holdings"
+    transactions_source: str = "transactions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ def cash_flows(
             continue
         if not amount > 0:
             raise InputError(f"must be a positive amount, got {amount:g}", field=f"{name}.amount")
+        check_number(amount, field=f"{name}.amount")
         flows.append(CashFlow(account, sign * amount))
     return flows
 
@@ -131,7 +134,8 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
     Raises
     ------
     InputError
-        Bad request: a held symbol without a price, a lot acquired after the decision day, or a
+        Bad request: a held symbol without a price, a lot or a transaction dated after the
+        decision day, a last rebalance after it (``field`` ``last_rebalanced``), or a
         withdrawal the account cannot meet (``field`` ``withdraw.amount``).
     """
     from poise.risk._quality import check_prices
@@ -142,11 +146,18 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
     if hh.allocation is not None:
         needed = list(dict.fromkeys([*needed, *hh.allocation.symbols]))
     on, price_map = prices_on(table, request.as_of, needed, source=request.prices_source)
-    check_acquired_by(lots, on, source=request.holdings_source)
+    check_acquired_by(lots, on, source=request.holdings_source, prices_source=request.prices_source)
+    if request.last_rebalanced is not None and request.last_rebalanced > on:
+        raise InputError(
+            f"the last rebalance ({request.last_rebalanced}) is after the decision day {on}; "
+            "give the date it really happened, on or before the decision day",
+            field="last_rebalanced",
+        )
     targets = resolve_targets(hh, table, on)
     txs = None
     if request.transactions is not None:
-        txs = [t for t in request.transactions if t.date <= on]
+        check_transactions_by(request.transactions, on, source=request.transactions_source)
+        txs = list(request.transactions)
         price_map.update(optional_prices(table, on, hh, price_map))
     plan = plan_rebalance(
         hh,

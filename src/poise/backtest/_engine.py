@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import InputError
+from poise._numbers import check_number
 from poise._progress import ProgressCallback, Throttled
 from poise.analytics import compute_metrics
 from poise.backtest._compiled import CompiledStretch, advance, stretch_for
@@ -27,6 +28,7 @@ from poise.backtest._result import TRADE_COLUMNS, BacktestResult, empty_frame, w
 from poise.backtest._state import BacktestState, TradeKind
 from poise.backtest._steps import PayTaxes, Step, default_steps
 from poise.backtest._tax import TaxLedger
+from poise.io import case_note
 from poise.model import CASH, Holdings, Household
 from poise.policy import Policy, trigger_bands, trigger_of
 
@@ -36,16 +38,23 @@ _FIRST_BLOCK = 32
 _MAX_BLOCK = 4096
 
 
-def _universe(household: Household) -> list[str]:
+def _universe(household: Household, columns: pd.Index) -> tuple[list[str], list[str]]:
+    """The symbols a backtest prices: targets and model symbols (they must have prices),
+    then the harvest substitutes that have a price column. Returns them and the substitutes
+    left out for want of prices (never bought, as ``poise rebalance`` and ``harvest`` do)."""
     symbols = [s for s in household.targets if s != CASH]
     extra = getattr(household.allocation, "symbols", None) if household.allocation else None
     for sym in extra or ():
         if sym not in symbols and sym != CASH:
             symbols.append(sym)
+    unpriced: list[str] = []
     if household.harvest.enabled:  # harvesting buys declared substitutes: they need prices
         for alternates in household.harvest.substitutes.values():
-            symbols += [s for s in alternates if s not in symbols]
-    return symbols
+            for sym in alternates:
+                if sym in symbols or sym in unpriced:
+                    continue
+                (symbols if sym in columns else unpriced).append(sym)
+    return symbols, unpriced
 
 
 def _check_prices(prices: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
@@ -58,7 +67,7 @@ def _check_prices(prices: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
     if missing:
         raise InputError(
             f"no price column for {', '.join(missing)}; add their prices or remove them from "
-            "the targets",
+            "the targets" + case_note(missing[0], prices.columns),
             field="prices",
         )
     if not prices.index.is_monotonic_increasing or prices.index.has_duplicates:
@@ -142,6 +151,12 @@ def run_backtest(
     """
     if not isinstance(initial, int | float) or not math.isfinite(initial) or initial <= 0:
         raise InputError(f"must be a positive amount, got {initial!r}", field="initial")
+    check_number(initial, field="initial")
+    if not math.isfinite(risk_free) or abs(risk_free) >= 1:
+        raise InputError(
+            f"is an annual rate as a fraction (0.02 for 2%), got {risk_free:g}",
+            field="risk_free",
+        )
     accounts = household.account_ids
     for flow in flows:
         if flow.account is not None and flow.account not in accounts:
@@ -150,7 +165,9 @@ def run_backtest(
                 field="account",
             )
     policy = policy if policy is not None else household.policy
-    universe = _universe(household)
+    if not isinstance(prices, pd.DataFrame):
+        _check_prices(prices, ())
+    universe, unpriced = _universe(household, prices.columns)
     frame = _check_prices(prices, universe)
     lo, hi = _window(pd.DatetimeIndex(frame.index), start, end)
     table = frame[universe].to_numpy(dtype=float, copy=True)
@@ -176,6 +193,9 @@ def run_backtest(
         ),
     )
     state.set_targets(state.base_targets, 0)
+    state.warnings.extend(
+        f"no prices for harvest substitute {sym}: it is never bought" for sym in unpriced
+    )
     if steps is not None:
         loop = list(steps)
     else:
@@ -294,6 +314,8 @@ def _result(
         rebalances=policy_rebalances,
         taxes_paid=float(taxes["paid"].sum()) if not taxes.empty else 0.0,
         risk_free=risk_free,
+        initial=initial,
+        substitutes=state.household.harvest.substitutes,
     )
     after_tax, after_tax_liquidated = after_tax_values(state, float(values.iloc[-1]))
     return BacktestResult(

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from poise.analytics import Metrics
+from poise.analytics import Metrics, daily_returns, drawdowns, time_weighted_index
 from poise.model import CASH
 
 __all__ = ["TRADE_COLUMNS", "BacktestResult"]
@@ -109,6 +109,21 @@ class BacktestResult:
             return pd.Series(dtype=float, name="cash_flow")
         return self.flows.groupby("date")["paid"].sum().rename("cash_flow")
 
+    def daily_returns(self) -> pd.Series:
+        """Time-weighted daily returns from the money put in (the first day's trading costs
+        included; see ``poise.analytics.daily_returns``)."""
+        return daily_returns(self.values, self.cash_flows, initial=self.initial_value)
+
+    def growth_index(self) -> pd.Series:
+        """Growth of 1 put in, cash flows taken out (``time_weighted_index`` from the initial
+        amount): what drawdowns and value-curve comparisons are measured on."""
+        return time_weighted_index(self.values, self.cash_flows, initial=self.initial_value)
+
+    def drawdowns(self) -> pd.Series:
+        """Fall of ``growth_index`` from its running high (the money put in is the first
+        high)."""
+        return drawdowns(self.growth_index(), start=1.0)
+
     @property
     def costs(self) -> pd.Series:
         """Trading costs (commission plus spread) summed by date."""
@@ -182,6 +197,7 @@ class BacktestResult:
             "total_contributions": _r(self.total_contributions),
             "total_withdrawals": _r(self.total_withdrawals),
             "withdrawal_shortfall": _r(self.withdrawal_shortfall),
+            "period_return": _r(m.period_return),
             "cagr": _r(m.cagr),
             "irr": _r(m.irr),
             "volatility": _r(m.volatility),
@@ -227,6 +243,7 @@ class BacktestResult:
         m = self.metrics
         return {
             "final_value": self.final_value,
+            "period_return": m.period_return,
             "cagr": m.cagr,
             "irr": m.irr,
             "volatility": m.volatility,

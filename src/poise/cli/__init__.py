@@ -17,6 +17,7 @@ from poise.cli import (  # noqa: F401  (register the commands)
     _demo,
     _harvest,
     _optimize,
+    _orders,
     _profile,
     _rebalance,
     _serve,

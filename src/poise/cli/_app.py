@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -26,6 +27,7 @@ __all__ = [
     "print_json",
     "trades_table",
     "warn",
+    "whole_numbers",
 ]
 
 app = typer.Typer(
@@ -34,6 +36,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: brackets in help texts ([allocation]) are text, not rich markup; paragraphs
+    # are re-wrapped to the terminal's width; flags show no <bool>.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120, "help_option_names": ["--help", "-h"]},
 )
 
 
@@ -51,29 +57,65 @@ REQUEST_FLAGS: dict[str, str] = {
     "goal": "--goal",
     "initial": "--initial",
     "initial_value": "--initial",
+    "last_rebalanced": "--last-rebalanced",
     "levels": "--level",
     "paths": "--paths",
     "points": "--points",
     "policies": "--policy",
     "policy": "--policy",
     "prices": "--prices",
-    "risk_free": "--risk-free",
+    "risk_free": "--risk-free-rate",
     "shock": "--shock",
     "start": "--start",
     "symbols": "--symbols",
     "view": "--view",
     "window": "--window",
     "withdraw.amount": "--withdraw",
-    "withdrawal.amount": "--withdrawal",
+    "withdrawal.amount": "--withdraw",
     "years": "--years",
 }
 """Engine and request parameters (``InputError.field``) and the flags that set them: wrap
 engine calls in ``flag_errors(REQUEST_FLAGS)`` so that messages name what the user typed."""
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("poise")
+        except PackageNotFoundError:  # running from a source tree without installing
+            text = "unknown (not installed)"
+        sys.stdout.write(f"poise {text}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print poise's version and exit.",
+    ),
+) -> None:
     """poise: portfolio rebalancing for households."""
+    quiet_library_warnings()
+
+
+def quiet_library_warnings() -> None:
+    """Keep the numerical libraries' warnings (cvxpy, numpy, scipy, scikit-learn, skfolio,
+    pandas) and numpy's RuntimeWarnings off stderr: poise reports what matters about the data
+    and the plan itself (``warn``). ``python -W ...`` or ``PYTHONWARNINGS`` still wins."""
+    if sys.warnoptions:
+        return
+    import warnings
+
+    warnings.filterwarnings(
+        "ignore", module=r"(cvxpy|numpy|scipy|sklearn|skfolio|pandas|clarabel)(\.|$)"
+    )
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
 
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -83,7 +125,7 @@ err_console = Console(stderr=True, highlight=False)
 def trades_table(trades: Sequence[Trade], gain_label: str = "gain") -> Table:
     """The trade list as a table: account, side, symbol, quantity, price, value, cost, the
     realized gain of sells, and the reason (printed as it is, brackets included)."""
-    table = Table(title="Trades")
+    table = Table(title="Trades", box=box.SIMPLE_HEAD, collapse_padding=True)
     for column in (
         "account",
         "side",
@@ -96,7 +138,12 @@ def trades_table(trades: Sequence[Trade], gain_label: str = "gain") -> Table:
         "reason",
     ):
         left = column in {"account", "side", "symbol", "reason"}
-        table.add_column(column, justify="left" if left else "right")
+        table.add_column(
+            column,
+            justify="left" if left else "right",
+            overflow="fold",
+            min_width=12 if column == "reason" else None,
+        )
     for t in trades:
         gain = t.realized_short_term + t.realized_long_term
         table.add_row(
@@ -108,8 +155,26 @@ def trades_table(trades: Sequence[Trade], gain_label: str = "gain") -> Table:
             f"{t.value:,.2f}",
             f"{t.cost:,.2f}",
             f"{gain:,.2f}" if t.side is Side.SELL else "",
-            escape(t.reason),
+            escape(t.reason.removeprefix(f"{t.symbol} ")),  # the symbol has its own column
         )
+    return whole_numbers(table)
+
+
+def whole_numbers(table: Table) -> Table:
+    """Keep every right-aligned (number) column at the width of its widest cell, so that on
+    a narrow terminal the text columns wrap and no amount is ever cut short."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    for column in table.columns:
+        if column.justify != "right":
+            continue
+        cells = [column.header, *column.cells]
+        widest = max(
+            (cell_len(c.plain if isinstance(c, Text) else str(c)) for c in cells), default=0
+        )
+        column.no_wrap = True
+        column.min_width = widest
     return table
 
 

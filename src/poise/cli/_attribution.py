@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
-from poise.cli._app import app, console, flag_errors, parse_date_option, print_json
+from poise.cli._app import app, console, flag_errors, parse_date_option, print_json, warn
 from poise.cli._backtest import RUN_FLAGS, check_report_path, write_report
 from poise.cli._options import (
     ACCOUNT,
@@ -17,8 +18,12 @@ from poise.cli._options import (
     EVERY,
     INITIAL,
     PRICES,
+    RISK_FREE_ALIAS,
     START,
+    WITHDRAW_ALIAS,
     WITHDRAWAL,
+    either,
+    number,
 )
 from poise.cli._progress import progress_bars
 
@@ -35,10 +40,13 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
 
 @app.command()
 def attribution(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     prices: str = PRICES,
     benchmark: str = typer.Option(
-        "sp500_index", "--benchmark", help="Benchmark prices: a CSV or a bundled data set."
+        "sp500_index",
+        "--benchmark",
+        help="Benchmark prices: a CSV or a bundled data set. sp500_index is a price index "
+        "(no dividends): pass a total-return CSV for a fair alpha.",
     ),
     benchmark_column: str | None = typer.Option(
         None, "--benchmark-column", help="The benchmark's column when its file has several."
@@ -48,9 +56,16 @@ def attribution(
     initial: float = INITIAL,
     contribution: float | None = CONTRIBUTION,
     withdrawal: float | None = WITHDRAWAL,
+    withdrawal_old: float | None = WITHDRAW_ALIAS,
     every: str = EVERY,
     account: str | None = ACCOUNT,
-    risk_free: float = typer.Option(0.0, "--risk-free", help="Annual risk-free rate (0.02)."),
+    risk_free: float | None = typer.Option(
+        None,
+        "--risk-free-rate",
+        parser=number,
+        help="Annual risk-free rate, e.g. 0.02 (default 0).",
+    ),
+    risk_free_old: float | None = RISK_FREE_ALIAS,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
 ) -> None:
@@ -69,10 +84,18 @@ def attribution(
     with flag_errors(RUN_FLAGS):
         check_window(first, last, initial)
         flows = scheduled_flows(
-            hh, contribution=contribution, withdrawal=withdrawal, every=every, account=account
+            hh,
+            contribution=contribution,
+            withdrawal=either(withdrawal, withdrawal_old, "--withdraw", "--withdrawal"),
+            every=every,
+            account=account,
         )
+    risk_free = either(risk_free, risk_free_old, "--risk-free-rate", "--risk-free") or 0.0
     if not -1 < risk_free < 1:
-        raise InputError(f"is an annual fraction (0.02), got {risk_free:g}", field="--risk-free")
+        raise InputError(
+            f"is an annual rate as a fraction (0.02 for 2%), got {risk_free:g}",
+            field="--risk-free-rate",
+        )
     if report is not None:
         check_report_path(report)
     table = read_prices(prices)
@@ -105,8 +128,8 @@ def attribution(
         print_json(out)
         return
     console.print(
-        f"[bold]{out['household']}[/] · {out['policy']} · {out['start']} → {out['end']} · "
-        f"benchmark {name}"
+        f"[bold]{escape(out['household'])}[/] · {escape(out['policy'])} · {out['start']} → "
+        f"{out['end']} · benchmark {escape(name)}"
     )
     t = Table(title="Against the benchmark (daily returns)")
     t.add_column("figure")
@@ -147,5 +170,7 @@ def attribution(
         f"cost drag {_pct(out['cost_drag'])} a year (costs {out['total_cost']:,.2f}); tax drag "
         f"{_pct(out['tax_drag'])} a year (taxes paid {out['taxes_paid']:,.2f})"
     )
+    for note in out["notes"]:
+        warn("note", note)
     if written is not None:
-        console.print(f"Report written to {written}")
+        console.print(f"Report written to {escape(str(written))}")

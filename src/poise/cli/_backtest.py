@@ -18,6 +18,7 @@ from poise.cli._app import (
     parse_date_option,
     print_json,
     warn,
+    whole_numbers,
 )
 from poise.cli._options import (
     ACCOUNT,
@@ -27,7 +28,9 @@ from poise.cli._options import (
     INITIAL,
     PRICES,
     START,
+    WITHDRAW_ALIAS,
     WITHDRAWAL,
+    either,
 )
 from poise.cli._progress import progress_bars
 
@@ -56,7 +59,7 @@ def metrics_table(results: Mapping[str, object], title: str) -> Table:
         table.add_column(escape(name), justify="right")
     for label, key in METRIC_ROWS:
         table.add_row(label, *(format_metric(key, d[key]) for d in dicts.values()))
-    return table
+    return whole_numbers(table)
 
 
 def headline(text: str, name: str) -> str:
@@ -96,7 +99,7 @@ def print_warnings(warnings: Sequence[str], limit: int = 5) -> None:
 
 @app.command()
 def backtest(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     prices: str = PRICES,
     start: str | None = START,
     end: str | None = END,
@@ -104,11 +107,15 @@ def backtest(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     contribution: float | None = CONTRIBUTION,
     withdrawal: float | None = WITHDRAWAL,
+    withdrawal_old: float | None = WITHDRAW_ALIAS,
     every: str = EVERY,
     account: str | None = ACCOUNT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
     benchmark: str = typer.Option(
-        "sp500_index", "--benchmark", help="Benchmark for the report's attribution (CSV/data set)."
+        "sp500_index",
+        "--benchmark",
+        help="Benchmark for the report's attribution (CSV or data set; sp500_index is a price "
+        "index, without dividends).",
     ),
     paths: int = typer.Option(2000, "--paths", help="Monte Carlo paths in the report."),
     years: int = typer.Option(10, "--years", help="Monte Carlo horizon in the report (years)."),
@@ -128,7 +135,11 @@ def backtest(
     with flag_errors(RUN_FLAGS):
         check_window(first, last, initial)
         flows = scheduled_flows(
-            hh, contribution=contribution, withdrawal=withdrawal, every=every, account=account
+            hh,
+            contribution=contribution,
+            withdrawal=either(withdrawal, withdrawal_old, "--withdraw", "--withdrawal"),
+            every=every,
+            account=account,
         )
     table = read_prices(prices)
     options = None
@@ -176,4 +187,4 @@ def backtest(
     )
     print_warnings(result.warnings)
     if written is not None:
-        console.print(f"Report written to {written}")
+        console.print(f"Report written to {escape(str(written))}")

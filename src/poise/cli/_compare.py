@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from poise.cli._app import app, console, flag_errors, parse_date_option, print_json, warn
 from poise.cli._backtest import RUN_FLAGS, check_report_path, headline, metrics_table, write_report
@@ -16,7 +17,9 @@ from poise.cli._options import (
     INITIAL,
     PRICES,
     START,
+    WITHDRAW_ALIAS,
     WITHDRAWAL,
+    either,
 )
 from poise.cli._progress import progress_bars
 
@@ -25,7 +28,7 @@ __all__ = ["compare"]
 
 @app.command()
 def compare(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     prices: str = PRICES,
     policy: list[str] = typer.Option(
         ...,
@@ -39,6 +42,7 @@ def compare(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     contribution: float | None = CONTRIBUTION,
     withdrawal: float | None = WITHDRAWAL,
+    withdrawal_old: float | None = WITHDRAW_ALIAS,
     every: str = EVERY,
     account: str | None = ACCOUNT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
@@ -56,7 +60,11 @@ def compare(
     with flag_errors(RUN_FLAGS):
         check_window(first, last, initial)
         flows = scheduled_flows(
-            hh, contribution=contribution, withdrawal=withdrawal, every=every, account=account
+            hh,
+            contribution=contribution,
+            withdrawal=either(withdrawal, withdrawal_old, "--withdraw", "--withdrawal"),
+            every=every,
+            account=account,
         )
         rules = [(spec, policy_from_spec(spec)) for spec in policy]
     if report is not None:
@@ -91,4 +99,4 @@ def compare(
         for warning in r.warnings[:3]:
             warn(f"warning ({spec})", warning)
     if written is not None:
-        console.print(f"Report written to {written}")
+        console.print(f"Report written to {escape(str(written))}")

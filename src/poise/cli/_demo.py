@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from poise.cli._app import app, console, flag_errors, parse_date_option, print_json
 from poise.cli._backtest import RUN_FLAGS, check_report_path, headline, metrics_table, write_report
@@ -47,7 +48,7 @@ def demo(
         "US taxes (35% short-term, 15% long-term, paid each year from the brokerage account):"
     )
     console.print(metrics_table(outcome.labelled, "Rebalancing rules compared"))
-    console.print(f"Report written to {written}")
+    console.print(f"Report written to {escape(str(written))}")
     console.print(
         "Try your own: poise backtest HOUSEHOLD.toml --prices sp500 (see examples/household.toml)"
     )

@@ -27,7 +27,7 @@ __all__ = ["harvest"]
 
 
 def _render(plan: HarvestPlan, name: str) -> None:
-    console.print(f"[bold]{name}[/] on {plan.as_of}: tax-loss harvest")
+    console.print(f"[bold]{escape(name)}[/] on {plan.as_of}: tax-loss harvest")
     if plan.trades:
         console.print(trades_table(plan.trades, gain_label="loss"))
     else:
@@ -50,7 +50,7 @@ def _render(plan: HarvestPlan, name: str) -> None:
 
 @app.command()
 def harvest(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     holdings: Path = typer.Option(..., "--holdings", help="Holdings CSV (one row per lot)."),
     prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Decision day (default: last date)."),

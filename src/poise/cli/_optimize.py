@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
+from poise._numbers import number_problem
 from poise.allocate import (
     Constraints,
     CovarianceName,
@@ -26,6 +28,7 @@ from poise.allocate import (
     parse_view,
 )
 from poise.cli._app import app, console, flag_errors, parse_date_option, print_json, warn
+from poise.cli._options import number
 from poise.io import read_prices, write_text_atomic
 
 __all__ = ["optimize"]
@@ -66,8 +69,9 @@ def _number(text: str, option: str, what: str) -> float:
         value = float(text)
     except ValueError:
         raise InputError(f"{text!r} is not a number ({what})", field=option) from None
-    if not math.isfinite(value):
-        raise InputError(f"{text!r} must be finite", field=option)
+    problem = number_problem(value)
+    if problem is not None:
+        raise InputError(f"{text!r} {problem}", field=option)
     return value
 
 
@@ -235,7 +239,9 @@ def optimize(
         "--covariance",
         help="sample | ledoit_wolf | ewma | regime (learned) | factor (principal components)",
     ),
-    half_life: float = typer.Option(40.0, "--half-life", help="EWMA half-life in days."),
+    half_life: float = typer.Option(
+        40.0, "--half-life", parser=number, help="EWMA half-life in days."
+    ),
     factors: int = typer.Option(10, "--factors", help="Components of the factor covariance."),
     min_weight: list[str] | None = typer.Option(
         None, "--min-weight", help="Minimum weight: 0.02 for all, or SYM=0.05 (repeatable)."
@@ -247,15 +253,17 @@ def optimize(
         None, "--group", help="Group limit NAME=SYM1,SYM2<=0.4 or >=0.1 (repeatable)."
     ),
     target_volatility: float | None = typer.Option(
-        None, "--target-volatility", help="Annual volatility cap, e.g. 0.12."
+        None, "--target-volatility", parser=number, help="Annual volatility cap, e.g. 0.12."
     ),
     target_return: float | None = typer.Option(
-        None, "--target-return", help="Annual expected-return floor, e.g. 0.08."
+        None, "--target-return", parser=number, help="Annual expected-return floor, e.g. 0.08."
     ),
     risk_aversion: float | None = typer.Option(
-        None, "--risk-aversion", help="mean_variance: maximise return − λ·variance."
+        None, "--risk-aversion", parser=number, help="mean_variance: maximise return − λ·variance."
     ),
-    risk_free_rate: float = typer.Option(0.0, "--risk-free-rate", help="Annual, e.g. 0.02."),
+    risk_free_rate: float = typer.Option(
+        0.0, "--risk-free-rate", parser=number, help="Annual, e.g. 0.02."
+    ),
     risk_budget: list[str] | None = typer.Option(
         None, "--risk-budget", help="risk_parity budget SYM=2 (others 1; repeatable)."
     ),
@@ -265,7 +273,9 @@ def optimize(
         help='black_litterman view, annual: "AAPL=0.10@0.6" or "AAPL-MSFT=0.02@0.5".',
     ),
     views: Path | None = typer.Option(None, "--views", help="Views file (TOML or JSON)."),
-    tau: float | None = typer.Option(None, "--tau", help="Black-Litterman tau (default 0.05)."),
+    tau: float | None = typer.Option(
+        None, "--tau", parser=number, help="Black-Litterman tau (default 0.05)."
+    ),
     frontier: bool = typer.Option(False, "--frontier", help="Compute the efficient frontier."),
     points: int = typer.Option(30, "--points", help="Portfolios on the frontier."),
     report: Path | None = typer.Option(
@@ -343,4 +353,4 @@ def optimize(
     else:
         _render(result.fit, spec, result.frontier if frontier else ())
         if report is not None:
-            console.print(f"Report written to {report}")
+            console.print(f"Report written to {escape(str(report))}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
@@ -175,4 +176,4 @@ def profile(
             table.add_row(d.isoformat(), f"{share:.1%}", f"{1 - share:.1%}")
         console.print(table)
     if save is not None:
-        console.print(f"Answers saved to {save}")
+        console.print(f"Answers saved to {escape(str(save))}")

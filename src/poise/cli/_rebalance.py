@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise.app import RebalanceRequest, cash_flows
@@ -19,6 +20,7 @@ from poise.cli._app import (
     trades_table,
     warn,
 )
+from poise.cli._options import number
 from poise.io import read_holdings, read_household, read_prices, read_transactions
 from poise.model import Plan
 from poise.report import rebalance_to_dict
@@ -31,9 +33,9 @@ _FLAGS = REQUEST_FLAGS
 def render_plan(plan: Plan, household_name: str) -> None:
     """A table of target / before / after weights and the trade list, with totals."""
     status = "[bold red]rebalance[/]" if plan.triggered else "[bold green]no rebalance needed[/]"
-    console.print(f"[bold]{household_name}[/] on {plan.as_of}: {status}")
+    console.print(f"[bold]{escape(household_name)}[/] on {plan.as_of}: {status}")
     for reason in plan.reasons:
-        console.print(f"  • {reason}")
+        console.print(f"  • {escape(reason)}")
     weights = Table(title=f"Weights (total value {plan.total_value:,.2f})")
     for column in ("symbol", "target", "before", "after", "drift after"):
         weights.add_column(column, justify="right" if column != "symbol" else "left")
@@ -55,13 +57,17 @@ def render_plan(plan: Plan, household_name: str) -> None:
 
 @app.command()
 def rebalance(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     holdings: Path = typer.Option(..., "--holdings", help="Holdings CSV (one row per lot)."),
     prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Decision day (default: last date)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    deposit: float | None = typer.Option(None, "--deposit", help="Cash to deposit today."),
-    withdraw: float | None = typer.Option(None, "--withdraw", help="Cash to withdraw today."),
+    deposit: float | None = typer.Option(
+        None, "--deposit", parser=number, help="Cash to deposit today."
+    ),
+    withdraw: float | None = typer.Option(
+        None, "--withdraw", parser=number, help="Cash to withdraw today."
+    ),
     account: str | None = typer.Option(None, "--account", help="Account of the cash flow."),
     force: bool = typer.Option(False, "--force", help="Rebalance to target regardless."),
     last_rebalanced: str | None = typer.Option(
@@ -92,6 +98,7 @@ def rebalance(
                 transactions=txs,
                 prices_source=str(prices),
                 holdings_source=str(holdings),
+                transactions_source=str(transactions),
             )
         )
     if json_out:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
@@ -21,6 +22,7 @@ from poise.cli._app import (
     warn,
 )
 from poise.cli._backtest import check_report_path, write_report
+from poise.cli._options import number
 from poise.cli._progress import progress_bars
 from poise.risk import Goal
 
@@ -67,14 +69,14 @@ def _money(x: float) -> str:
 
 @app.command()
 def stress(
-    household: Path = typer.Argument(..., help="Household TOML file."),
+    household: Path = typer.Argument(..., metavar="HOUSEHOLD", help="Household TOML file."),
     prices: str = typer.Option(..., "--prices", help="Prices CSV or a bundled data set (sp500)."),
     holdings: Path | None = typer.Option(
         None, "--holdings", help="Holdings CSV; without it the household is at target."
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="Valuation day (default: last)."),
     initial: float = typer.Option(
-        100_000.0, "--initial", help="Household value when no --holdings are given."
+        100_000.0, "--initial", parser=number, help="Household value when no --holdings are given."
     ),
     shock: list[str] = typer.Option(
         [],
@@ -93,13 +95,19 @@ def stress(
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same paths)."),
     block: int = typer.Option(12, "--block", help="Bootstrap block length in months."),
     contribution: float = typer.Option(
-        0.0, "--contribution", help="Monthly contribution in the Monte Carlo (negative withdraws)."
+        0.0,
+        "--contribution",
+        parser=number,
+        help="Monthly contribution in the Monte Carlo (negative withdraws).",
     ),
     goal: list[str] = typer.Option(
         [], "--goal", help="AMOUNT@DATE to reach, e.g. 1000000@2045-01-01 (repeatable)."
     ),
     level: list[float] = typer.Option(
-        [], "--level", help="VaR/CVaR confidence level (repeatable; default 0.95 and 0.99)."
+        [],
+        "--level",
+        parser=number,
+        help="VaR/CVaR confidence level (repeatable; default 0.95 and 0.99).",
     ),
     no_crises: bool = typer.Option(False, "--no-crises", help="Skip the crisis replays."),
     no_montecarlo: bool = typer.Option(False, "--no-montecarlo", help="Skip the Monte Carlo."),
@@ -186,7 +194,7 @@ def stress(
         result.overlay,
     )
     if written is not None:
-        console.print(f"Report written to {written}")
+        console.print(f"Report written to {escape(str(written))}")
 
 
 def _render(
@@ -201,7 +209,7 @@ def _render(
     mc: Any,
     overlay: Any,
 ) -> None:
-    console.print(f"[bold]{name}[/]: stress test on {on}, value {value:,.2f}")
+    console.print(f"[bold]{escape(name)}[/]: stress test on {on}, value {value:,.2f}")
     for w in quality[:8]:
         warn("data", w.message)
     if len(quality) > 8:
@@ -239,11 +247,13 @@ def _render(
                 )
         console.print(t)
     for w, reason in skipped:
-        console.print(f"[dim]skipped {w}: {reason}[/]")
+        console.print(f"[dim]skipped {escape(str(w))}: {escape(str(reason))}[/]")
     if mc is not None:
         d = mc.to_dict()
         tv = d["terminal_value"]
-        t = Table(title=f"Monte Carlo: {d['paths']:,} paths × {d['years']} years, {d['policy']}")
+        t = Table(
+            title=f"Monte Carlo: {d['paths']:,} paths × {d['years']} years, {escape(d['policy'])}"
+        )
         t.add_column("figure")
         t.add_column("value", justify="right")
         t.add_row("put in (initial + contributions)", _money(d["total_invested"]))
@@ -264,10 +274,10 @@ def _render(
             t.add_row(f"reach {g['amount']:,.0f} by {g['date']}", _pct(g["probability"]))
         console.print(t)
         for note in d["notes"]:
-            console.print(f"[dim]note: {note}[/]")
+            console.print(f"[dim]note: {escape(str(note))}[/]")
     if overlay is not None:
         d = overlay.to_dict()
-        t = Table(title=f"Overlay: {d['overlay']}")
+        t = Table(title=f"Overlay: {escape(d['overlay'])}")
         for col in ("", "CAGR", "max drawdown", "final value"):
             t.add_column(col, justify="right" if col else "left")
         for label, side in (("without", d["without"]), ("with overlay", d["with_overlay"])):

@@ -87,6 +87,7 @@ class OrderSender:
         self.send_attempts = send_attempts
         self.clock = clock
         self.sleep = sleep
+        self._books: dict[str, str] = {}
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -157,6 +158,7 @@ class OrderSender:
             if intent.state is OrderState.NEW:
                 why = "the market is closed" if closed else None
                 why = why or refusal(intent.order, self.rules, today=today)
+                why = why or self._short_refusal(intent)
                 if why is not None:
                     self.store.save(intent.moved(OrderState.REJECTED, reason=why))
                     continue
@@ -266,10 +268,37 @@ class OrderSender:
             for intent in open_:
                 self._look_up(intent)
 
+    def _book(self, plan: str) -> str:
+        if plan not in self._books:
+            self._books.update((r.plan, r.book) for r in self.store.plans())
+        return self._books[plan]
+
+    def _short_refusal(self, intent: Intent) -> str | None:
+        """A sell of more shares than the book holds, net of sells already sent, is refused."""
+        o = intent.order
+        if o.side is not Side.SELL:
+            return None
+        book = self._book(intent.plan)
+        held = self.store.holdings(book).quantities().get((o.account, o.symbol), 0.0)
+        plans = [intent.plan] if book == intent.plan else None  # a plan file is its own book
+        if plans is None:
+            self._books.update((r.plan, r.book) for r in self.store.plans())
+            plans = [p for p, b in self._books.items() if b == book]
+        for plan in plans:
+            for other in self.store.intents(plan):
+                if (
+                    other.order.side is Side.SELL
+                    and other.state.may_be_at_venue
+                    and (other.order.account, other.order.symbol) == (o.account, o.symbol)
+                ):
+                    held -= other.order.quantity - other.filled_quantity
+        if o.quantity > held + 1e-9:
+            return f"selling {o.quantity:g} {o.symbol} would go short: {max(held, 0.0):g} held"
+        return None
+
     def _size_buys(self, plan: str) -> None:
         intents = self.store.intents(plan)
-        record = next(r for r in self.store.plans() if r.plan == plan)
-        cash = self.store.holdings(record.book).cash
+        cash = self.store.holdings(self._book(plan)).cash
         factor = 1.0 + self.rules.price_buffer_bps * 1e-4
         available = {a: c - self.rules.cash_reserve for a, c in cash.items()}
         for i in intents:

@@ -10,9 +10,10 @@ from poise.io._holdings import (
 )
 from poise.io._household import household_from_dict, parse_targets, read_household
 from poise.io._plan import PlanFile, parse_plan, read_plan
-from poise.io._prices import history_matrix, prices_from_text, prices_on, read_prices
+from poise.io._prices import case_note, history_matrix, prices_from_text, prices_on, read_prices
 from poise.io._transactions import (
     TRANSACTIONS_COLUMNS,
+    check_transactions_by,
     read_transactions,
     transactions_from_text,
 )
@@ -21,7 +22,9 @@ __all__ = [
     "HOLDINGS_COLUMNS",
     "TRANSACTIONS_COLUMNS",
     "PlanFile",
+    "case_note",
     "check_acquired_by",
+    "check_transactions_by",
     "history_matrix",
     "holdings_from_text",
     "household_from_dict",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
 from poise._errors import InputError
+from poise._numbers import parse_number as _parse_number
+from poise.data import bundled_note
+from poise.io._text import check_header_delimiter, read_text_file
 from poise.model import CASH, Holdings, Household, Lot
 
 __all__ = [
@@ -25,15 +27,11 @@ HOLDINGS_COLUMNS = ("account", "symbol", "quantity", "cost_basis", "acquired")
 
 
 def read_csv_rows(path: str | Path, columns: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV file with exactly ``columns`` in its header, with their line numbers."""
+    """Rows of a CSV file with exactly ``columns`` in its header (in any order and any letter
+    case), with their line numbers. A missing file, a folder, a spreadsheet, NUL characters
+    or non-UTF-8 text are refused with the fix (``poise.io._text``)."""
     src = str(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            return csv_rows(handle, columns, src)
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", source=src) from None
-    except UnicodeDecodeError:
-        raise InputError("is not a UTF-8 text file", source=src) from None
+    return csv_rows(io.StringIO(read_text_file(path), newline=""), columns, src)
 
 
 def csv_rows(
@@ -42,11 +40,20 @@ def csv_rows(
     """Rows of CSV text (an open file or lines) with exactly ``columns`` in its header, with
     their line numbers; ``src`` names the input in errors."""
     expected = list(columns)
-    reader = csv.reader(handle)
+    try:
+        return _csv_rows(csv.reader(handle), expected, src)
+    except csv.Error as exc:
+        raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
+
+
+def _csv_rows(
+    reader: Iterator[list[str]], expected: list[str], src: str
+) -> list[tuple[int, dict[str, str]]]:
     header = next(reader, None)
     if header is None:
         raise InputError(f"the file is empty; expected the header {','.join(expected)}", source=src)
-    header = [h.strip().lstrip("\ufeff") for h in header]
+    check_header_delimiter(header, src, ",".join(expected))
+    header = [h.strip().lstrip("\ufeff").lower() for h in header]
     if sorted(header) != sorted(expected) or len(header) != len(expected):
         missing = [c for c in expected if c not in header]
         extra = [c for c in header if c not in expected]
@@ -66,7 +73,12 @@ def csv_rows(
             continue
         if len(values) != len(header):
             raise InputError(
-                f"has {len(values)} fields, the header has {len(header)}",
+                f"has {len(values)} fields, the header has {len(header)}"
+                + (
+                    ' (a number with a decimal comma? write 1.5, or quote it: "1,500")'
+                    if len(values) > len(header)
+                    else ""
+                ),
                 source=src,
                 field=f"line {line_no}",
             )
@@ -82,13 +94,26 @@ def text_lines(text: str, src: str) -> list[str]:
 
 
 def parse_number(text: str, src: str, where: str, what: str) -> float:
+    """A number from the cell ``what`` on ``where`` (see ``poise._numbers.parse_number``)."""
+    if not text:
+        raise InputError(f"{what} must be a number, got an empty cell", source=src, field=where)
     try:
-        value = float(text.replace(",", "")) if text else math.nan
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise InputError(f"{what} must be a number, got {text!r}", source=src, field=where)
-    return value
+        return _parse_number(text)
+    except InputError as exc:
+        raise InputError(
+            f"{what} must be a number: {exc.message}", source=src, field=where
+        ) from None
+
+
+def symbol_case_hint(symbol: str, known: Iterable[str]) -> str | None:
+    """A note when ``symbol`` differs from one of ``known`` only by letter case."""
+    for other in known:
+        if other != symbol and other.upper() == symbol.upper():
+            return (
+                f"symbol {symbol!r} differs from {other!r} only by letter case; symbols are "
+                f"case-sensitive: write {other}"
+            )
+    return None
 
 
 def parse_date(text: str, src: str, where: str, what: str = "date") -> date:
@@ -100,13 +125,18 @@ def parse_date(text: str, src: str, where: str, what: str = "date") -> date:
         ) from None
 
 
-def check_acquired_by(holdings: Holdings, as_of: date, source: str = "holdings") -> None:
-    """Refuse holdings with a lot acquired after ``as_of`` (a plan cannot sell the future)."""
+def check_acquired_by(
+    holdings: Holdings, as_of: date, source: str = "holdings", prices_source: str = ""
+) -> None:
+    """Refuse holdings with a lot acquired after ``as_of`` (a plan cannot sell the future).
+    When ``prices_source`` is a bundled data set, the message says how to bring one's own
+    prices (the bundled ones end in 2022)."""
     late = [lot for lot in holdings.lots if lot.acquired > as_of]
     if late:
         raise InputError(
             f"lot of {late[0].symbol} in {late[0].account} was acquired on {late[0].acquired}, "
-            f"after the as-of day {as_of}; fix the date or pass a later `as_of`",
+            f"after the as-of day {as_of}; fix the date or pass a later `as_of`"
+            + bundled_note(prices_source),
             source=source,
         )
 
@@ -130,6 +160,18 @@ def holdings_from_text(
     return _holdings_from_rows(rows, source, household)
 
 
+def _known_symbols(household: Household | None) -> set[str]:
+    """The symbols a household names (targets, substitutes, identical groups), plus CASH."""
+    if household is None:
+        return set()
+    known = {CASH, *household.targets}
+    for primary, alternates in household.harvest.substitutes.items():
+        known.update((primary, *alternates))
+    for group in household.identical_groups:
+        known.update(group)
+    return known
+
+
 def _holdings_from_rows(
     rows: list[tuple[int, dict[str, str]]], src: str, household: Household | None
 ) -> Holdings:
@@ -137,6 +179,7 @@ def _holdings_from_rows(
     cash: dict[str, float] = {}
     if household is not None:
         cash = dict.fromkeys(household.account_ids, 0.0)
+    known = _known_symbols(household)
     for line_no, row in rows:
         where = f"line {line_no}"
         account = row["account"]
@@ -152,6 +195,10 @@ def _holdings_from_rows(
         symbol = row["symbol"]
         if not symbol:
             raise InputError("symbol is empty", source=src, field=where)
+        if household is not None and symbol not in known:
+            hint = symbol_case_hint(symbol, known)
+            if hint:
+                raise InputError(hint, source=src, field=where)
         quantity = parse_number(row["quantity"], src, where, "quantity")
         if symbol.upper() == CASH:
             if row["cost_basis"] or row["acquired"]:

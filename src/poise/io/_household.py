@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from poise._errors import InputError
+from poise._numbers import number_problem
+from poise.io._text import read_text_file
 from poise.model import (
     MAX_SPREAD_BPS,
     Account,
@@ -52,13 +54,8 @@ def read_household(path: str | Path, *, text: str | None = None) -> Household:
         With the file, the key and the fix, for anything missing, unknown or out of range.
     """
     src = str(path)
-    try:
-        if text is None:
-            text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", source=src) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", source=src) from None
+    if text is None:
+        text = read_text_file(path, "TOML")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -87,8 +84,11 @@ def _table(data: Mapping[str, Any], key: str, src: str) -> dict[str, Any]:
 
 def _number(table: Mapping[str, Any], key: str, default: float, src: str, path: str) -> float:
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"must be a number, got {value!r}", source=src, field=f"{path}.{key}")
+    problem = number_problem(float(value))
+    if problem is not None:
+        raise InputError(f"{value!r} {problem}", source=src, field=f"{path}.{key}")
     if value < 0:
         raise InputError(f"must not be negative, got {value!r}", source=src, field=f"{path}.{key}")
     return float(value)
@@ -176,6 +176,9 @@ def parse_targets(raw: Any, src: str, path: str = "targets") -> dict[str, float]
                 source=src,
                 field=f"{path}.{sym}",
             )
+        problem = number_problem(float(weight))
+        if problem is not None:
+            raise InputError(f"weight {weight!r} {problem}", source=src, field=f"{path}.{sym}")
         targets[sym.upper() if sym.lower() == "cash" else sym] = float(weight)
     total = sum(targets.values())
     if abs(total - 1.0) > 1e-6:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -11,9 +12,11 @@ import numpy as np
 import pandas as pd
 
 from poise._errors import InputError
-from poise.data import DATASETS, is_dataset, load_dataset
+from poise._numbers import MAX_MAGNITUDE, MIN_MAGNITUDE, parse_number
+from poise.data import DATASETS, bundled_note, is_dataset, load_dataset
+from poise.io._text import check_header_delimiter, read_text_file
 
-__all__ = ["history_matrix", "prices_from_text", "prices_on", "read_prices"]
+__all__ = ["case_note", "history_matrix", "prices_from_text", "prices_on", "read_prices"]
 
 
 def read_prices(source: str | Path) -> pd.DataFrame:
@@ -33,33 +36,30 @@ def read_prices(source: str | Path) -> pd.DataFrame:
             f"file not found; give a CSV path or a bundled data set ({', '.join(DATASETS)})",
             source=src,
         )
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", source=src) from None
-    return prices_from_text(text, source=src)
+    return prices_from_text(read_text_file(path, "CSV"), source=src)
 
 
 def prices_from_text(text: str, source: str = "prices") -> pd.DataFrame:
     """Prices from CSV text (``date,SYM1,SYM2,...``; see :func:`read_prices`), e.g. an HTTP
     request body; ``source`` names it in errors."""
-    import io
-
     src = source
     if "\x00" in text:
         raise InputError("contains a NUL character; send plain CSV text", source=src)
     text = text.removeprefix("\ufeff")
-    header = next(csv.reader(io.StringIO(text, newline="")), None)
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
+    except csv.Error as exc:
+        raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
     if not header:
         raise InputError("the file is empty; expected a header date,SYM1,SYM2,...", source=src)
+    check_header_delimiter(header, src, "date,SYM1,SYM2,...")
     header = [h.strip() for h in header]
     if header[0].lower() != "date":
         raise InputError(
             f"the first column must be 'date', got {header[0]!r}", source=src, field="line 1"
         )
+    header[0] = "date"
     symbols = header[1:]
-    if not symbols:
-        raise InputError("no symbol columns after 'date'", source=src, field="line 1")
     seen: set[str] = set()
     for sym in symbols:
         if not sym:
@@ -68,7 +68,9 @@ def prices_from_text(text: str, source: str = "prices") -> pd.DataFrame:
             raise InputError(f"column {sym!r} appears twice; keep one", source=src, field="line 1")
         seen.add(sym)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True
+        )
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
     if frame.empty:
@@ -83,24 +85,7 @@ def prices_from_text(text: str, source: str = "prices") -> pd.DataFrame:
             source=src,
             field=f"line {i + 2}",
         )
-    values = frame[symbols].apply(lambda col: col.str.strip().str.replace(",", ""))
-    numeric = values.apply(pd.to_numeric, errors="coerce")
-    broken = numeric.isna().to_numpy() & (values != "").to_numpy()
-    if broken.any():
-        i, j = (int(x[0]) for x in np.nonzero(broken))
-        raise InputError(
-            f"price {values.iat[i, j]!r} for {symbols[j]} is not a number",
-            source=src,
-            field=f"line {i + 2}",
-        )
-    nonpositive = (numeric <= 0).to_numpy()
-    if nonpositive.any():
-        i, j = (int(x[0]) for x in np.nonzero(nonpositive))
-        raise InputError(
-            f"price {numeric.iat[i, j]} for {symbols[j]} must be positive (adjusted closes)",
-            source=src,
-            field=f"line {i + 2}",
-        )
+    numeric = _price_cells(frame[symbols], symbols, src)
     index = pd.DatetimeIndex(dates, name="date")
     steps = np.diff(index.asi8)
     if (steps <= 0).any():
@@ -113,6 +98,66 @@ def prices_from_text(text: str, source: str = "prices") -> pd.DataFrame:
         )
     numeric.index = index
     return numeric.astype(float)
+
+
+_PLAIN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+_THOUSANDS = r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?"
+
+
+def _price_cells(cells: pd.DataFrame, symbols: list[str], src: str) -> pd.DataFrame:
+    """The price cells as floats (an empty cell is a missing price); the first bad cell, in
+    file order, raises ``InputError`` naming its line and column (``poise._numbers`` says
+    what a number may look like)."""
+    if not symbols:  # a date column only: a cash-only household needs no prices
+        return pd.DataFrame(index=cells.index, dtype=float)
+    text = cells.apply(lambda col: col.str.strip().str.replace(r"^\$\s*", "", regex=True))
+    grouped = text.apply(lambda col: col.str.fullmatch(_THOUSANDS))
+    plain = text.apply(lambda col: col.str.fullmatch(_PLAIN))
+    empty = (text == "").to_numpy()
+    numeric = text.where(~grouped, text.apply(lambda col: col.str.replace(",", "")))
+    numeric = numeric.apply(pd.to_numeric, errors="coerce").astype(float)
+    values = numeric.to_numpy()
+    with np.errstate(invalid="ignore"):
+        size = np.abs(values)
+        wrong = ~empty & (
+            ~(grouped.to_numpy() | plain.to_numpy())
+            | ~np.isfinite(values)
+            | (size > MAX_MAGNITUDE)
+            | ((size < MIN_MAGNITUDE) & (values != 0))
+        )
+    if wrong.any():
+        i, j = (int(x[0]) for x in np.nonzero(wrong))
+        where = f"line {i + 2}, column {symbols[j]}"
+        cell = str(cells.iat[i, j]).strip()
+        if cell.lower() in {"nan", "na", "n/a", "null", "none", "-"}:
+            raise InputError(
+                f"price {cell!r} is not a number; leave the cell empty for a missing price",
+                source=src,
+                field=where,
+            )
+        parse_number(cell, source=src, field=where)  # raises with the precise reason
+        raise InputError(f"price {cell!r} is not a number", source=src, field=where)
+    nonpositive = values <= 0
+    if nonpositive.any():
+        i, j = (int(x[0]) for x in np.nonzero(nonpositive))
+        raise InputError(
+            f"price {values[i, j]:g} for {symbols[j]} must be positive (adjusted closes)",
+            source=src,
+            field=f"line {i + 2}",
+        )
+    return numeric
+
+
+def case_note(symbol: str, columns: Iterable[object]) -> str:
+    """`` (the prices have 'VTI': symbols are case-sensitive)`` when a column differs from
+    ``symbol`` only by letter case, else an empty string."""
+    for column in columns:
+        if isinstance(column, str) and column != symbol and column.upper() == symbol.upper():
+            return (
+                f" (the prices have {column!r}: symbols are case-sensitive; write the symbol "
+                "the same way in both files)"
+            )
+    return ""
 
 
 def prices_on(
@@ -139,7 +184,8 @@ def prices_on(
             )
             raise InputError(
                 f"no prices on {as_of} (the file covers {first} to {last}; {hint}); "
-                "pick a trading day in the file",
+                "pick a trading day in the file"
+                + (bundled_note(source) if stamp > prices.index[-1] else ""),
                 source=source,
                 field="as_of",
             )
@@ -149,7 +195,7 @@ def prices_on(
         if sym not in prices.columns:
             raise InputError(
                 f"has no column for {sym!r}; add its prices or remove it from the "
-                "holdings and targets",
+                "holdings and targets" + case_note(sym, prices.columns),
                 source=source,
                 field=sym,
             )

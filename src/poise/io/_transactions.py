@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from poise._errors import InputError
-from poise.io._holdings import csv_rows, parse_date, parse_number, read_csv_rows, text_lines
+from poise.io._holdings import (
+    _known_symbols,
+    csv_rows,
+    parse_date,
+    parse_number,
+    read_csv_rows,
+    symbol_case_hint,
+    text_lines,
+)
 from poise.model import CASH, Household, Side
 from poise.tax import Transaction
 
-__all__ = ["TRANSACTIONS_COLUMNS", "read_transactions", "transactions_from_text"]
+__all__ = [
+    "TRANSACTIONS_COLUMNS",
+    "check_transactions_by",
+    "read_transactions",
+    "transactions_from_text",
+]
 
 TRANSACTIONS_COLUMNS = ("date", "account", "symbol", "side", "quantity", "price", "cost_basis")
 
@@ -46,6 +61,7 @@ def _transactions_from_rows(
     rows: list[tuple[int, dict[str, str]]], src: str, household: Household | None
 ) -> tuple[Transaction, ...]:
     out: list[Transaction] = []
+    known = _known_symbols(household)
     for line_no, row in rows:
         where = f"line {line_no}"
         day = parse_date(row["date"], src, where)
@@ -66,6 +82,9 @@ def _transactions_from_rows(
                 source=src,
                 field=where,
             )
+        hint = symbol_case_hint(symbol, known) if symbol not in known else None
+        if hint:
+            raise InputError(hint, source=src, field=where)
         try:
             side = Side(row["side"].lower())
         except ValueError:
@@ -105,3 +124,19 @@ def _transactions_from_rows(
         out.append(Transaction(day, account, symbol, side, quantity, price, basis))
     out.sort(key=lambda t: t.date)
     return tuple(out)
+
+
+def check_transactions_by(
+    transactions: Sequence[Transaction], as_of: date, source: str = "transactions"
+) -> None:
+    """Refuse transactions dated after ``as_of``: a plan made on ``as_of`` cannot know them
+    (``rebalance`` and ``harvest`` both refuse them rather than silently dropping them)."""
+    late = [t for t in transactions if t.date > as_of]
+    if late:
+        first = late[0]
+        raise InputError(
+            f"{len(late)} transaction(s) are dated after the as-of day {as_of} (the first: "
+            f"{first.side.value} {first.symbol} in {first.account} on {first.date}); remove "
+            "them or pass a later --as-of",
+            source=source,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,7 +55,7 @@ def _fraction(table: Mapping[str, Any], key: str, src: str, path: str) -> float 
     if key not in table:
         return None
     value = table[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1e-6 <= value < 1:
         raise InputError(
             f"must be a number between 0 and 1 (e.g. 0.05 for 5 points), got {value!r}",
             source=src,
@@ -72,6 +73,22 @@ def _positive_int(table: Mapping[str, Any], key: str, default: int, src: str, pa
             field=f"{path}.{key}",
         )
     return value
+
+
+def _scale(table: Mapping[str, Any], key: str, default: float, src: str, path: str) -> float:
+    value = table.get(key, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= 100
+    ):
+        raise InputError(
+            f"must be a number (a multiple of the bands, e.g. 2.0), got {value!r}",
+            source=src,
+            field=f"{path}.{key}",
+        )
+    return float(value)
 
 
 def policy_from_table(table: Mapping[str, Any], source: str, path: str = "policy") -> Policy:
@@ -92,8 +109,14 @@ def policy_from_table(table: Mapping[str, Any], source: str, path: str = "policy
             field=path,
         )
     if kind == "calendar":
-        freq = _enum(table.get("frequency", "quarterly"), Frequency, source, f"{path}.frequency")
-        return CalendarPolicy(freq)
+        if "frequency" not in table:
+            options = " | ".join(m.value for m in Frequency)
+            raise InputError(
+                f'a calendar policy needs a frequency, e.g. frequency = "quarterly" ({options})',
+                source=source,
+                field=f"{path}.frequency",
+            )
+        return CalendarPolicy(_enum(table["frequency"], Frequency, source, f"{path}.frequency"))
     if kind == "cash_flow":
         return CashFlowPolicy()
     if kind == "never":
@@ -134,8 +157,8 @@ def policy_from_table(table: Mapping[str, Any], source: str, path: str = "policy
         raise InputError(
             "long_window must be at least window", source=source, field=f"{path}.long_window"
         )
-    min_scale = float(table.get("min_scale", 0.5))
-    max_scale = float(table.get("max_scale", 2.0))
+    min_scale = _scale(table, "min_scale", 0.5, source, path)
+    max_scale = _scale(table, "max_scale", 2.0, source, path)
     if not 0 < min_scale <= 1 <= max_scale:
         raise InputError(
             "need 0 < min_scale ≤ 1 ≤ max_scale", source=source, field=f"{path}.min_scale"
@@ -152,7 +175,13 @@ def _parse_one(spec: str) -> Policy:
     name, _, rest = text.partition(":")
     table: dict[str, Any] = {"kind": name.replace("-", "_")}
     if name == "calendar":
-        table["frequency"] = rest or "quarterly"
+        if not rest:
+            options = " | ".join(m.value for m in Frequency)
+            raise InputError(
+                f"a calendar rule needs its frequency, e.g. calendar:quarterly ({options})",
+                source=f"policy spec {spec!r}",
+            )
+        table["frequency"] = rest
         return policy_from_table(table, f"policy spec {spec!r}")
     aliases = {"abs": "absolute", "rel": "relative", "check": "frequency", "to": "rebalance_to"}
     for item in filter(None, rest.split(",")):

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from poise.analytics import drawdowns, time_weighted_index
 from poise.model import CASH
 
 if TYPE_CHECKING:
@@ -26,6 +25,7 @@ __all__ = ["METRIC_ROWS", "backtest_report", "format_metric"]
 
 METRIC_ROWS: tuple[tuple[str, str], ...] = (
     ("final value", "final_value"),
+    ("return over the period", "period_return"),
     ("CAGR (time-weighted)", "cagr"),
     ("IRR (money-weighted)", "irr"),
     ("volatility", "volatility"),
@@ -43,9 +43,21 @@ METRIC_ROWS: tuple[tuple[str, str], ...] = (
 )
 """Rows of the metric tables (terminal and HTML): (label, key of ``BacktestResult.to_dict``)."""
 
-_PERCENT = {"cagr", "irr", "volatility", "max_drawdown", "turnover", "mean_drift", "inside_bands"}
+_PERCENT = {
+    "period_return",
+    "cagr",
+    "irr",
+    "volatility",
+    "max_drawdown",
+    "turnover",
+    "mean_drift",
+    "inside_bands",
+}
 _RATIO = {"sharpe", "sortino", "calmar"}
 _COLORS = (
+    # D3's ten, then sixteen more from plotly's Dark24, Alphabet and Light24, each picked to be
+    # as far as possible (redmean colour distance) from those before it and none pale on white:
+    # 26 series stay distinguishable (a household of 25 symbols and cash)
     "#1f77b4",
     "#ff7f0e",
     "#2ca02c",
@@ -56,15 +68,32 @@ _COLORS = (
     "#7f7f7f",
     "#bcbd22",
     "#17becf",
+    "#fe00fa",
+    "#0d2a63",
+    "#511cfb",
+    "#00fe35",
+    "#b10da1",
+    "#620042",
+    "#22ffa7",
+    "#0df9ff",
+    "#aa0dfe",
+    "#fc0080",
+    "#3283fe",
+    "#eea6fb",
+    "#e48f72",
+    "#b68100",
+    "#1616a7",
+    "#862a16",
 )
 _MAX_POINTS = 2000
 _MAX_WEIGHT_POINTS = 450
 
 
 def format_metric(key: str, value: object) -> str:
-    """A metric as the tables show it (percentages, ratios, money, counts)."""
+    """A metric as the tables show it (percentages, ratios, money, counts); blank where there
+    is no figure (e.g. CAGR below a year, which is not annualised)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
+        return ""
     number = float(value)  # type: ignore[arg-type]
     if key in _PERCENT:
         return f"{number * 100:.2f}%"
@@ -170,7 +199,7 @@ def _drawdown_figure(results: Mapping[str, BacktestResult]) -> Any:
 
     fig = go.Figure()
     for i, (name, r) in enumerate(results.items()):
-        dd = _thin(drawdowns(time_weighted_index(r.values, r.cash_flows)), how="min")
+        dd = _thin(r.drawdowns(), how="min")
         fig.add_trace(
             go.Scatter(
                 x=_x(dd.index),
@@ -330,8 +359,13 @@ shares, commissions and spread paid from cash.</li>
 long-term netting; a net loss owes nothing); the tax is paid from the account's cash on the
 first trading day of the next year, selling if cash is short. The last year's tax is shown as
 <em>taxes due</em>.</li>
-<li>CAGR, volatility, Sharpe, Sortino and drawdowns use the time-weighted index (cash flows
-removed); IRR is money-weighted. Volatility and ratios annualise with 252 trading days.</li>
+<li>CAGR, volatility, Sharpe, Sortino and drawdowns use the time-weighted index from the
+money put in (the first day's trading costs count; a deposit enters its day's base, a
+withdrawal leaves at the close); IRR is money-weighted. Volatility and ratios annualise with
+252 trading days. Over less than a year CAGR, IRR and Calmar are left blank (not annualised,
+as GIPS asks): the return over the period is shown instead.</li>
+<li>Drift figures measure drift as the policy does: a harvest substitute held in a target's
+place counts toward that target.</li>
 </ul>
 """
 

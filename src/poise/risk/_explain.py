@@ -84,6 +84,11 @@ class BacktestAttribution:
     tax_drag: float
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """What to keep in mind reading the figures (e.g. a price-index benchmark)."""
+        return benchmark_notes(self.benchmark_name)
+
+    @property
     def rebalancing_effect(self) -> float:
         """CAGR of the rule less CAGR of buy-and-hold of the initial target."""
         return float(self.result.metrics.cagr - self.buy_and_hold.metrics.cagr)
@@ -151,7 +156,23 @@ class BacktestAttribution:
             "tax_drag": _f(self.tax_drag),
             "total_cost": _f(r.total_cost),
             "taxes_paid": _f(r.taxes_paid),
+            "notes": list(self.notes),
         }
+
+
+PRICE_INDEX_NOTE = (
+    "sp500_index is a price index (dividends left out) while the stock prices are adjusted "
+    "closes (dividends reinvested): alpha and the return against it are overstated by about "
+    "the index's dividend yield (roughly 2% a year since 1990); for a fair comparison pass a "
+    "total-return benchmark, e.g. --benchmark FILE with a date,SPXTR column of total-return "
+    "closes"
+)
+"""The note shown wherever the bundled price index is the benchmark."""
+
+
+def benchmark_notes(benchmark_name: str) -> tuple[str, ...]:
+    """Notes on a benchmark: the bundled ``sp500_index`` is a price index."""
+    return (PRICE_INDEX_NOTE,) if benchmark_name.split(":")[0] == "sp500_index" else ()
 
 
 def _f(value: float) -> float | None:
@@ -223,6 +244,7 @@ def attribute_backtest(
         household, prices, start=start, end=end, initial=initial, flows=flows, policy=NeverPolicy()
     )
     flows_by_day = result.cash_flows
+    # the regression starts after the first close: on day one the money was cash until the close
     returns = daily_returns(result.values, flows_by_day)
     bench = benchmark.astype(float)
     bench_returns = bench.pct_change(fill_method=None).dropna()
@@ -266,7 +288,7 @@ def attribute_backtest(
         days = result.values.index
         extra = added_back.groupby(level=0).sum().reindex(days, fill_value=0.0)
         external = flows_by_day.reindex(days, fill_value=0.0) if len(flows_by_day) else 0.0
-        return float(cagr(result.values, external - extra))
+        return float(cagr(result.values, external - extra, initial=result.initial_value))
 
     return BacktestAttribution(
         result=result,

@@ -813,6 +813,27 @@ def _progress(
         bar.finish()
 
 
+def history_notes(index: pd.Index, years: float, dataset: str | None) -> list[str]:
+    """Warnings about what the bootstrap draws from: a history much shorter than the horizon
+    (the paths re-use the same few years), and the bundled stocks' survivorship."""
+    notes = []
+    span = (pd.Timestamp(index[-1]) - pd.Timestamp(index[0])).days / 365.25 if len(index) else 0
+    if span < years:
+        notes.append(
+            f"warning: the price history covers {span:.1f} years for a {years:g}-year horizon: "
+            "every path re-uses blocks of those few years, so the fan is narrower and more "
+            "like them than the future is likely to be; use a longer history or a shorter "
+            "--years"
+        )
+    if dataset == "sp500":
+        notes.append(
+            "the bundled S&P 500 stocks are today's large companies picked with hindsight "
+            "(survivors); their past returns overstate what a portfolio picked at the start "
+            "would have earned, so these paths are optimistic"
+        )
+    return notes
+
+
 def monte_carlo(
     household: Household,
     prices: pd.DataFrame,
@@ -913,6 +934,7 @@ def monte_carlo(
     if s.contribution < 0:
         invested = np.maximum(invested, 0.0)
     idx = history.index
+    notes += history_notes(idx, s.years, prices.attrs.get("dataset"))
     return MonteCarloResult(
         settings=s,
         symbols=names,

@@ -13,6 +13,7 @@ drawdown saved against the return given up.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -231,9 +232,9 @@ class OverlayComparison:
             m = result.metrics
             return {
                 "final_value": float(result.final_value),
-                "cagr": float(m.cagr),
-                "volatility": float(m.volatility),
-                "max_drawdown": float(m.max_drawdown),
+                "cagr": _finite(m.cagr),
+                "volatility": _finite(m.volatility),
+                "max_drawdown": _finite(m.max_drawdown),
                 "rebalances": int(m.rebalances),
                 "total_cost": float(result.total_cost),
                 "taxes_paid": float(result.taxes_paid),
@@ -245,7 +246,7 @@ class OverlayComparison:
             "without": side(self.without),
             "with_overlay": side(self.with_overlay),
             "drawdown_saved": self.drawdown_saved,
-            "return_given_up": self.return_given_up,
+            "return_given_up": _finite(self.return_given_up),
             "switches": [{"date": d.isoformat(), "reason": why} for d, why in self.switches],
         }
 
@@ -338,3 +339,9 @@ def backtest_overlay(
     return OverlayComparison(
         rules, plain, with_overlay, tuple((d, why) for d, why, _ in step.switches)
     )
+
+
+def _finite(value: float) -> float | None:
+    """A figure for JSON: None where it is not a finite number (e.g. CAGR below a year)."""
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -169,9 +169,7 @@ class ReplayResult:
 
 
 def _outcome(result: Any, start: pd.Timestamp, end: pd.Timestamp) -> ReplayOutcome:
-    from poise.analytics import time_weighted_index
-
-    index = time_weighted_index(result.values, result.cash_flows)
+    index = result.growth_index()
     inside = index.loc[start:end]
     returns = inside.pct_change().dropna()
     worst = returns.index[int(np.argmin(returns.to_numpy()))]

@@ -156,16 +156,14 @@ def overlay_figure(comparison: Any) -> Any:
     """Value index and drawdown with and without the overlay, its switches marked."""
     from plotly.subplots import make_subplots
 
-    from poise.analytics import time_weighted_index
-
     go = _go()
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4])
     for result, name, color in (
         (comparison.without, "without overlay", _ORANGE),
         (comparison.with_overlay, "with overlay", _BLUE),
     ):
-        index = _thin(time_weighted_index(result.values, result.cash_flows))
-        dd = index / index.cummax() - 1.0
+        index = _thin(result.growth_index())
+        dd = _thin(result.drawdowns())
         fig.add_trace(
             go.Scatter(x=_x(index.index), y=index.to_numpy(), name=name, line={"color": color}),
             row=1,
@@ -293,7 +291,7 @@ def _page(title: str, subtitle: str, blocks: Sequence[tuple[str, Any]]) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:.1%}"
+    return "" if x is None or not np.isfinite(x) else f"{x:.1%}"
 
 
 def montecarlo_blocks(montecarlo: Any) -> list[tuple[str, Any]]:
@@ -342,9 +340,13 @@ def attribution_blocks(attribution: Any) -> list[tuple[str, Any]]:
         ["cost drag / tax drag (CAGR)", _pct(d["cost_drag"]), _pct(d["tax_drag"])],
     ]
     result = attribution.result
-    returns = daily_returns(result.values, result.cash_flows)
+    returns = daily_returns(result.values, result.cash_flows)  # as the regression: after day one
     return [
-        (f"Against {d['benchmark']}", _table(rows, ["", "", ""])),
+        (
+            f"Against {d['benchmark']}",
+            _table(rows, ["", "", ""])
+            + "".join(f"<p><em>Note:</em> {html.escape(n)}</p>" for n in d["notes"]),
+        ),
         ("", capm_figure(returns, attribution.benchmark_returns, attribution.capm)),
         (
             "Brinson-Fachler against the targets, by group (linked)",

@@ -110,9 +110,10 @@ class ProcessRunner(Runner):
         self._executor: Executor | None = None
 
     def share(self, value: Any) -> Any:
+        """New processes start with ``value`` (a pool already running is closed first)."""
         key = next(_KEYS) + os.getpid() * 1000
         self._init = (*self._init, (key, value))
-        self._executor = None
+        self.close()
         return _Installed(key)
 
     def _pool(self) -> Executor:

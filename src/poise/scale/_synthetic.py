@@ -39,6 +39,7 @@ def write_book(
     symbols: int = 8,
     accounts: int | None = None,
     lots_per_position: int = 2,
+    accounts_per_symbol: int | None = None,
     policies: tuple[str, ...] = POLICIES,
     as_of: pd.Timestamp | None = None,
 ) -> Path:
@@ -60,6 +61,8 @@ def write_book(
         Accounts per household (1 to 3); random when omitted.
     lots_per_position : int
         Lots of each symbol in each account holding it.
+    accounts_per_symbol : int, optional
+        Accounts holding each symbol; random (1 to all) when omitted.
     policies : tuple of str
         ``[policy]`` tables to pick from.
     as_of : Timestamp, optional
@@ -101,7 +104,8 @@ def write_book(
         held = weights[:-1] * tilt
         lot_rows = ["account,symbol,quantity,cost_basis,acquired"]
         for s, w in zip(chosen, held, strict=True):
-            owners = rng.choice(acc_ids, size=int(rng.integers(1, len(acc_ids) + 1)), replace=False)
+            spread = accounts_per_symbol or int(rng.integers(1, len(acc_ids) + 1))
+            owners = rng.choice(acc_ids, size=min(spread, len(acc_ids)), replace=False)
             for acc in owners:
                 for _ in range(lots_per_position):
                     i = int(rng.integers(0, len(history) - 1))

@@ -64,6 +64,9 @@ def create_app(settings: Settings) -> FastAPI:
     install_handlers(app)
     for router in (auth_router, households_router, plans_router, book_router):
         app.include_router(router, prefix=API_PREFIX)
+    from poise.service.web import install_dashboard
+
+    install_dashboard(app)  # the dashboard's pages, at the root
     app.add_middleware(_BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
