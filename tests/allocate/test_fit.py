@@ -250,8 +250,16 @@ def test_conflicting_groups_are_named(prices):
 
 def test_unreachable_target_return_is_named(prices):
     returns = window(prices, DEFENSIVE)
+    # 95% a year is a valid fraction but beyond every defensive stock's mean return.
+    spec = ModelSpec(model=ModelName.MIN_VARIANCE, constraints=Constraints(target_return=0.95))
+    with pytest.raises(InputError, match=r"target_return: target return 95\.00%"):
+        fit_model(returns, spec)
+
+
+def test_target_return_in_percent_is_refused(prices):
+    returns = window(prices, DEFENSIVE)
     spec = ModelSpec(model=ModelName.MIN_VARIANCE, constraints=Constraints(target_return=5.0))
-    with pytest.raises(InputError, match=r"target_return: target return 500\.00%"):
+    with pytest.raises(InputError, match=r"target_return: is an annual rate as a fraction"):
         fit_model(returns, spec)
 
 

@@ -40,6 +40,7 @@ class FakeAlpaca:
         self.drop_fills = False
         self.is_open = True
         self.bars: dict[str, list[tuple[str, float]]] = {}
+        self.bar_requests: list[dict[str, str]] = []
         self.posts = 0
         self.lock = threading.Lock()
         fake = self
@@ -122,6 +123,7 @@ class FakeAlpaca:
         if path == "/v2/account/activities/FILL":
             return self._send(req, 200, self._fills(query))
         if path == "/v2/stocks/bars":
+            self.bar_requests.append(query)
             return self._send(req, 200, self._bars(query))
         return self._send(req, 404, {"code": 40410000, "message": "route not found"})
 

@@ -4,8 +4,11 @@ never a short position, and every fill is recorded once."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +24,7 @@ from poise.execute._executor import _MockOrder
 from poise.execute._orders import OrderState
 from poise.execute._venue import VenueFill
 from poise.model import Holdings, Lot, Side, Trade
+from poise.store import SqlOrderStore, make_engine, upgrade
 
 SYMBOLS = ("AAA", "BBB", "CCC")
 PRICES = {"AAA": 100.0, "BBB": 50.0, "CCC": 7.5}
@@ -71,18 +75,41 @@ trade = st.tuples(
 )
 
 
+examples = {
+    "lots": st.lists(lot, max_size=5),
+    "cash": st.tuples(st.floats(0.0, 5000.0), st.floats(0.0, 5000.0)),
+    "reserve": st.floats(0.0, 500.0),
+    "trades": st.lists(trade, min_size=1, max_size=8),
+    "behaviours": st.lists(behaviour, min_size=1, max_size=8),
+    "whole": st.booleans(),
+}
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    lots=st.lists(lot, max_size=5),
-    cash=st.tuples(st.floats(0.0, 5000.0), st.floats(0.0, 5000.0)),
-    reserve=st.floats(0.0, 500.0),
-    trades=st.lists(trade, min_size=1, max_size=8),
-    behaviours=st.lists(behaviour, min_size=1, max_size=8),
-    whole=st.booleans(),
-)
+@given(**examples)
 def test_cash_stays_above_the_reserve_and_nothing_goes_short(
     lots, cash, reserve, trades, behaviours, whole
 ):
+    check_money(MemoryOrderStore(), "feedbeefcafe", lots, cash, reserve, trades, behaviours, whole)
+
+
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlOrderStore]:
+    folder = tmp_path_factory.mktemp("store")
+    engine = make_engine(f"sqlite:///{folder / 'poise.db'}")
+    upgrade(engine)
+    yield SqlOrderStore(engine)
+    engine.dispose()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(**examples)
+def test_the_same_in_the_sql_store(sqlite_store, lots, cash, reserve, trades, behaviours, whole):
+    plan = uuid.uuid4().hex[:12]
+    check_money(sqlite_store, plan, lots, cash, reserve, trades, behaviours, whole)
+
+
+def check_money(store, plan, lots, cash, reserve, trades, behaviours, whole):  # type: ignore[no-untyped-def]
     book = Holdings.of(
         [Lot(a, s, q, q * PRICES[s], date(2020, 1, 2)) for a, s, q in lots],
         {"a": max(cash[0], reserve), "b": max(cash[1], reserve)},
@@ -91,18 +118,18 @@ def test_cash_stays_above_the_reserve_and_nothing_goes_short(
         Trade(a, s, side, float(max(int(q), 1)) if whole else q, PRICES[s], 0.0, "test")
         for a, s, side, q in trades
     ]
-    orders = orders_for_trades(planned, "feedbeefcafe", fractional=not whole)
+    orders = orders_for_trades(planned, plan, fractional=not whole)
     venue = _Unruly(behaviours)
-    store = MemoryOrderStore()
     rules = PreTradeRules(cash_reserve=reserve, price_buffer_bps=BUFFER_BPS, min_notional=0.0)
     sender = OrderSender(store, venue, rules, poll_interval=0.0, timeout=2.0)
-    sender.add_plan("feedbeefcafe", "hh", date(2024, 3, 1), orders, book)
-    intents = sender.run("feedbeefcafe")
-    held = store.holdings("hh")
+    sender.add_plan(plan, plan, date(2024, 3, 1), orders, book)
+    intents = sender.run(plan)
+    held = store.holdings(plan)
     for account in ("a", "b"):
         assert held.cash[account] >= reserve - 1e-9
     assert all(lot.quantity > 0 for lot in held.lots)
-    assert len({f.execution_id for f in store.fills()}) == len(store.fills())
+    fills = store.fills(plan)
+    assert len({f.execution_id for f in fills}) == len(fills)
     assert len(venue.submitted) == len(set(venue.submitted)) <= len(orders)
     for intent in intents:
         assert intent.state.ended

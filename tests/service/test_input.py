@@ -194,3 +194,16 @@ def test_pagination(firm: FirmClient) -> None:
     assert [h["id"] for h in last["items"]] == ids[4:]
     assert firm.call("viewer", "GET", "/households?limit=0").status_code == 422
     assert firm.call("viewer", "GET", "/households?limit=100000").status_code == 422
+
+
+def test_deep_nesting_and_huge_numbers_are_422(firm: FirmClient) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for path in ("/households", f"/households/{firm.household()}/plans"):
+        r = firm.call(
+            "advisor", "POST", path, content=deep, headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 422, (path, r.status_code)
+    body = household_body()
+    body["trading"]["commission"] = 10**400
+    r = firm.call("advisor", "POST", "/households", json=body)
+    assert r.status_code == 422

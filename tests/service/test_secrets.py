@@ -136,3 +136,42 @@ def test_a_key_file_readable_by_others_is_refused(
     monkeypatch.setenv("POISE_SECRET_KEY", "not-a-key")
     with pytest.raises(SecretKeyError, match="POISE_SECRET_KEY"):
         load_keys(tmp_path)
+
+
+def test_sqlite_store_is_private(api: Api) -> None:
+    if api.backend != "sqlite":
+        assert api.backend == "postgresql"  # PostgreSQL's files are the server's to guard
+        return
+    path = Path(str(api.engine.url.database))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_no_key_means_no_secret_is_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from poise.service import create_app
+    from tests.service.conftest import PASSWORD, make_settings
+
+    monkeypatch.delenv("POISE_SECRET_KEY", raising=False)
+    home = tmp_path / "not-a-folder"
+    home.write_text("a file where the key's folder should be")
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'k.db'}", home))
+    with TestClient(app) as client:
+        from poise.store._admin import create_firm
+
+        with write_session(app.state.poise.engine) as session:
+            create_firm(session, "NoKey")
+            create_user(session, "a@nokey.test", firm="NoKey", role="admin", password=PASSWORD)
+        token = client.post(
+            "/api/v1/auth/token", data={"username": "a@nokey.test", "password": PASSWORD}
+        ).json()["access_token"]
+        r = client.post(
+            "/api/v1/broker-connections",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"kind": "alpaca", "api_key": "AKNOKEY123456", "api_secret": "never-stored"},
+        )
+        assert r.status_code == 503
+        assert "never-stored" not in r.text
+        with read_session(app.state.poise.engine) as session:
+            assert session.scalar(select(BrokerConnection)) is None
+    app.state.poise.engine.dispose()

@@ -110,7 +110,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     upgrade(engine)
     firms = {}
     with write_session(engine) as session:
-        for firm in ("Alpha Advisors", "Beta Wealth"):
+        for firm in ("Alpha Advisors", "Beta Wealth", "Gamma Partners"):
             create_firm(session, firm)
             emails = {}
             for role in ("admin", "advisor", "viewer"):
@@ -151,6 +151,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         beta = srv.api(firms["beta"].emails["advisor"])
         body, lots = balanced_household("Beta's own household")
         firms["beta"].households["Beta's own household"] = _add_household(beta, body, lots)
+        gamma = srv.api(firms["gamma"].emails["advisor"])
+        firms["gamma"].households["Rivera household"] = _add_household(gamma, rivera, holdings)
+        body, lots = balanced_household("Chen household")
+        firms["gamma"].households["Chen household"] = _add_household(gamma, body, lots)
         yield srv
     finally:
         process.terminate()

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from poise.app import RebalanceRequest, rebalance
 from poise.data import load_dataset
@@ -123,6 +124,13 @@ def test_advisor_reads_the_book_proposes_and_approves(context: Any, server: Serv
     assert "Chen household" in rows.nth(1).inner_text()
     assert "inside" in rows.nth(1).inner_text()
     shoot(page, "book")
+    page.get_by_label("Search households").fill("chen")  # htmx: rows follow the search
+    expect(rows.nth(0)).to_contain_text("Chen household")
+    expect(rows).to_have_count(1)
+    page.get_by_label("Search households").fill("")
+    page.get_by_label("Show").select_option("breached")
+    expect(rows.nth(0)).to_contain_text("Rivera household")
+    expect(rows).to_have_count(1)
 
     page.get_by_role("link", name="Rivera household").click()
     page.wait_for_url(f"**/households/{firm.households['Rivera household']}")
@@ -237,6 +245,24 @@ def test_second_firm_sees_nothing_of_the_first(context: Any, server: Server) -> 
     assert server.api(alpha.emails["viewer"]).get(f"/plans/{plan['id']}").json()["status"] == (
         "proposed"
     )
+
+
+def test_plan_all_breached(context: Any, server: Server) -> None:
+    firm = server.firms["gamma"]
+    page = context.new_page()
+    login(page, firm.emails["advisor"])
+    page.get_by_role("button", name="Plan all breached").click()
+    page.wait_for_selector("#batch-status [role=status]")
+    assert page.locator("#batch-status").inner_text() == "1 plan proposed."
+    page.reload()
+    rivera = page.locator("#book-rows tbody tr").nth(0).inner_text()
+    assert "Rivera household" in rivera
+    assert "proposed" in rivera
+    assert "proposed" not in page.locator("#book-rows tbody tr").nth(1).inner_text()
+    plans = server.api(firm.emails["advisor"]).get("/plans").json()["items"]
+    assert [(p["household_id"], p["status"]) for p in plans] == [
+        (firm.households["Rivera household"], "proposed")
+    ]
 
 
 def test_signed_out_pages_go_to_login(context: Any, server: Server) -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import BrokerError, InputError
-from poise.cli._app import app, console, print_json, warn
+from poise.cli._app import app, console, err_console, print_json
 from poise.cli._options import DATABASE_URL
 
 if TYPE_CHECKING:
@@ -99,8 +100,9 @@ def _venue_prices(
 def _finish(intents: list[Intent]) -> None:
     open_ = [i for i in intents if not i.state.ended]
     refused = [i for i in intents if i.state.value in ("rejected", "cancelled", "expired")]
-    for i in refused:
-        warn(i.state.value, f"{i.client_order_id} {i.order.symbol}: {i.reason}")
+    for i in refused:  # on stderr: stdout may be the --json object
+        text = escape(f"{i.client_order_id} {i.order.symbol}: {i.reason}")
+        err_console.print(f"[yellow]{i.state.value}:[/] {text}")
     if open_:
         names = ", ".join(f"{i.client_order_id} ({i.state.value})" for i in open_)
         raise BrokerError(
@@ -160,9 +162,9 @@ def submit(
     if account is not None and not trades:
         raise InputError(f"the plan has no trades in account {account!r}", field="--account")
     venue_prices = None
-    if prices is not None:
-        if broker != "paper":
-            raise InputError("--prices sets the paper venue's prices only", field="--prices")
+    if prices is not None and broker != "paper":
+        err_console.print("[yellow]note:[/] --prices sets the paper venue's prices; ignored")
+    elif prices is not None:
         symbols = sorted({t.symbol for t in trades})
         venue_prices = _venue_prices(prices, plan_file.as_of, symbols, max_price_age)
     if live:

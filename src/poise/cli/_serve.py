@@ -14,6 +14,7 @@ __all__ = ["serve"]
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Server processes."),
     database_url: str | None = DATABASE_URL,
     demo: bool = typer.Option(
         False,
@@ -28,7 +29,7 @@ def serve(
     settings = Settings.from_env(database_url)
     if demo:
         _demo(settings, host, port)
-    run_service(settings, host=host, port=port)
+    run_service(settings, host=host, port=port, workers=workers)
 
 
 def _demo(settings: object, host: str, port: int) -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from poise._errors import InputError
 from poise._numbers import MAX_MAGNITUDE, MIN_MAGNITUDE, parse_number
-from poise.data import DATASETS, bundled_note, is_dataset, load_dataset
+from poise.data import DATASETS, bundled_note, feed_prices, is_dataset, is_feed, load_dataset
 from poise.io._text import check_header_delimiter, read_text_file
 
 __all__ = ["case_note", "history_matrix", "prices_from_text", "prices_on", "read_prices"]
@@ -29,6 +29,8 @@ def read_prices(source: str | Path) -> pd.DataFrame:
     text = str(source)
     if is_dataset(text) and not Path(text).exists():
         return load_dataset(text)
+    if is_feed(text) and not Path(text).exists():  # alpaca:SYM,... or yahoo:SYM,...
+        return feed_prices(text)
     src = text
     path = Path(source)
     if not path.exists():

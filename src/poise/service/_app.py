@@ -21,7 +21,7 @@ from poise.service._security import TokenSigner
 from poise.service._settings import Settings
 from poise.store import make_engine, upgrade
 
-__all__ = ["API_PREFIX", "create_app", "serve"]
+__all__ = ["API_PREFIX", "app_from_env", "create_app", "serve"]
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("poise.service")
@@ -81,9 +81,43 @@ class _BodyLimit:
         await self._app(scope, receive, send)
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the service with uvicorn until interrupted."""
+def app_from_env() -> FastAPI:
+    """The app of a worker process started by :func:`serve` with several workers (settings
+    from the environment; the parent has migrated the schema already)."""
+    return create_app(Settings.from_env(migrate=False))
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the service with uvicorn until interrupted.
+
+    With ``workers`` > 1, that many processes share the port (the schema is migrated once,
+    here, first); each keeps its own login throttle, so the allowances apply per process.
+    """
+    import os
+
     import uvicorn
 
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=True, server_header=False)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "access_log": True,
+        "server_header": False,
+    }
+    if workers <= 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    engine = make_engine(settings.database_url)
+    if settings.migrate:
+        upgrade(engine)
+    engine.dispose()
+    _signing_keys(settings)  # the key file, made once here: every worker signs alike
+    os.environ["POISE_DATABASE_URL"] = settings.database_url
+    os.environ["POISE_HOME"] = str(settings.home)
+    uvicorn.run(
+        "poise.service._app:app_from_env",
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=300,  # a worker imports the engine before it answers
+        **options,
+    )

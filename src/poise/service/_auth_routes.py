@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from poise._errors import InputError
-from poise.service._deps import Principal, State, current_principal
+from poise.service._deps import Principal, ServiceState, State, current_principal
 from poise.service._http import ObjectId, documented
 from poise.service._security import API_TOKEN_PREFIX, digest_token, new_token
 from poise.service._settings import Settings
@@ -82,10 +83,8 @@ def _unknown_user_hash() -> str:
     return _dummy_hash
 
 
-def _issue(session: object, settings: Settings, state: State, user: User) -> TokenResponse:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
+def _issue(session: Session, settings: Settings, state: ServiceState, user: User) -> TokenResponse:
+    """A new login session for ``user`` and its first tokens."""
     auth = AuthSession(id=new_id(), user_id=user.id)
     session.add(auth)
     session.flush()
@@ -93,11 +92,9 @@ def _issue(session: object, settings: Settings, state: State, user: User) -> Tok
 
 
 def _rotate(
-    session: object, settings: Settings, state: State, user: User, sid: str
+    session: Session, settings: Settings, state: ServiceState, user: User, sid: str
 ) -> TokenResponse:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
+    """A new access token and refresh token of login session ``sid``."""
     refresh = new_token()
     session.add(
         RefreshToken(

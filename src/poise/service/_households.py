@@ -150,6 +150,8 @@ async def json_body(request: Request) -> Any:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InputError("the body is not valid JSON", field="") from None
+    except RecursionError:
+        raise InputError("the body is nested too deeply", field="") from None
     reject_nul(value, ["body"])
     return value
 
@@ -202,7 +204,7 @@ def _check_fresh(document: dict[str, Any]) -> Household:
         household = household_from_dict(document, source="household")
     except InputError:
         raise
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError) as exc:
         raise InputError(f"not a valid household ({type(exc).__name__})", field="") from None
     for i, account in enumerate(household.accounts):
         if len(account.id) > MAX_ACCOUNT:

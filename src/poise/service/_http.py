@@ -13,10 +13,11 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from poise._errors import DataError, InputError
 from poise.app import NotFoundError
@@ -171,6 +172,17 @@ def install_handlers(app: FastAPI) -> None:
     async def _data(_: Request, exc: DataError) -> JSONResponse:
         return input_error(exc)
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": [
+                    {"loc": ["body"], "msg": "the body is nested too deeply", "type": "value_error"}
+                ]
+            },
+        )
+
     @app.exception_handler(NotFoundError)
     async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": "not found"})
@@ -186,8 +198,17 @@ def install_handlers(app: FastAPI) -> None:
             content={"detail": "no secret key is available; the administrator must set one"},
         )
 
-    @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not parse the body: bad input, 422
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "detail": [
+                        {"loc": ["body"], "msg": "the body cannot be parsed", "type": "value_error"}
+                    ]
+                },
+            )
         return JSONResponse(
             status_code=exc.status_code,
             content={"detail": exc.detail},

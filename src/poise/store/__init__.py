@@ -45,6 +45,7 @@ from poise.store._orders import (
     OrderIntentRow,
     OrderPlanRow,
     PriceBarRow,
+    SqlBarCache,
     SqlOrderStore,
 )
 from poise.store._scope import (
@@ -86,6 +87,7 @@ __all__ = [
     "PriceBarRow",
     "PriceSet",
     "RefreshToken",
+    "SqlBarCache",
     "SqlHouseholdStore",
     "SqlLedgerStore",
     "SqlOrderStore",

@@ -34,6 +34,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     PostgreSQL: pre-ping pooled connections.
     """
     if url.startswith("sqlite"):
+        _private_file(url)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
@@ -60,6 +61,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+def _private_file(url: str) -> None:
+    """Create a new SQLite file readable by its owner only (its WAL and shared-memory files
+    take the same mode)."""
+    import os
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 _makers: dict[tuple[int, bool], sessionmaker[Session]] = {}

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
+import pandas as pd
 from sqlalchemy import (
     Boolean,
     Date,
@@ -53,6 +54,7 @@ __all__ = [
     "OrderIntentRow",
     "OrderPlanRow",
     "PriceBarRow",
+    "SqlBarCache",
     "SqlOrderStore",
 ]
 
@@ -475,3 +477,60 @@ class SqlOrderStore:
             )
         for account, amount in holdings.cash.items():
             session.add(BookCashRow(book=book, account=account, amount=amount))
+
+
+class SqlBarCache:
+    """The :class:`~poise.data.BarCache` in the store's ``price_bars`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def last_day(self, source: str, symbol: str) -> date | None:
+        with read_session(self.engine) as session:
+            return session.scalar(
+                select(func.max(PriceBarRow.day)).where(
+                    PriceBarRow.source == source, PriceBarRow.symbol == symbol
+                )
+            )
+
+    def put(self, source: str, closes: pd.DataFrame) -> None:
+        rows = [
+            {
+                "source": source,
+                "symbol": str(symbol),
+                "day": pd.Timestamp(str(day)).date(),
+                "close": float(value),
+            }
+            for symbol in closes.columns
+            for day, value in closes[symbol].dropna().items()
+        ]
+        if not rows:
+            return
+        bars = _table(PriceBarRow)
+        with write_session(self.engine) as session:
+            for row in rows:  # a day already cached keeps its first close
+                found = session.scalar(
+                    select(bars.c.close).where(
+                        bars.c.source == source,
+                        bars.c.symbol == row["symbol"],
+                        bars.c.day == row["day"],
+                    )
+                )
+                if found is None:
+                    session.execute(insert(bars).values(**row))
+
+    def get(self, source: str, symbols: Sequence[str], end: date) -> pd.DataFrame:
+        with read_session(self.engine) as session:
+            rows = session.execute(
+                select(PriceBarRow.symbol, PriceBarRow.day, PriceBarRow.close).where(
+                    PriceBarRow.source == source,
+                    PriceBarRow.symbol.in_(list(symbols)),
+                    PriceBarRow.day <= end,
+                )
+            ).all()
+        if not rows:
+            return pd.DataFrame(columns=list(symbols))
+        frame = pd.DataFrame(rows, columns=["symbol", "day", "close"])
+        wide = frame.pivot(index="day", columns="symbol", values="close")
+        wide.index = pd.DatetimeIndex(wide.index)
+        return wide.reindex(columns=list(symbols)).sort_index()

@@ -70,7 +70,7 @@ BOOK_LIMIT = 2000
 AUDIT_PAGE = 200
 
 FLASH = {
-    "approved": ("ok", "Plan approved. An advisor can now send it to a broker."),
+    "approved": ("ok", "Plan approved."),
     "rejected": ("ok", "Plan rejected."),
     "proposed": ("ok", "New plan proposed: read its trades and approve or reject it."),
     "sent": ("ok", "Orders sent."),
@@ -108,14 +108,10 @@ def render(
     base: dict[str, Any] = {
         "user": caller.view() if caller else None,
         "csrf_token": caller.csrf_token if caller else "",
-        "flash": None,
+        "flash": _flash(request),
         "active": "",
         "title": "poise",
     }
-    done = request.query_params.get("done")
-    if done in FLASH:
-        kind, text = FLASH[done]
-        base["flash"] = {"kind": kind, "text": text}
     base.update(context)
     html = environment().get_template(template).render(base)
     response = HTMLResponse(html, status_code=status)

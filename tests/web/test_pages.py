@@ -1,0 +1,111 @@
+"""The dashboard's pages through the app in this process (no browser): redirects, headers,
+the login form's own CSRF token, open redirects, CSV cells and another firm's ids."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from poise.service import Settings, create_app
+from poise.service.web._pages import _csv_cell, _safe_next
+from poise.store import write_session
+from poise.store._admin import create_firm, create_user
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    os.environ["POISE_ARGON2_PROFILE"] = "test"
+    home = tmp_path_factory.mktemp("pages")
+    app = create_app(Settings(database_url=f"sqlite:///{home / 'poise.db'}", home=Path(home)))
+    with write_session(app.state.poise.engine) as session:
+        create_firm(session, "Pages firm")
+        create_user(
+            session, "advisor@pages.test", firm="Pages firm", role="advisor", password=PASSWORD
+        )
+    with TestClient(app) as c:
+        yield c
+    app.state.poise.engine.dispose()
+
+
+def _login_token(client: TestClient) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', client.get("/login").text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_pages_need_a_session_and_carry_security_headers(client: TestClient) -> None:
+    client.cookies.clear()
+    r = client.get("/households", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?next=%2Fhouseholds"
+    page = client.get("/login")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    static = client.get("/static/poise.css")
+    assert static.status_code == 200
+    assert static.headers["x-content-type-options"] == "nosniff"
+    api = client.get("/api/v1/openapi.json")
+    assert "content-security-policy" not in api.headers  # the API is not a page
+
+
+def test_login_form_needs_its_own_csrf_token(client: TestClient) -> None:
+    client.cookies.clear()
+    _login_token(client)
+    r = client.post("/login", data={"username": "advisor@pages.test", "password": PASSWORD})
+    assert r.status_code == 403
+    assert "expired" in r.text
+    assert "poise_session" not in r.cookies
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/households?q=x", "/households?q=x"),
+        ("//evil.example/x", "/households"),
+        ("https://evil.example/", "/households"),
+        ("/\\evil.example", "/households"),
+        (None, "/households"),
+    ],
+)
+def test_next_stays_on_this_site(target: str | None, expected: str) -> None:
+    assert _safe_next(target) == expected
+
+
+def test_login_then_unknown_household_is_a_404_page(client: TestClient) -> None:
+    client.cookies.clear()
+    token = _login_token(client)
+    r = client.post(
+        "/login",
+        data={
+            "username": "advisor@pages.test",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/households"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    page = client.get("/households/" + "0" * 32)
+    assert page.status_code == 404
+    assert "another firm" in page.text
+    assert client.get("/households/not-an-id").status_code == 404
+
+
+def test_csv_cells_never_start_a_formula() -> None:
+    assert _csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _csv_cell("+1") == "'+1"
+    assert _csv_cell("@x") == "'@x"
+    assert _csv_cell("plan.create") == "plan.create"
+    assert _csv_cell(12) == 12
