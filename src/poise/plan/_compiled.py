@@ -405,8 +405,11 @@ def compile() -> bool:
         return False
     import numba
 
+    from poise.policy import _compiled as policy_compiled
+
     space = globals()
     for name, fn in _PLAIN.items():
-        space[name] = numba.njit(cache=True, nogil=True)(fn)
+        space[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+    policy_compiled.compile()  # the volatility rule's scales
     _state["compiled"] = True
     return True
