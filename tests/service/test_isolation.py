@@ -39,6 +39,7 @@ BODIES = {
     },
     ("POST", "/households/{household_id}/plans"): {"json": {}},
     ("PUT", "/households/{household_id}/accounts/{account}"): {"json": {"broker_connection": None}},
+    ("POST", "/plans/{plan_id}/orders"): {"json": {"connection": uuid.uuid4().hex}},
 }
 
 

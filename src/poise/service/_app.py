@@ -16,6 +16,7 @@ from poise.service._book import router as book_router
 from poise.service._deps import ServiceState
 from poise.service._households import router as households_router
 from poise.service._http import body_limit, install_handlers
+from poise.service._orders import router as orders_router
 from poise.service._plans import router as plans_router
 from poise.service._security import TokenSigner
 from poise.service._settings import Settings
@@ -62,7 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.poise = ServiceState(settings, engine, signer)
     install_handlers(app)
-    for router in (auth_router, households_router, plans_router, book_router):
+    for router in (auth_router, households_router, plans_router, book_router, orders_router):
         app.include_router(router, prefix=API_PREFIX)
     from poise.service.web import install_dashboard
 

@@ -88,6 +88,7 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     422: "Bad input; `loc` is the path of the field",
     429: "Too many login attempts; retry after the `Retry-After` seconds",
+    502: "The broker failed; the orders stay recorded: send again to finish them",
     503: "No secret key is available to encrypt the secret",
 }
 

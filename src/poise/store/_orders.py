@@ -9,7 +9,7 @@ intent's row is locked (``SELECT ... FOR UPDATE``) while its fills are recorded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -227,8 +227,13 @@ def _fill(row: OrderFillRow) -> Fill:
 class SqlOrderStore:
     """The :class:`~poise.execute.OrderStore` in poise's database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        on_fills: Callable[[Session, Intent, Sequence[Fill]], None] | None = None,
+    ) -> None:
         self.engine = engine
+        self.on_fills = on_fills
 
     def add_plan(self, record: PlanRecord, intents: Sequence[Intent], book: Holdings) -> bool:
         with write_session(self.engine) as session:
@@ -337,6 +342,8 @@ class SqlOrderStore:
                 if book is None:
                     raise BrokerError(f"no plan {plan} for order {intent.client_order_id}")
                 self._apply(session, book, new, venue, now)
+                if self.on_fills is not None:
+                    self.on_fills(session, intent, new)  # e.g. audit them, same transaction
             self._update(session, intent)
         return len(new)
 
