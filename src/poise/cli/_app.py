@@ -82,13 +82,9 @@ engine calls in ``flag_errors(REQUEST_FLAGS)`` so that messages name what the us
 
 def _print_version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
+        from poise import __version__  # not importlib.metadata: that costs 0.08 s of start-up
 
-        try:
-            text = version("poise")
-        except PackageNotFoundError:  # running from a source tree without installing
-            text = "unknown (not installed)"
-        sys.stdout.write(f"poise {text}\n")
+        sys.stdout.write(f"poise {__version__}\n")
         raise typer.Exit()
 
 
