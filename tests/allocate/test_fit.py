@@ -256,13 +256,6 @@ def test_unreachable_target_return_is_named(prices):
         fit_model(returns, spec)
 
 
-def test_target_return_in_percent_is_refused(prices):
-    returns = window(prices, DEFENSIVE)
-    spec = ModelSpec(model=ModelName.MIN_VARIANCE, constraints=Constraints(target_return=5.0))
-    with pytest.raises(InputError, match=r"target_return: is an annual rate as a fraction"):
-        fit_model(returns, spec)
-
-
 def test_too_few_returns_and_flat_assets_are_data_errors(prices):
     with pytest.raises(DataError, match="too few"):
         fit_model(window(prices, DEFENSIVE, 10), ModelSpec())
