@@ -14,7 +14,13 @@ from poise.backtest import _engine as engine_module
 from poise.data import load_dataset
 from poise.model import CASH, AccountKind, TradingRules
 from poise.plan import _compiled as plan_compiled
-from poise.policy import CalendarPolicy, Frequency, RebalanceTo, ThresholdPolicy
+from poise.policy import (
+    CalendarPolicy,
+    Frequency,
+    RebalanceTo,
+    ThresholdPolicy,
+    VolatilityPolicy,
+)
 from tests.conftest import make_household
 
 pytestmark = pytest.mark.skipif(not plan_compiled.jit_available(), reason="numba not installed")
@@ -26,6 +32,8 @@ POLICIES = {
     "abs 2pp": ThresholdPolicy(0.02),
     "5/25": ThresholdPolicy(0.05, 0.25),
     "rel 10% checked monthly": ThresholdPolicy(None, 0.10, check_frequency=Frequency.MONTHLY),
+    "volatility": VolatilityPolicy(0.03, window=20, long_window=120),
+    "volatility rel 25%": VolatilityPolicy(None, 0.25, window=10, long_window=60, max_scale=1.5),
 }
 RULES = {
     "fractional, no costs": TradingRules(),

@@ -260,7 +260,6 @@ def test_backtest_amounts(args) -> None:
     ("args", "option"),
     [
         (["--target-volatility", "12"], "--target-volatility"),
-        (["--target-return", "8"], "--target-return"),
         (["--risk-free-rate", "2"], "--risk-free-rate"),
         (["--tau", "inf"], "--tau"),
     ],

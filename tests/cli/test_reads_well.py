@@ -25,13 +25,17 @@ COMMANDS = (
     "profile",
     "rebalance",
     "stress",
+    "admin create-user",
+    "orders submit",
+    "batch rebalance",
+    "db upgrade",
 )
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_has_no_bool_and_fits_the_terminal(monkeypatch, command) -> None:
     monkeypatch.setenv("COLUMNS", "72")
-    out = run_cli([command, "--help"])
+    out = run_cli([*command.split(), "--help"])
     assert out.code == 0
     assert "<bool>" not in out.stdout
     assert max(len(line) for line in out.stdout.splitlines()) <= 72
@@ -107,6 +111,9 @@ def test_old_spellings_stay_accepted_but_hidden() -> None:
     assert "--risk-free-rate" in attribution
     assert not re.search(r"--risk-free\b(?!-)", attribution)
     assert "--withdraw " in run_cli(["backtest", "--help"]).stdout
+    demo = run_cli(["demo", "--help"]).stdout
+    assert "--report" in demo
+    assert "--out" not in demo
 
 
 def test_a_household_name_with_brackets_is_printed_as_it_is(tmp_path) -> None:

@@ -228,13 +228,16 @@ def test_whole_shares_never_overspend_and_min_trade_value_drops_small_trades():
     # Floors: BND 6 (600), VXUS 9 (450), VTI 1 (100 < 150, dropped). 258 left.
     # Top-up to within half a share: VTI short 1.665 sh → 2 sh (200 ≥ 150); BND short 0.999 sh
     # → 1 sh but only 58 left. Cash 1,333 - 600 - 450 - 200 = 83.
+    # Then (issue 10, kind 6) one more share while it lowers the squared error, cash
+    # included: errors VTI +33.5, BND −99.9, VXUS −16.6, cash +83 → 18,267; one more VXUS
+    # (50 ≤ 58 spendable): VXUS +33.4, cash +33 → 13,307, lower; another would need 50 > 8.
     plan = plan_rebalance(hh, holdings, prices, AS_OF, force=True)
     trades = by_symbol(plan)
     assert trades[("brokerage", "BND", Side.BUY)].quantity == 6
-    assert trades[("brokerage", "VXUS", Side.BUY)].quantity == 9
+    assert trades[("brokerage", "VXUS", Side.BUY)].quantity == 10
     assert trades[("brokerage", "VTI", Side.BUY)].quantity == 2
     assert all(t.value >= 150 for t in plan.trades)
-    assert plan.holdings_after.cash["brokerage"] == pytest.approx(83.0)
+    assert plan.holdings_after.cash["brokerage"] == pytest.approx(33.0)
 
 
 def test_cash_target_is_kept():

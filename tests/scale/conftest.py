@@ -48,6 +48,21 @@ def serial_output(
 
 
 @pytest.fixture(scope="session")
+def small_book(book: Path) -> Path:
+    """Manifest of the first 40 households of ``book`` (same files)."""
+    manifest = book.parent / "first40.csv"
+    lines = book.read_text().splitlines()[:41]
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
+@pytest.fixture(scope="session")
+def small_output(serial_output: bytes) -> bytes:
+    """What ``small_book`` must give: the first 40 lines of the whole book's output."""
+    return b"".join(serial_output.splitlines(keepends=True)[:40])
+
+
+@pytest.fixture(scope="session")
 def dask_cluster() -> Iterator[Any]:
     """A LocalCluster of 2 single-threaded worker processes on loopback (nannies restart a
     killed worker)."""

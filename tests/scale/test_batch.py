@@ -109,24 +109,26 @@ def _kill_one_worker(pids: list[int]) -> Any:
 
 
 def test_a_killed_dask_worker_loses_nothing(
-    book: Path, prices: pd.DataFrame, serial_output: bytes, tmp_path: Path, dask_cluster: Any
+    small_book: Path, prices: pd.DataFrame, small_output: bytes, tmp_path: Path, dask_cluster: Any
 ) -> None:
     out = tmp_path / "plans.jsonl"
     runner = DaskRunner(dask_cluster.scheduler_address)
     try:
         pids = list(runner.client.run(os.getpid).values())
         progress = _kill_one_worker(pids)
-        summary = run_batch(_request(book, prices, out, chunk_size=10), runner, progress=progress)
+        summary = run_batch(
+            _request(small_book, prices, out, chunk_size=5), runner, progress=progress
+        )
         runner.client.wait_for_workers(2, timeout=60)  # the nanny restarted it
     finally:
         runner.close()
     assert progress.state["killed"]
-    assert out.read_bytes() == serial_output  # every household exactly once, in order
+    assert out.read_bytes() == small_output  # every household exactly once, in order
     assert summary.errors == 0
 
 
 def test_a_killed_local_process_loses_nothing(
-    book: Path, prices: pd.DataFrame, serial_output: bytes, tmp_path: Path
+    small_book: Path, prices: pd.DataFrame, small_output: bytes, tmp_path: Path
 ) -> None:
     out = tmp_path / "plans.jsonl"
     runner = ProcessRunner(2)
@@ -150,11 +152,13 @@ def test_a_killed_local_process_loses_nothing(
 
     try:
         progress = _kill_one_worker(pids)
-        summary = run_batch(_request(book, prices, out, chunk_size=10), Watch(), progress=progress)
+        summary = run_batch(
+            _request(small_book, prices, out, chunk_size=5), Watch(), progress=progress
+        )
     finally:
         runner.close()
     assert progress.state["killed"]
-    assert out.read_bytes() == serial_output
+    assert out.read_bytes() == small_output
     assert summary.errors == 0
 
 
@@ -173,29 +177,29 @@ def test_only_triggered_writes_the_triggered_households(
 
 
 def test_resume_skips_households_already_written(
-    book: Path, prices: pd.DataFrame, serial_output: bytes, tmp_path: Path
+    small_book: Path, prices: pd.DataFrame, small_output: bytes, tmp_path: Path
 ) -> None:
     out = tmp_path / "plans.jsonl"
-    lines = serial_output.decode().splitlines(keepends=True)
-    out.write_text("".join(lines[:83]) + lines[83][:40])  # a crash cut the 84th line
-    summary = run_batch(_request(book, prices, out, resume=True, chunk_size=50))
-    assert out.read_bytes() == serial_output
-    assert summary.resumed == 83
-    assert summary.planned == 117
-    again = run_batch(_request(book, prices, out, resume=True))
+    lines = small_output.decode().splitlines(keepends=True)
+    out.write_text("".join(lines[:23]) + lines[23][:40])  # a crash cut the 24th line
+    summary = run_batch(_request(small_book, prices, out, resume=True, chunk_size=10))
+    assert out.read_bytes() == small_output
+    assert summary.resumed == 23
+    assert summary.planned == 17
+    again = run_batch(_request(small_book, prices, out, resume=True))
     assert again.planned == 0
-    assert out.read_bytes() == serial_output
+    assert out.read_bytes() == small_output
 
 
 def test_resume_after_a_run_out_of_order_restores_manifest_order(
-    book: Path, prices: pd.DataFrame, serial_output: bytes, tmp_path: Path
+    small_book: Path, prices: pd.DataFrame, small_output: bytes, tmp_path: Path
 ) -> None:
     out = tmp_path / "plans.jsonl"
-    lines = serial_output.decode().splitlines(keepends=True)
-    out.write_text("".join(lines[150:160] + lines[3:5]))
-    summary = run_batch(_request(book, prices, out, resume=True))
-    assert summary.resumed == 12
-    assert out.read_bytes() == serial_output
+    lines = small_output.decode().splitlines(keepends=True)
+    out.write_text("".join(lines[30:36] + lines[3:5]))
+    summary = run_batch(_request(small_book, prices, out, resume=True))
+    assert summary.resumed == 8
+    assert out.read_bytes() == small_output
 
 
 def test_a_bad_household_in_the_middle_is_an_error_record(
@@ -234,15 +238,17 @@ def test_a_bad_household_in_the_middle_is_an_error_record(
 # ----------------------------------------------------------------------------- command line
 
 
-def test_cli_writes_plans_and_a_summary(book: Path, serial_output: bytes, tmp_path: Path) -> None:
+def test_cli_writes_plans_and_a_summary(
+    small_book: Path, small_output: bytes, tmp_path: Path
+) -> None:
     out = tmp_path / "plans.jsonl"
     result = run_cli(
-        ["batch", "rebalance", book, "--prices", "sp500", "--as-of", AS_OF, "--out", out]
+        ["batch", "rebalance", small_book, "--prices", "sp500", "--as-of", AS_OF, "--out", out]
     )
     assert result.code == 0, result.stderr
-    assert out.read_bytes() == serial_output
+    assert out.read_bytes() == small_output
     summary = result.stderr.strip().splitlines()[-1]
-    assert summary.startswith("batch: 200 households, ")
+    assert summary.startswith("batch: 40 households, ")
     assert " 0 errors, " in summary
     assert summary.endswith("households per second")
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from poise._errors import DataError
 from poise.allocate._fast import ProblemCache
-from poise.allocate._fit import FitResult, daily_returns, fit_model
+from poise.allocate._fit import FitResult, fit_model, price_returns
 from poise.allocate._types import ModelSpec
 from poise.calendar import Frequency, period_key
 from poise.model import CASH
@@ -119,7 +119,7 @@ class ModelAllocation:
                 "[allocation] model needs; add them or change allocation.symbols"
             )
         prices = history_until(history, as_of).iloc[-(self.lookback_days + 1) :]
-        return daily_returns(prices[list(self.symbols)])
+        return price_returns(prices[list(self.symbols)])
 
     def fit_on(self, history: pd.DataFrame, as_of: date) -> FitResult | None:
         """The model fitted on prices up to ``as_of``; None while history is too short."""

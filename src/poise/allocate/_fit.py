@@ -35,9 +35,9 @@ __all__ = [
     "MIN_OBSERVATIONS",
     "FitResult",
     "FrontierPoint",
-    "daily_returns",
     "efficient_frontier",
     "fit_model",
+    "price_returns",
     "risk_contributions",
 ]
 
@@ -103,7 +103,7 @@ class FrontierPoint:
     weights: dict[str, float]
 
 
-def daily_returns(prices: pd.DataFrame) -> pd.DataFrame:
+def price_returns(prices: pd.DataFrame) -> pd.DataFrame:
     """Simple daily returns of a wide price table; days with any missing price are dropped."""
     values = prices.to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):

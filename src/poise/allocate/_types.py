@@ -283,7 +283,6 @@ class ModelSpec:
                 )
         for key, value in (
             ("target_volatility", c.target_volatility),
-            ("target_return", c.target_return),
             ("risk_free_rate", self.risk_free_rate),
         ):
             if value is not None and abs(value) >= 1:

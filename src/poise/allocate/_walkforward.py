@@ -49,11 +49,15 @@ class WalkForwardResult:
 
     def stats(self) -> dict[str, float]:
         """Annualised return (CAGR), volatility, Sharpe (zero risk-free rate), maximum
-        drawdown and yearly one-way turnover."""
+        drawdown and yearly one-way turnover. Below a year of returns (252 days) CAGR is nan:
+        not annualised (GIPS); ``period_return`` is the return over the period."""
         r = self.returns.to_numpy()
         wealth = np.cumprod(1.0 + r)
         years = max(self.years, 1e-9)
-        cagr = float(wealth[-1] ** (1.0 / years) - 1.0) if r.size else 0.0
+        period = float(wealth[-1] - 1.0) if r.size else 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            grown = float(wealth[-1] ** (1.0 / years) - 1.0) if r.size >= TRADING_DAYS else math.nan
+        cagr = grown if math.isfinite(grown) else math.nan
         vol = float(np.std(r, ddof=1) * math.sqrt(TRADING_DAYS)) if r.size > 1 else 0.0
         mean = float(np.mean(r) * TRADING_DAYS) if r.size else 0.0
         peak = np.maximum.accumulate(wealth) if r.size else np.ones(1)
@@ -62,6 +66,7 @@ class WalkForwardResult:
         yearly_turnover = float(self.turnover.iloc[1:].sum() / years)
         return {
             "cagr": cagr,
+            "period_return": period,
             "volatility": vol,
             "sharpe": mean / vol if vol > 0 else math.nan,
             "max_drawdown": drawdown,

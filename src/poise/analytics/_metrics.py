@@ -32,7 +32,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from poise.model import CASH
 
@@ -314,6 +313,8 @@ def money_weighted_return(
             low, high = npv(lo), npv(hi)
             if not (math.isfinite(low) and math.isfinite(high)) or low * high > 0:
                 return math.nan
+            from scipy.optimize import brentq  # scipy only when an IRR is asked for
+
             return float(brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500))
     except (ValueError, OverflowError, ZeroDivisionError, RuntimeError):
         return math.nan

@@ -9,8 +9,14 @@ from datetime import date
 import pandas as pd
 
 from poise._errors import InputError
-from poise.allocate import FitResult, FrontierPoint, ModelSpec, efficient_frontier, fit_model
-from poise.allocate import daily_returns as price_returns
+from poise.allocate import (
+    FitResult,
+    FrontierPoint,
+    ModelSpec,
+    efficient_frontier,
+    fit_model,
+    price_returns,
+)
 
 __all__ = ["OptimizeRequest", "OptimizeResult", "optimize", "select_universe"]
 

@@ -7,7 +7,7 @@ from poise.backtest._harvest import Harvest, after_tax_values, recent_transactio
 from poise.backtest._result import TRADE_COLUMNS, BacktestResult
 from poise.backtest._state import BacktestState, TradeKind
 from poise.backtest._steps import PayTaxes, Rebalance, Step, UpdateTargets, default_steps
-from poise.backtest._tax import RealizedGains, TaxLedger, annual_tax
+from poise.backtest._tax import RealizedGains, TaxLedger, tax_by_account
 
 __all__ = [
     "TRADE_COLUMNS",
@@ -24,9 +24,9 @@ __all__ = [
     "TradeKind",
     "UpdateTargets",
     "after_tax_values",
-    "annual_tax",
     "default_steps",
     "flow_days",
     "recent_transactions",
     "run_backtest",
+    "tax_by_account",
 ]

@@ -24,19 +24,125 @@ from typing import Any
 
 import numpy as np
 
+from poise.backtest._screen import MARGIN
 from poise.backtest._state import TradeKind
 from poise.model import Side
 from poise.plan import _compiled as plan_compiled
 from poise.plan._compiled import pairwise_sum, rebalance_to_target
 from poise.plan._kernel import Action, action_text, reason_texts
 from poise.plan._orders import order_floor
-from poise.policy import CalendarPolicy, Policy, RebalanceTo, ThresholdPolicy
+from poise.policy import (
+    CalendarPolicy,
+    Policy,
+    PolicyContext,
+    RebalanceTo,
+    ThresholdPolicy,
+    VolatilityPolicy,
+    half_bands,
+)
+from poise.policy import _compiled as policy_compiled
+from poise.policy._compiled import volatility_scales
 
 __all__ = ["CompiledPlans", "CompiledStretch", "advance", "stretch_for"]
 
-_CALENDAR, _THRESHOLD = 1, 2
+_CALENDAR, _THRESHOLD, _VOLATILITY = 1, 2, 3
 _MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 _state: dict[str, Any] = {"compiled": False}
+
+
+_SCREEN = 1e-12 - MARGIN
+_RECOMPUTE = 64  # days between exact recomputations of the rolling sums
+
+
+def _window_sums(hist: np.ndarray, col: int, lo: int, hi: int, roll: np.ndarray, at: int) -> None:
+    """Count, sum and sum of squares of the returns ``t`` in [lo, hi) of ``col`` (NaN
+    skipped) into ``roll[at:at + 3, col]``."""
+    count = 0.0
+    total = 0.0
+    squares = 0.0
+    for t in range(max(lo, 0), hi):
+        r = hist[t + 1, col] / hist[t, col] - 1.0
+        if r == r:
+            count += 1.0
+            total += r
+            squares += r * r
+    roll[at, col] = count
+    roll[at + 1, col] = total
+    roll[at + 2, col] = squares
+
+
+def _shift(hist: np.ndarray, col: int, add: int, drop: int, roll: np.ndarray, at: int) -> None:
+    """Add return ``add`` to, and take return ``drop`` (if >= 0) out of, the sums at ``at``."""
+    r = hist[add + 1, col] / hist[add, col] - 1.0
+    if r == r:
+        roll[at, col] += 1.0
+        roll[at + 1, col] += r
+        roll[at + 2, col] += r * r
+    if drop >= 0:
+        r = hist[drop + 1, col] / hist[drop, col] - 1.0
+        if r == r:
+            roll[at, col] -= 1.0
+            roll[at + 1, col] -= r
+            roll[at + 2, col] -= r * r
+
+
+def rolling_low(
+    hist: np.ndarray,
+    row: int,
+    window: int,
+    long_window: int,
+    min_scale: float,
+    max_scale: float,
+    roll: np.ndarray,
+    low: np.ndarray,
+) -> None:
+    """A lower bound of each column's volatility scale at ``row`` (the decision day), from
+    rolling sums of the returns updated day by day (``roll``: recent and long-run count, sum,
+    sum of squares, the peak sum of squares since the last exact recomputation, the row).
+
+    The sums' variance is trusted only where it is large against the rounding the updates
+    can have made (else the lowest scale is used), and then taken 1e-6 lower (relative)."""
+    cols = hist.shape[1]
+    n = cols - 1
+    floor = min_scale if min_scale < 1.0 else 1.0
+    if row < window:  # the policy's scale is exactly 1
+        for c in range(cols):
+            low[c] = 1.0
+        return
+    last = int(roll[7, 0])
+    since = roll[7, 1]
+    fresh = last < 0 or row != last + 1 or since >= _RECOMPUTE
+    for c in range(n):
+        if fresh:
+            _window_sums(hist, c, row - long_window, row, roll, 0)
+            _window_sums(hist, c, row - window, row, roll, 3)
+            roll[6, c] = roll[2, c]
+        else:
+            _shift(hist, c, row - 1, row - 1 - long_window, roll, 0)
+            _shift(hist, c, row - 1, row - 1 - window, roll, 3)
+            if roll[2, c] > roll[6, c]:
+                roll[6, c] = roll[2, c]
+    roll[7, 0] = row
+    roll[7, 1] = 0.0 if fresh else since + 1.0
+    error = (roll[7, 1] + long_window + 2.0) * 4.0 * 2.220446049250313e-16
+    for c in range(n):
+        low[c] = floor
+        count_long, count_recent = roll[0, c], roll[3, c]
+        if count_long <= 0 or count_recent <= 0:
+            continue
+        mean_long = roll[1, c] / count_long
+        var_long = roll[2, c] / count_long - mean_long * mean_long
+        mean_recent = roll[4, c] / count_recent
+        var_recent = roll[5, c] / count_recent - mean_recent * mean_recent
+        peak = roll[6, c]
+        if var_long * count_long <= 1e8 * error * peak:
+            continue
+        if var_recent * count_recent <= 1e8 * error * peak:
+            continue
+        scale = np.sqrt(var_recent / var_long) * (1.0 - 1e-6)
+        scale = scale if scale > min_scale else min_scale
+        low[c] = scale if scale < max_scale else max_scale
+    low[n] = 1.0  # cash: the policy sets its scale to 1
 
 
 def stretch(
@@ -47,6 +153,8 @@ def stretch(
     q: np.ndarray,
     target_w: np.ndarray,
     threshold: np.ndarray,
+    base: np.ndarray,
+    vol: np.ndarray,
     kind: int,
     keys: np.ndarray,
     check: bool,
@@ -78,6 +186,10 @@ def stretch(
     """
     n = q.shape[0] - 1
     values = np.empty(n + 1)
+    scale = np.empty(n + 1)
+    low = np.empty(n + 1)
+    roll = np.zeros((8, n + 1))
+    roll[7, 0] = -1.0  # the row the sums are for: none yet
     after = np.empty(n)
     events = 0
     trades = 0
@@ -95,11 +207,23 @@ def stretch(
                 values[j] = hist[row, j] * q[j]
             total = pairwise_sum(values, 0, n + 1)
             fired = False
+            if kind == _VOLATILITY:  # screen with scales from rolling sums, less their error
+                rolling_low(hist, row, int(vol[0]), int(vol[1]), vol[2], vol[3], roll, low)
             for j in range(n + 1):
                 w = values[j] / total if total > 0 else 0.0
-                if abs(w - target_w[j]) > threshold[j]:
+                bound = threshold[j] if kind != _VOLATILITY else base[j] * low[j] + _SCREEN
+                if abs(w - target_w[j]) > bound:
                     fired = True
                     break
+            if fired and kind == _VOLATILITY:  # the bands of the day, as the policy scales them
+                volatility_scales(hist, row + 1, int(vol[0]), int(vol[1]), vol[2], vol[3], scale)
+                scale[n] = 1.0
+                fired = False
+                for j in range(n + 1):
+                    w = values[j] / total if total > 0 else 0.0
+                    if abs(w - target_w[j]) > base[j] * scale[j] + 1e-12:
+                        fired = True
+                        break
             if not fired:
                 continue
         price = hist[row, :n]
@@ -153,7 +277,9 @@ def _compile() -> bool:
     space = globals()
     space["pairwise_sum"] = plan_compiled.pairwise_sum
     space["rebalance_to_target"] = plan_compiled.rebalance_to_target
-    space["stretch"] = numba.njit(cache=True, nogil=True)(stretch)
+    space["volatility_scales"] = policy_compiled.volatility_scales
+    for name in ("_window_sums", "_shift", "rolling_low", "stretch"):
+        space[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(space[name])
     _state["compiled"] = True
     return True
 
@@ -168,8 +294,8 @@ class CompiledStretch:
             self.months = _MONTHS[str(policy.frequency)]
             self.check = False
         else:
-            assert isinstance(policy, ThresholdPolicy)
-            self.kind = _THRESHOLD
+            assert isinstance(policy, ThresholdPolicy | VolatilityPolicy)
+            self.kind = _THRESHOLD if type(policy) is ThresholdPolicy else _VOLATILITY
             freq = policy.check_frequency
             self.check = freq is not None
             self.months = _MONTHS[str(freq)] if freq is not None else 1
@@ -182,22 +308,31 @@ class CompiledStretch:
             float(order_floor(rules)),
             float(rules.cash_reserve),
         )
+        self.vol = np.zeros(4)
+        if isinstance(policy, VolatilityPolicy):
+            self.vol = np.array(
+                [policy.window, policy.long_window, policy.min_scale, policy.max_scale], float
+            )
         self._targets: np.ndarray | None = None
         self._threshold = np.zeros(0)
-        self._bands: np.ndarray | None = None
+        self._base = np.zeros(0)
 
-    def thresholds(self, target_w: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """The policy's test, ``|weight - target| > bands + 1e-12``, as one array, and its
-        bands (None for a calendar rule)."""
+    def thresholds(self, target_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The policy's test, ``|weight - target| > bands + 1e-12``, as one array (for the
+        volatility rule: its bands at the lowest scale, less the screens' margin), and the
+        volatility rule's unscaled bands."""
         if self._targets is not target_w:
             self._targets = target_w
+            p: Any = self.policy
             if self.kind == _THRESHOLD:
-                bands = self.policy.bands(target_w)  # type: ignore[attr-defined]
-                self._bands = bands
-                self._threshold = np.ascontiguousarray(bands + 1e-12)
+                self._threshold = np.ascontiguousarray(p.bands(target_w) + 1e-12)
+            elif self.kind == _VOLATILITY:
+                self._base = np.ascontiguousarray(half_bands(target_w, p.absolute, p.relative))
+                low = min(p.min_scale, 1.0)
+                self._threshold = self._base * low + (1e-12 - MARGIN)
             else:
                 self._threshold = np.zeros(target_w.size)
-        return self._threshold, self._bands
+        return self._threshold, self._base
 
 
 def stretch_for(state: Any, policy: Policy, screen: bool) -> CompiledStretch | None:
@@ -206,7 +341,7 @@ def stretch_for(state: Any, policy: Policy, screen: bool) -> CompiledStretch | N
         return None
     if type(policy) is CalendarPolicy:
         pass
-    elif type(policy) is ThresholdPolicy:
+    elif type(policy) is ThresholdPolicy or type(policy) is VolatilityPolicy:
         if policy.rebalance_to is not RebalanceTo.TARGET:
             return None
     else:
@@ -226,7 +361,7 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
     cols = state.cols
     hist = state._history_matrix()
     target_w = np.ascontiguousarray(state.target_w, dtype=float)
-    threshold, bands = fast.thresholds(state.target_w)
+    threshold, base = fast.thresholds(state.target_w)
     q = np.ascontiguousarray(state._q, dtype=float).copy()
     months = fast.months
     last = state.last_rebalanced
@@ -254,6 +389,8 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
             q,
             target_w,
             threshold,
+            base,
+            fast.vol,
             fast.kind,
             fast.keys,
             fast.check,
@@ -285,7 +422,7 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
                 names=names,
                 cols=cols,
                 target_w=state.target_w,
-                bands=bands,
+                bands=None,
             )
             _record(state, fast, batch, ev_q[:events], ev_cost[:events])
             last_key = int(fast.keys[ev_day[events - 1]])
@@ -298,60 +435,91 @@ def _record(
     state: Any, fast: CompiledStretch, batch: Any, holdings: np.ndarray, costs: np.ndarray
 ) -> None:
     """Book a batch of compiled rebalances on ``state`` as ``ArrayRebalance`` would have:
-    the policy's decision (asked now, on the same context), the rebalance rows, the holdings
-    of each day, the positions opened and closed, and the trades (worded at the end)."""
+    the policy's decision (asked now, on the context it would have seen: the weights of all
+    the batch's days computed at once, as ``BacktestState.weights`` computes each), the
+    rebalance rows, the holdings of each day, the positions opened and closed, and the trades
+    (worded at the end)."""
     n = len(state.names) - 1
     cols = state.cols
-    universe = np.zeros((batch.days.size, len(state.universe)))
+    days = batch.days
+    events = days.size
+    universe = np.zeros((events, len(state.universe)))
     universe[:, cols] = holdings[:, :n]
+    previous = np.empty_like(holdings)  # the holdings each day's decision sees
+    previous[0] = state._q
+    previous[1:] = holdings[:-1]
+    hist = state._history_matrix()
+    values = hist[state.offset + days] * previous
+    totals = values.sum(axis=1)
+    weights = np.where(
+        (totals > 0)[:, None], values / np.where(totals > 0, totals, 1.0)[:, None], 0.0
+    )
+    held = holdings[:, :n] > 0
+    was = previous[:, :n] > 0
+    changed = np.flatnonzero((held != was).any(axis=1)).tolist()
+    starts = (np.cumsum(batch.trades) - batch.trades).tolist()
     opened = state._opened
-    before = state._q[:n] > 0
-    start = 0
-    for e, i in enumerate(batch.days.tolist()):
-        count = int(batch.trades[e])
-        state.i = i
-        decision = state.decide(i)
+    for e in changed:  # positions closed, then opened in the order they were bought
+        for j in np.flatnonzero(was[e] & ~held[e]).tolist():
+            opened.pop(int(cols[j]), None)
+        start = starts[e]
+        for t in range(start + int(batch.sells[e]), start + int(batch.trades[e])):
+            j = int(batch.index[t])
+            if not was[e, j] and held[e, j]:
+                opened[int(cols[j])] = None
+    policy, names, target_w = state.policy, state.names, state.target_w
+    offset = state.offset
+    counts = batch.trades.tolist()
+    cash = holdings[:, n].tolist()
+    costs_list = costs.tolist()
+    last = state.last_rebalanced
+    rows, segments = state.rebalance_rows, state.segments
+    bands: list[np.ndarray | None] = []
+    for e, i in enumerate(days.tolist()):
+        day = state.day(i)
+        context = PolicyContext(
+            day,
+            names,
+            weights[e],
+            target_w,
+            last,
+            state.day(i - 1) if i > 0 else None,
+            hist[: offset + i + 1],
+        )
+        decision = policy.decide(context)
         if not decision.triggered:
             raise AssertionError(f"compiled loop and {fast.policy!r} disagree on day {i}")
-        day = state.today
-        now = holdings[e, :n] > 0
-        if (now != before).any():
-            for j in np.flatnonzero(before & ~now).tolist():
-                opened.pop(int(cols[j]), None)
-            sells = int(batch.sells[e])
-            for t in range(start + sells, start + count):
-                j = int(batch.index[t])
-                if not before[j] and now[j]:
-                    opened[int(cols[j])] = None
-        before = now
-        start += count
-        state.last_rebalanced = day
-        state.rebalance_rows.append(
-            (day, "; ".join(decision.reasons), count, float(costs[e]), TradeKind.REBALANCE)
-        )
-        state.segments.append((i, universe[e], float(holdings[e, n])))
-        # the views the next event sees
-        state._q = holdings[e].copy()
-    last = holdings[-1]
-    state.quantity[cols] = last[:n]
-    state.cash = float(last[n])
-    q = last.copy()
+        bands.append(decision.half_bands)
+        last = day
+        rows.append((day, "; ".join(decision.reasons), counts[e], costs_list[e], _REBALANCE))
+        segments.append((i, universe[e], cash[e]))
+    state.i = int(days[-1])
+    state.last_rebalanced = last
+    q = holdings[-1].copy()
+    state.quantity[cols] = q[:n]
+    state.cash = float(q[n])
     state._q = q
     state.qty_names = q[:n]
-    state.cash_total = float(last[n])
+    state.cash_total = float(q[n])
+    if any(b is not None for b in bands):  # each trade's band, as the day's decision drew it
+        none = np.full(n + 1, np.inf)
+        by_event = np.stack([none if b is None else b for b in bands])
+        batch.bands = by_event[np.repeat(np.arange(events), batch.trades), batch.index]
     state._plans.append(batch)
 
 
+_REBALANCE = TradeKind.REBALANCE
 _ACTIONS = np.array([int(Action.SELL_TO_TARGET), int(Action.BUY_TO_TARGET)], dtype=np.int64)
 _TEXTS = [action_text(a) if a != Action.WITHDRAWAL else "" for a in Action]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class CompiledPlans:
     """The rebalances to target of one compiled stretch: per event its day, trades, sells and
     value before; per trade its symbol position (in ``names``), shares, cost, shares held
-    before and price. ``names``, ``cols``, ``target_w`` and ``bands`` are the view they were
-    planned in."""
+    before and price, and the band half-width the day's decision gave its symbol (``bands``,
+    None when the rule has no bands). ``names``, ``cols`` and ``target_w`` are the view they
+    were planned in."""
 
     days: np.ndarray
     trades: np.ndarray
@@ -387,7 +555,7 @@ class CompiledPlans:
         held, price = self.held, self.price
         weights = np.where(positive, held * price / np.where(positive, total, 1.0), 0.0)
         symbols = np.array(state.universe, dtype=object)[self.cols[index]]
-        band = None if self.bands is None else self.bands[index]
+        band = self.bands
         actions = np.where(sell, _ACTIONS[0], _ACTIONS[1])
         reasons = reason_texts(symbols, weights, self.target_w[index], band, actions, _TEXTS)
         return {

@@ -17,7 +17,7 @@ from poise.model import Side, TaxRules, Trade
 from poise.tax import Carryforward, TaxYear, estimate_tax
 from poise.tax import annual_tax as account_year
 
-__all__ = ["RealizedGains", "TaxLedger", "annual_tax"]
+__all__ = ["RealizedGains", "TaxLedger", "tax_by_account"]
 
 
 @dataclass(slots=True)
@@ -28,7 +28,7 @@ class RealizedGains:
     long_term: float = 0.0
 
 
-def annual_tax(
+def tax_by_account(
     gains: Mapping[str, RealizedGains],
     rules: TaxRules,
     carried_in: Carryforward = Carryforward(),
@@ -94,7 +94,7 @@ class TaxLedger:
                 self.years[y] = account_year(
                     totals.short_term, totals.long_term, self.rules, carry, y
                 )
-                self.bills[y] = annual_tax(self.gains.get(y, {}), self.rules, carry)
+                self.bills[y] = tax_by_account(self.gains.get(y, {}), self.rules, carry)
                 carry = self.years[y].carried_out
         return self.bills[year]
 

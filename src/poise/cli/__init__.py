@@ -1,4 +1,21 @@
-"""The ``poise`` command line. Every command is a thin door onto the one engine."""
+"""The ``poise`` command line. Every command is a thin door onto the one engine.
+
+Adding a command (keep ``poise --help`` and ``poise --version`` within 0.3 s):
+
+1. Write ``cli/_name.py``: ``from poise.cli._app import app`` and declare
+   ``@app.command()`` (or a sub-app with ``app.add_typer``). At module level import only
+   ``typer``, ``rich``, the standard library and the light ``poise.cli`` helpers
+   (``_app``, ``_options``, ``_progress``); put engine types used in annotations under
+   ``if TYPE_CHECKING:``.
+2. Import everything else inside the command function, where it runs: ``poise.app`` (the use
+   case), ``poise.io`` (readers), ``poise.report`` (JSON), door extras (FastAPI, SQLAlchemy,
+   Dask). ``import poise.cli`` must not import pandas, numpy, skfolio, cvxpy or the extras
+   (``tests/cli/test_startup.py`` checks it; ``benchmarks/startup.py`` times it).
+3. Flags -> request -> ``poise.app`` -> render: build the typed request, wrap the call in
+   ``flag_errors(REQUEST_FLAGS)`` so engine errors name the flags, print with ``print_json``
+   of a ``poise.report`` dict or a rich table.
+4. Add the module to the import list below (that registers it).
+"""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -16,7 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import DataError, InputError
-from poise.model import Side, Trade
+
+if TYPE_CHECKING:
+    from poise.model import Trade
 
 __all__ = [
     "REQUEST_FLAGS",
@@ -154,7 +156,7 @@ def trades_table(trades: Sequence[Trade], gain_label: str = "gain") -> Table:
             f"{t.price:,.2f}",
             f"{t.value:,.2f}",
             f"{t.cost:,.2f}",
-            f"{gain:,.2f}" if t.side is Side.SELL else "",
+            f"{gain:,.2f}" if t.side.value == "sell" else "",
             escape(t.reason.removeprefix(f"{t.symbol} ")),  # the symbol has its own column
         )
     return whole_numbers(table)

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from poise._errors import InputError
 from poise.cli._app import app, err_console, parse_date_option
-from poise.io import read_prices
-from poise.scale import (
-    BatchRequest,
-    DaskRunner,
-    ExecutorRunner,
-    ProcessRunner,
-    Runner,
-    read_manifest,
-    run_batch,
-)
+
+if TYPE_CHECKING:
+    from poise.scale import Runner
 
 __all__ = ["batch_rebalance"]
 
@@ -29,6 +23,8 @@ app.add_typer(batch_app, name="batch")
 
 
 def _runner(workers: int | None, scheduler: str | None) -> Runner:
+    from poise.scale import DaskRunner, ExecutorRunner, ProcessRunner
+
     if workers is not None and scheduler is not None:
         raise InputError("give --workers or --scheduler, not both", field="--scheduler")
     if workers is not None:
@@ -79,6 +75,9 @@ def batch_rebalance(
     or {"household", "ok": false, "error"}, in manifest order, identical whatever runs it.
     Planning never sends an order. A summary goes to stderr.
     """
+    from poise.io import read_prices
+    from poise.scale import BatchRequest, read_manifest, run_batch
+
     if chunk_size < 1:
         raise InputError(f"must be at least 1, got {chunk_size}", field="--chunk-size")
     book = read_manifest(manifest)

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from poise._errors import InputError
 from poise.cli._app import app, console, flag_errors, parse_date_option, print_json
 from poise.cli._backtest import RUN_FLAGS, check_report_path, headline, metrics_table, write_report
 from poise.cli._progress import progress_bars
@@ -17,9 +18,10 @@ __all__ = ["demo"]
 
 @app.command()
 def demo(
-    out: Path = typer.Option(
-        Path("poise-demo.html"), "--out", help="Where to write the HTML report."
+    out: Path | None = typer.Option(
+        None, "--report", help="Where to write the HTML report (default poise-demo.html)."
     ),
+    out_old: Path | None = typer.Option(None, "--out", hidden=True),
     start: str | None = typer.Option(None, "--start", help="First day (default 1990-01-02)."),
     end: str | None = typer.Option(None, "--end", help="Last day (default 2022-12-28)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -30,14 +32,17 @@ def demo(
     from poise.app import demo as run
     from poise.report import compare_to_dict
 
+    if out is not None and out_old is not None:
+        raise InputError("give it once (--out is the old name of --report)", field="--report")
+    out = out or out_old or Path("poise-demo.html")
     first = parse_date_option(start, "--start")
     last = parse_date_option(end, "--end")
     with flag_errors(RUN_FLAGS):
         check_window(first, last, 100_000.0)
-    check_report_path(out, "--out")
+    check_report_path(out, "--report")
     with flag_errors(RUN_FLAGS), progress_bars() as progress:
         outcome = run(first, last, progress=progress)
-    written = write_report(out, outcome.report_html or "", "--out")
+    written = write_report(out, outcome.report_html or "", "--report")
     if json_out:
         data = compare_to_dict(outcome)
         print_json({"household": data["household"], "report": str(written), **data})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from poise.data import load_feed, set_feed_loader
+from poise.data._loader import set_feed_loader
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["load_cached_feed"]
 
@@ -12,6 +15,7 @@ __all__ = ["load_cached_feed"]
 def load_cached_feed(text: str) -> pd.DataFrame:
     """The feed's closes up to today, downloaded bars kept in the store's ``price_bars``
     (the database of ``POISE_DATABASE_URL``, else ``$POISE_HOME/poise.db``)."""
+    from poise.data import load_feed
     from poise.store import SqlBarCache, open_store
 
     engine = open_store(None)

@@ -8,7 +8,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -16,20 +16,11 @@ from rich.table import Table
 
 from poise._errors import InputError
 from poise._numbers import number_problem
-from poise.allocate import (
-    Constraints,
-    CovarianceName,
-    FitResult,
-    FrontierPoint,
-    GroupLimit,
-    ModelName,
-    ModelSpec,
-    View,
-    parse_view,
-)
 from poise.cli._app import app, console, flag_errors, parse_date_option, print_json, warn
 from poise.cli._options import number
-from poise.io import read_prices, write_text_atomic
+
+if TYPE_CHECKING:
+    from poise.allocate import FitResult, FrontierPoint, GroupLimit, ModelSpec, View
 
 __all__ = ["optimize"]
 
@@ -97,6 +88,8 @@ _GROUP = re.compile(r"^\s*(?P<name>[^=]+?)\s*=\s*(?P<syms>[^<>=]+?)\s*(?P<op><=|
 
 
 def _groups(values: Sequence[str]) -> tuple[GroupLimit, ...]:
+    from poise.allocate import GroupLimit
+
     merged: dict[str, GroupLimit] = {}
     for text in values:
         match = _GROUP.match(text)
@@ -134,13 +127,11 @@ def _budgets(values: Sequence[str]) -> dict[str, float]:
 def _views_file(path: Path, symbols: Sequence[str]) -> tuple[list[View], float | None]:
     """Views from TOML or JSON: ``views = ["AAPL=0.10@0.6", {view = "...", confidence = x}]``
     and optionally ``tau``."""
+    from poise.allocate import parse_view
+    from poise.io._text import read_text_file
+
     src = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", source=src) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", source=src) from None
+    text = read_text_file(path, "JSON" if path.suffix.lower() == ".json" else "TOML")
     try:
         data: Any = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -284,8 +275,10 @@ def optimize(
 ) -> None:
     """Fit an allocation model on daily returns (long-only, fully invested by default) and
     print its weights and risk contributions."""
+    from poise.allocate import Constraints, CovarianceName, ModelName, ModelSpec, parse_view
     from poise.app import OptimizeRequest, select_universe
     from poise.app import optimize as run
+    from poise.io import read_prices, write_text_atomic
     from poise.report import optimize_to_dict
 
     name = _choice(model, ModelName, "--model")

@@ -5,42 +5,35 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from poise._errors import InputError
-from poise.allocate import (
-    BANDS,
-    QUESTIONS,
-    GlidePathAllocation,
-    RiskProfile,
-    goals_from_list,
-    profile_from_answers,
-    risk_profile_from_table,
-)
 from poise.cli._app import app, console, parse_date_option, print_json
-from poise.io import read_household, write_text_atomic
+
+if TYPE_CHECKING:
+    from poise.allocate import RiskProfile
 
 __all__ = ["profile"]
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    from poise.io._text import read_text_file
+
     src = str(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", source=src) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", source=src) from None
+        return tomllib.loads(read_text_file(path, "TOML"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", source=src) from None
 
 
 def _ask() -> RiskProfile:
     """Ask each question in the terminal (a number per answer)."""
+    from poise.allocate import QUESTIONS, profile_from_answers
+
     answers: dict[str, str] = {}
     for i, q in enumerate(QUESTIONS, start=1):
         console.print(f"\n[bold]{i}. {q.text}[/]")
@@ -83,6 +76,14 @@ def profile(
 ) -> None:
     """Score the risk questionnaire: risk score (0-100) → growth/defensive split, and show how a
     household's goals de-risk it over time (glide path)."""
+    from poise.allocate import (
+        BANDS,
+        GlidePathAllocation,
+        goals_from_list,
+        risk_profile_from_table,
+    )
+    from poise.io import read_household, write_text_atomic
+
     start = parse_date_option(as_of, "--as-of") or date.today()
     data = _read_toml(household) if household is not None else {}
     hh = read_household(household) if household is not None else None

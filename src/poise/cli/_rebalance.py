@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from poise.app import RebalanceRequest, cash_flows
-from poise.app import rebalance as app_rebalance
 from poise.cli._app import (
     REQUEST_FLAGS,
     app,
@@ -21,9 +20,9 @@ from poise.cli._app import (
     warn,
 )
 from poise.cli._options import number
-from poise.io import read_holdings, read_household, read_prices, read_transactions
-from poise.model import Plan
-from poise.report import rebalance_to_dict
+
+if TYPE_CHECKING:
+    from poise.model import Plan
 
 __all__ = ["rebalance"]
 
@@ -78,6 +77,11 @@ def rebalance(
     ),
 ) -> None:
     """Decide whether to rebalance today and list the trades, per account, with cost and tax."""
+    from poise.app import RebalanceRequest, cash_flows
+    from poise.app import rebalance as app_rebalance
+    from poise.io import read_holdings, read_household, read_prices, read_transactions
+    from poise.report import rebalance_to_dict
+
     hh = read_household(household)
     lots = read_holdings(holdings, hh)
     table = read_prices(prices)

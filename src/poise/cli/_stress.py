@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -24,7 +24,9 @@ from poise.cli._app import (
 from poise.cli._backtest import check_report_path, write_report
 from poise.cli._options import number
 from poise.cli._progress import progress_bars
-from poise.risk import Goal
+
+if TYPE_CHECKING:
+    from poise.risk import ValueGoal
 
 __all__ = ["parse_goal", "stress"]
 
@@ -33,8 +35,10 @@ _FLAGS = REQUEST_FLAGS
 _SUFFIX = {"k": 1e3, "m": 1e6}
 
 
-def parse_goal(spec: str) -> Goal:
+def parse_goal(spec: str) -> ValueGoal:
     """``AMOUNT@DATE``: ``1000000@2045-01-01``, ``1,500,000@2040-06-30`` or ``1.5m@2040-06-30``."""
+    from poise.risk import ValueGoal
+
     amount_text, sep, day_text = spec.partition("@")
     text = amount_text.strip().lower().replace(",", "").replace("_", "")
     scale = _SUFFIX.get(text[-1:], 1.0)
@@ -56,7 +60,7 @@ def parse_goal(spec: str) -> Goal:
         raise InputError(
             f"goal date {day_text!r} is not an ISO date; write YYYY-MM-DD", field="--goal"
         ) from None
-    return Goal(amount, when)
+    return ValueGoal(amount, when)
 
 
 def _pct(x: float | None) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from poise._errors import DataError, InputError
+from poise.data._loader import installed_feed_loader, set_feed_loader
 
 __all__ = [
     "AlpacaBars",
@@ -236,15 +237,7 @@ class YahooBars:
         return closes.astype(float)
 
 
-_loader: Callable[[str], pd.DataFrame] | None = None
-
-
-def set_feed_loader(loader: Callable[[str], pd.DataFrame] | None) -> None:
-    """Install how a door loads a feed (the command line caches bars in the store)."""
-    global _loader
-    _loader = loader
-
-
 def feed_prices(text: str) -> pd.DataFrame:
     """Prices for ``text`` through the installed loader, else uncached from the feed."""
-    return _loader(text) if _loader is not None else load_feed(text)
+    loader = installed_feed_loader()
+    return loader(text) if loader is not None else load_feed(text)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from poise._errors import InputError
+from poise.io._text import read_text_file
 from poise.model import CASH, Holdings, Lot, Side, Trade
 
 __all__ = ["PlanFile", "parse_plan", "read_plan"]
@@ -41,12 +42,7 @@ def read_plan(path: str | Path) -> PlanFile:
         Naming the file, the field (``trades[2].quantity``) and the fix.
     """
     src = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", source=src) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", source=src) from None
+    text = read_text_file(path, "JSON")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

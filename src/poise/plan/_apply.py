@@ -18,10 +18,12 @@ def group_lots(lots: Iterable[Lot]) -> dict[tuple[str, str], list[Lot]]:
     return groups
 
 
-def _find(group: list[Lot], lot: Lot) -> int:
-    for i, candidate in enumerate(group):
-        if candidate is lot:
-            return i
+def _find(group: list[Lot], lot: Lot, positions: dict[int, int]) -> int:
+    """The index of ``lot`` in ``group``: by identity through ``positions`` (built once per
+    trade, so that a sell of many lots stays linear), else the first equal lot."""
+    i = positions.get(id(lot))
+    if i is not None and group[i] is lot:
+        return i
     return group.index(lot)
 
 
@@ -49,7 +51,8 @@ def apply_trades(
             )
             continue
         if trade.lot_sales:
-            parts = [(_find(group, sale.lot), sale.quantity) for sale in trade.lot_sales]
+            positions = {id(lot): i for i, lot in enumerate(group)}
+            parts = [(_find(group, sale.lot, positions), sale.quantity) for sale in trade.lot_sales]
         else:
             parts = []
             remaining = trade.quantity

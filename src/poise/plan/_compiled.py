@@ -304,6 +304,46 @@ def rebalance_to_target(
                 redo = True
             if not bought_any:
                 break
+        # then one share at a time while it lowers the squared error, cash included
+        # (``poise.plan._sizing.best_extra_share``, term for term)
+        goal_cash = target_w[n] * total
+        for _ in range(4 * n + 8):
+            cash_err = book_cash - 0.0 - goal_cash
+            best = -1e-9
+            pick = -1
+            for i in range(n):
+                p = price[i]
+                earlier = seq[i] >= 0
+                unit = p * cost_rate + (0.0 if earlier else commission)
+                if not (
+                    unit <= spendable + 1e-9 and ((buy_q[i] if earlier else 0.0) + 1.0) * p >= floor
+                ):
+                    continue
+                e = after[i] * p - target_w[i] * total
+                delta = (e + p) * (e + p) - e * e + (cash_err - unit) * (cash_err - unit)
+                delta = delta - cash_err * cash_err
+                if delta < best:
+                    best = delta
+                    pick = i
+            if pick < 0:
+                break
+            i = pick
+            p = price[i]
+            after[i] = after[i] + 1.0
+            before = book_cash
+            q = 1.0
+            if seq[i] >= 0:
+                book_cash = before - (-(buy_q[i] * p) - buy_cost[i])
+                q += buy_q[i]
+            value = q * p
+            cost = commission + value * spread_bps * 1e-4
+            book_cash = book_cash + (-value - cost)
+            seq[i] = counter
+            counter += 1
+            buy_q[i] = q
+            buy_cost[i] = cost
+            spendable -= before - book_cash
+            redo = True
         if redo:
             k = start + n_sells
             for i in np.argsort(seq, kind="mergesort"):
@@ -365,8 +405,11 @@ def compile() -> bool:
         return False
     import numba
 
+    from poise.policy import _compiled as policy_compiled
+
     space = globals()
     for name, fn in _PLAIN.items():
-        space[name] = numba.njit(cache=True, nogil=True)(fn)
+        space[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+    policy_compiled.compile()  # the volatility rule's scales
     _state["compiled"] = True
     return True

@@ -31,7 +31,7 @@ from poise.plan._apply import apply_trades, group_lots
 from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
 from poise.plan._flows import CashFlow
 from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
-from poise.plan._sizing import desired_values, level_fill
+from poise.plan._sizing import best_extra_share, desired_values, level_fill
 from poise.plan._taxaware import TaxAware, fold_substitutes, group_context
 from poise.policy import Decision, PolicyContext, RebalanceTo, aligned_history
 from poise.tax import Transaction, is_long_term, select_lots
@@ -43,6 +43,10 @@ __all__ = ["plan_rebalance"]
 
 _EPS = 1e-9
 _USE_KERNEL = True  # False forces the general path (tests compare the two)
+TOPUP_RULE = "marginal"
+"""Whole-share top-up after the buys: ``"marginal"`` (the half-share top-up, then one share
+at a time while it lowers the tracking error, cash included) or ``"half_share"`` (the
+earlier rule alone, kept for the study in ``benchmarks/whole_shares.py``)."""
 
 
 @dataclass
@@ -134,6 +138,7 @@ class _Book:
             if self.tax is None
             else self.tax.select(lots, quantity, price)
         )
+        left: dict[int, Lot | None] = {}  # what is left of each lot sold (by identity)
         for lot, take in chosen:
             share = take / quantity
             proceeds = value * share - cost * share
@@ -141,17 +146,15 @@ class _Book:
             gain = proceeds - basis
             long = is_long_term(lot.acquired, self.as_of)
             sales.append(LotSale(lot, take, proceeds, basis, gain, long))
-            rest = lot.take(take)[1]
-            index = lots.index(lot)
-            if rest is None:
-                del lots[index]
-            else:
-                lots[index] = rest
+            left[id(lot)] = lot.take(take)[1]
             if taxable:
                 if long:
                     long_term += gain
                 else:
                     short_term += gain
+        if left:  # one pass over the position's lots, not one search per lot sold
+            kept = [left.get(id(lot), lot) for lot in lots]
+            lots[:] = [lot for lot in kept if lot is not None]
         return Trade(
             account,
             symbol,
@@ -523,7 +526,8 @@ def plan_rebalance(
             wanted[i] -= q * p
 
     # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares),
-    #    to within half a share of the goal, while the cash lasts.
+    #    to within half a share of the goal, while the cash lasts; then (TOPUP_RULE
+    #    "marginal") one more share of whatever most lowers the tracking error, cash included.
     if not rules.fractional and (triggered or net_flow > 0 or idle > 0):
         for _ in range(3):
             now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
@@ -546,6 +550,27 @@ def plan_rebalance(
                 bought_any = True
             if not bought_any:
                 break
+        if TOPUP_RULE == "marginal":  # then one share at a time while it lowers the error
+            for _ in range(4 * len(symbols) + 8):
+                acc = max(hh.accounts, key=lambda a: spendable[a.id])
+                now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
+                err = (now * price - desired[:-1]).tolist()
+                cash_err = sum(book.cash.values()) - sum(withdrawals.values()) - float(desired[-1])
+                units: list[float] = []
+                allowed: list[bool] = []
+                for k, s in enumerate(symbols):
+                    bought = book.bought(acc.id, s)
+                    unit = float(price[k]) * cost_rate + (0.0 if bought > 0 else rules.commission)
+                    units.append(unit)
+                    allowed.append(
+                        unit <= spendable[acc.id] + 1e-9
+                        and (bought + 1.0) * float(price[k]) >= floor
+                        and (tax is None or tax.blocked(s) is None)
+                    )
+                k = best_extra_share(err, price.tolist(), cash_err, units, allowed)
+                if k is None:
+                    break
+                spendable[acc.id] -= book.buy(acc.id, symbols[k], 1.0, why(symbols[k], action))
 
     trades = _merge(book.trades)
     after = apply_trades(

@@ -46,7 +46,7 @@ from poise.model import (
     Trade,
     TradingRules,
 )
-from poise.plan import _compiled
+from poise.plan import _compiled, _engine
 from poise.plan._apply import apply_trades
 from poise.plan._engine import _EPS, _Book, _withdrawal_sells
 from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
@@ -58,7 +58,7 @@ from poise.plan._orders import (
     sell_covers_cost,
     uncovered_sell_note,
 )
-from poise.plan._sizing import desired_values
+from poise.plan._sizing import best_extra_share, desired_values
 from poise.policy import Decision, RebalanceTo
 
 __all__ = [
@@ -286,7 +286,8 @@ def plan_kernel(
     total_before = float(values.sum())
     triggered = decision.triggered and decision.sells_allowed
     to_target = decision.rebalance_to is RebalanceTo.TARGET
-    if triggered and to_target and not flows and _compiled.compiled():
+    same_topup = fractional or _engine.TOPUP_RULE == "marginal"  # the compiled code's rule
+    if triggered and to_target and not flows and same_topup and _compiled.compiled():
         compiled = _to_target_compiled(held, price, cash, target_w, rules)
         if compiled is not None:
             return compiled
@@ -500,6 +501,37 @@ def plan_kernel(
                 redo = True
             if not bought_any:
                 break
+        if _engine.TOPUP_RULE == "marginal":  # as the engine: one share at a time
+            goal_cash = float(desired[n])
+            for _ in range(4 * n + 8):
+                err = (np.array(qty) * price - goal_values).tolist()
+                cash_err = book_cash - withdrawal - goal_cash
+                units = [
+                    p_list[k] * cost_rate + (0.0 if k in buys else commission) for k in range(n)
+                ]
+                allowed = [
+                    units[k] <= spendable + 1e-9
+                    and ((buys[k][0] if k in buys else 0.0) + 1.0) * p_list[k] >= floor
+                    for k in range(n)
+                ]
+                k = best_extra_share(err, p_list, cash_err, units, allowed)
+                if k is None:
+                    break
+                p = p_list[k]
+                earlier = buys.get(k)
+                qty[k] = qty[k] + 1.0
+                before = book_cash
+                q = 1.0
+                if earlier is not None:  # merged into the earlier buy, which moves last
+                    del buys[k]
+                    book_cash = before - (-(earlier[0] * p) - earlier[1])
+                    q += earlier[0]
+                value = q * p
+                cost = commission + value * spread_bps * 1e-4
+                book_cash = book_cash + (-value - cost)
+                buys[k] = (q, cost)
+                spendable -= before - book_cash
+                redo = True
         if redo:
             del index[n_sells:], quantity[n_sells:], costs[n_sells:], actions[n_sells:]
             for i, (q, cost) in buys.items():

@@ -25,7 +25,7 @@ import numpy as np
 
 from poise.plan._flows import waterfill
 
-__all__ = ["desired_values", "level_fill", "level_fill_rows"]
+__all__ = ["best_extra_share", "desired_values", "level_fill", "level_fill_rows"]
 
 _EPS = 1e-9
 
@@ -149,3 +149,29 @@ def desired_values(
         moved[-1] -= idle
         return moved + waterfill(goal - moved, net_flow + idle, target_w)
     return values - level_fill(values - goal, -net_flow, values)
+
+
+def best_extra_share(
+    err: list[float],
+    prices: list[float],
+    cash_err: float,
+    unit_costs: list[float],
+    allowed: list[bool],
+) -> int | None:
+    """The asset one more whole share of which most lowers the squared tracking error.
+
+    ``err[k]`` is asset k's value less its goal, ``cash_err`` the cash's; buying one share of k
+    adds ``prices[k]`` to its value and takes ``unit_costs[k]`` (price, spread and, for a new
+    trade, the commission) from the cash. Returns None when no allowed share lowers
+    Σ err² + cash_err² (the whole-share top-up then stops).
+    """
+    best_k: int | None = None
+    best = -1e-9
+    for k, ok in enumerate(allowed):
+        if not ok:
+            continue
+        p, c, e = prices[k], unit_costs[k], err[k]
+        delta = (e + p) * (e + p) - e * e + (cash_err - c) * (cash_err - c) - cash_err * cash_err
+        if delta < best:
+            best, best_k = delta, k
+    return best_k

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from poise.model._household import CASH
+from poise.policy import _compiled
 from poise.policy._base import (
     Decision,
     Frequency,
@@ -220,6 +221,18 @@ class VolatilityPolicy:
         n = len(context.symbols)
         if history is None or history.shape[0] < self.window + 1:
             return np.ones(n)
+        if _compiled.compiled() and history.ndim == 2 and history.shape[1] >= 2:
+            out = np.empty(history.shape[1])  # the same numbers, compiled (``_compiled.py``)
+            _compiled.volatility_scales(
+                np.ascontiguousarray(history, dtype=float),
+                history.shape[0],
+                self.window,
+                self.long_window,
+                self.min_scale,
+                self.max_scale,
+                out,
+            )
+            return out
         tail = history[-(self.long_window + 1) :]
         with np.errstate(divide="ignore", invalid="ignore"):
             returns = tail[1:] / tail[:-1] - 1.0

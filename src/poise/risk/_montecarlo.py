@@ -59,12 +59,12 @@ from poise.policy import (
 
 __all__ = [
     "STEP_DAYS",
-    "Goal",
     "GoalOutcome",
     "MonteCarloResult",
     "MonteCarloSettings",
     "StepRule",
     "TailRisk",
+    "ValueGoal",
     "add_months",
     "bootstrap_steps",
     "monte_carlo",
@@ -89,7 +89,7 @@ def months_between(start: date, end: date) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Goal:
+class ValueGoal:
     """A target amount to have by a date."""
 
     amount: float
@@ -117,7 +117,7 @@ class MonteCarloSettings:
         Random seed; the same seed gives the same paths.
     levels : tuple of float
         Confidence levels for VaR and CVaR (0.95 = the worst 5%).
-    goals : tuple of Goal
+    goals : tuple of ValueGoal
         Amounts to reach by dates.
     """
 
@@ -127,7 +127,7 @@ class MonteCarloSettings:
     contribution: float = 0.0
     seed: int | None = 0
     levels: tuple[float, ...] = (0.95, 0.99)
-    goals: tuple[Goal, ...] = ()
+    goals: tuple[ValueGoal, ...] = ()
 
     def __post_init__(self) -> None:
         if self.paths < 1:
@@ -641,7 +641,7 @@ class GoalOutcome:
     """How often the goal's amount is there on its date (``probability``), and how often it
     is reached on some month-end by then (``probability_touched``)."""
 
-    goal: Goal
+    goal: ValueGoal
     step: int
     probability: float
     probability_touched: float
@@ -699,7 +699,7 @@ class MonteCarloResult:
         data = np.percentile(self.values, list(q), axis=0).T
         return pd.DataFrame(data, index=pd.DatetimeIndex(self.step_dates), columns=list(q))
 
-    def goal(self, goal: Goal) -> GoalOutcome:
+    def goal(self, goal: ValueGoal) -> GoalOutcome:
         step = months_between(self.step_dates[0], goal.when)
         if step < 0:
             raise InputError(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from poise._errors import InputError
+from poise.io._text import read_text_file
 
 __all__ = ["Manifest", "ManifestEntry", "read_manifest"]
 
@@ -48,13 +50,12 @@ def read_manifest(path: str | Path) -> Manifest:
     """
     src = str(path)
     file = Path(path)
+    if not file.exists():
+        raise InputError("manifest not found; check the path", source=src)
     try:
-        with open(file, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise InputError("manifest not found; check the path", source=src) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the manifest ({exc})", source=src) from None
+        rows = list(csv.reader(io.StringIO(read_text_file(file, "CSV"), newline="")))
+    except csv.Error as exc:
+        raise InputError(f"not a well-formed CSV ({exc})", source=src) from None
     if not rows:
         raise InputError(
             "the manifest is empty; expected the header household,holdings[,transactions]",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import pairwise
 
 from poise._errors import InputError
 from poise.model import Lot, LotMethod, TaxRules
@@ -99,94 +101,81 @@ def min_tax_lots(
 ) -> list[tuple[Lot, float]]:
     """The shares of ``lots`` whose sale of ``quantity`` at ``price`` costs the least tax.
 
-    With ``x_i`` the shares sold from lot i, ``S`` and ``L`` the short- and long-term gains
-    realized, the tax ``estimate_tax(S, L)`` is linear on each of six pieces of the (S, L)
-    plane (both gains ≥ 0; both ≤ 0; one of each with the net ≥ 0 or ≤ 0). Each piece is a
-    small linear program (HiGHS through scipy); the cheapest solution wins. Among equal taxes
-    the one realizing the most loss value (``r_st S + r_lt L`` smallest) is kept, then the
-    fixed tax order's. Gains here are before trading costs (which share out in proportion).
+    ``estimate_tax(S, L)`` never falls when the short-term gain S or the long-term gain L
+    rises, so for any split (``a`` shares short-term, the rest long-term) the cheapest sale
+    takes each term's lots smallest gain per share first. What is left is one number, ``a``:
+    S(a) and L(quantity − a) are piecewise linear, and so is the tax, whose minimum lies at a
+    lot boundary or where S, L or S + L crosses zero; every such point is tried. Among equal
+    taxes the fixed order (``tax_order``) is kept, else the choice realizing the most loss
+    value (``r_st S + r_lt L`` smallest). Gains
+    are before trading costs (which share out in proportion). Linear in the lots after a sort.
     """
     if not lots or quantity <= 1e-12:
         return []
-    ordered = order_lots(lots, LotMethod.TAX_ORDER, price, as_of)
-    fallback = select_lots(ordered, quantity, LotMethod.TAX_ORDER, price, as_of)
-    available = sum(lot.quantity for lot in ordered)
-    if quantity >= available - 1e-12 or len(ordered) == 1:
-        return fallback
-    gains = [price - lot.basis_per_share for lot in ordered]
-    longs = [is_long_term(lot.acquired, as_of) for lot in ordered]
-    best = _lp_min_tax(ordered, gains, longs, quantity, rules)
-    if best is None:
-        return fallback
-    tax_of = _tax_of(fallback, gains, longs, ordered, rules)
-    if tax_of[0] <= best[0][0] + 1e-9:
-        return fallback  # the fixed order is already cheapest: keep its simpler choice
-    out = [(lot, float(x)) for lot, x in zip(ordered, best[1], strict=True) if x > 1e-12]
-    scale = quantity / sum(x for _, x in out)  # exact total despite solver rounding
-    return [(lot, min(lot.quantity, x * scale)) for lot, x in out]
+    available = sum(lot.quantity for lot in lots)
+    if quantity >= available - 1e-12:
+        return select_lots(lots, quantity, LotMethod.TAX_ORDER, price, as_of)
 
+    def by_gain(group: list[Lot]) -> list[Lot]:
+        return sorted(group, key=lambda lot: (lot.basis_per_share * -1.0, lot.acquired))
 
-def _tax_of(
-    chosen: Sequence[tuple[Lot, float]],
-    gains: Sequence[float],
-    longs: Sequence[bool],
-    ordered: Sequence[Lot],
-    rules: TaxRules,
-) -> tuple[float, float]:
-    index = {id(lot): i for i, lot in enumerate(ordered)}
-    st = sum(gains[index[id(lot)]] * x for lot, x in chosen if not longs[index[id(lot)]])
-    lt = sum(gains[index[id(lot)]] * x for lot, x in chosen if longs[index[id(lot)]])
-    return estimate_tax(st, lt, rules), rules.short_term_rate * st + rules.long_term_rate * lt
+    short = by_gain([lot for lot in lots if not is_long_term(lot.acquired, as_of)])
+    long = by_gain([lot for lot in lots if is_long_term(lot.acquired, as_of)])
 
+    def curve(group: list[Lot]) -> tuple[list[float], list[float]]:
+        qs, gs = [0.0], [0.0]  # cumulative shares and gains, smallest gain first
+        for lot in group:
+            qs.append(qs[-1] + lot.quantity)
+            gs.append(gs[-1] + (price - lot.basis_per_share) * lot.quantity)
+        return qs, gs
 
-def _lp_min_tax(
-    lots: Sequence[Lot],
-    gains: Sequence[float],
-    longs: Sequence[bool],
-    quantity: float,
-    rules: TaxRules,
-) -> tuple[tuple[float, float], list[float]] | None:
-    import numpy as np
-    from scipy.optimize import linprog
+    sq, sg = curve(short)
+    lq, lg = curve(long)
 
-    g = np.array(gains)
-    is_lt = np.array(longs)
-    st_row = np.where(is_lt, 0.0, g)
-    lt_row = np.where(is_lt, g, 0.0)
-    net_row = g
+    def gain_at(qs: list[float], gs: list[float], x: float) -> float:
+        k = bisect_right(qs, x) - 1
+        if k >= len(qs) - 1:
+            return gs[-1]
+        return gs[k] + (gs[k + 1] - gs[k]) * (x - qs[k]) / (qs[k + 1] - qs[k])
+
+    lo, hi = max(0.0, quantity - lq[-1]), min(quantity, sq[-1])
+    points = {lo, hi}
+    points.update(x for x in sq if lo < x < hi)
+    points.update(quantity - x for x in lq if lo < quantity - x < hi)
+    ordered = sorted(points)
+    candidates = list(ordered)
+    for a0, a1 in pairwise(ordered):
+        s0, s1 = gain_at(sq, sg, a0), gain_at(sq, sg, a1)
+        l0, l1 = gain_at(lq, lg, quantity - a0), gain_at(lq, lg, quantity - a1)
+        for v0, v1 in ((s0, s1), (l0, l1), (s0 + l0, s1 + l1)):
+            if (v0 < 0) != (v1 < 0) and v0 != v1:
+                candidates.append(a0 + (a1 - a0) * v0 / (v0 - v1))
     rs, rl = rules.short_term_rate, rules.long_term_rate
-    bounds = [(0.0, lot.quantity) for lot in lots]
-    a_eq, b_eq = np.ones((1, len(lots))), np.array([quantity])
-    # (objective, [(row, sign)]) with sign +1: row·x ≥ 0, −1: row·x ≤ 0
-    pieces = [
-        (rs * st_row + rl * lt_row, [(st_row, 1), (lt_row, 1)]),
-        (np.zeros(len(lots)), [(st_row, -1), (lt_row, -1)]),
-        (rl * net_row, [(st_row, -1), (lt_row, 1), (net_row, 1)]),
-        (np.zeros(len(lots)), [(st_row, -1), (lt_row, 1), (net_row, -1)]),
-        (rs * net_row, [(st_row, 1), (lt_row, -1), (net_row, 1)]),
-        (np.zeros(len(lots)), [(st_row, 1), (lt_row, -1), (net_row, -1)]),
-    ]
-    tie = 1e-9 * (rs * st_row + rl * lt_row)  # among equal taxes: the most loss value
-    best: tuple[tuple[float, float], list[float]] | None = None
-    for cost, signs in pieces:
-        a_ub = np.array([-sign * row for row, sign in signs])
-        result = linprog(
-            cost + tie,
-            A_ub=a_ub,
-            b_ub=np.zeros(len(signs)),
-            A_eq=a_eq,
-            b_eq=b_eq,
-            bounds=bounds,
-            method="highs",
-        )
-        if result.status != 0:
-            continue
-        x = np.clip(result.x, 0.0, [lot.quantity for lot in lots])
-        st, lt = float(st_row @ x), float(lt_row @ x)
-        key = (estimate_tax(st, lt, rules), rs * st + rl * lt)
-        if best is None or key < best[0]:
-            best = (key, x.tolist())
-    return best
+
+    def key(a: float) -> tuple[float, float]:
+        st_gain, lt_gain = gain_at(sq, sg, a), gain_at(lq, lg, quantity - a)
+        return (round(estimate_tax(st_gain, lt_gain, rules), 9), rs * st_gain + rl * lt_gain)
+
+    best = min(candidates, key=key)
+    fixed = select_lots(lots, quantity, LotMethod.TAX_ORDER, price, as_of)
+    is_short = {id(lot) for lot in short}
+    fixed_st = sum((price - lot.basis_per_share) * x for lot, x in fixed if id(lot) in is_short)
+    fixed_lt = sum((price - lot.basis_per_share) * x for lot, x in fixed if id(lot) not in is_short)
+    if estimate_tax(fixed_st, fixed_lt, rules) <= key(best)[0] + 1e-9:
+        return fixed  # the fixed order is already cheapest: keep its choice (losses first)
+    return _take(short, best) + _take(long, quantity - best)
+
+
+def _take(group: Sequence[Lot], quantity: float) -> list[tuple[Lot, float]]:
+    out: list[tuple[Lot, float]] = []
+    remaining = quantity
+    for lot in group:
+        if remaining <= 1e-12:
+            break
+        take = min(lot.quantity, remaining)
+        out.append((lot, take))
+        remaining -= take
+    return out
 
 
 def pick_lots(

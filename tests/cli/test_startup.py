@@ -1,0 +1,48 @@
+"""Start-up stays light (timings live in benchmarks/startup.py; these check the cause): the
+command line registers its commands without importing the engine's heavy libraries, and
+``poise rebalance`` runs without the optimisers, the Monte Carlo or the HTML reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import EXAMPLES
+
+HEAVY = ("pandas", "numpy", "scipy", "skfolio", "sklearn", "cvxpy", "plotly", "sqlalchemy",
+         "fastapi", "dask", "alpaca")  # fmt: skip
+
+
+def _modules_after(code: str) -> set[str]:
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def _top(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_help_and_version_import_no_engine_library() -> None:
+    loaded = _modules_after("import poise.cli")
+    assert _top(loaded) & set(HEAVY) == set()
+    assert "poise.cli._rebalance" in loaded  # the commands are registered
+
+
+def test_rebalance_imports_only_what_it_uses() -> None:
+    loaded = _modules_after(
+        "import contextlib, io\n"
+        "from poise.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['rebalance', {str(EXAMPLES / 'household.toml')!r}, '--holdings', "
+        f"{str(EXAMPLES / 'holdings.csv')!r}, '--prices', 'sp500', '--json'])\n"
+        "assert code == 0"
+    )
+    assert {"pandas", "numpy"} <= _top(loaded)
+    heavy_unused = {"scipy", "skfolio", "sklearn", "cvxpy", "plotly", "sqlalchemy", "fastapi"}
+    assert _top(loaded) & heavy_unused == set()
+    unused_engine = {"poise.backtest", "poise.risk._montecarlo", "poise.report._html"}
+    assert loaded & unused_engine == set()
