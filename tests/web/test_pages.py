@@ -109,3 +109,61 @@ def test_csv_cells_never_start_a_formula() -> None:
     assert _csv_cell("@x") == "'@x"
     assert _csv_cell("plan.create") == "plan.create"
     assert _csv_cell(12) == 12
+
+
+def test_dashboard_sends_an_approved_plan(client: TestClient) -> None:
+    from tests.conftest import EXAMPLES
+    from tests.service.conftest import household_body
+
+    engine = client.app.state.poise.engine  # type: ignore[attr-defined]
+    with write_session(engine) as session:
+        create_user(
+            session, "admin-send@pages.test", firm="Pages firm", role="admin", password=PASSWORD
+        )
+
+    def bearer(email: str) -> dict[str, str]:
+        r = client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    advisor, admin = bearer("advisor@pages.test"), bearer("admin-send@pages.test")
+    hid = client.post("/api/v1/households", json=household_body(), headers=advisor).json()["id"]
+    r = client.put(
+        f"/api/v1/households/{hid}/holdings",
+        content=(EXAMPLES / "holdings.csv").read_text(),
+        headers={**advisor, "content-type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    plan = client.post(f"/api/v1/households/{hid}/plans", json={"force": True}, headers=advisor)
+    plan_id = plan.json()["id"]
+    assert client.post(f"/api/v1/plans/{plan_id}/approve", headers=advisor).status_code == 200
+    conn = client.post("/api/v1/broker-connections", json={"kind": "paper"}, headers=admin)
+    assert conn.status_code == 201, conn.text
+
+    client.cookies.clear()
+    r = client.post(
+        "/login",
+        data={
+            "username": "advisor@pages.test",
+            "password": PASSWORD,
+            "csrf_token": _login_token(client),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get(f"/households/{hid}")
+    assert f'action="/plans/{plan_id}/send"' in page.text
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert found is not None
+    form = {"csrf_token": found.group(1), "connection": conn.json()["id"]}
+    assert (
+        client.post(f"/plans/{plan_id}/send", data={**form, "csrf_token": "0"}).status_code == 403
+    )
+    r = client.post(f"/plans/{plan_id}/send", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    orders = client.get(f"/api/v1/plans/{plan_id}/orders", headers=advisor).json()
+    assert orders["status"] == "filled"
+    assert len(orders["orders"]) == len(plan.json()["trades"])
+    again = client.post(f"/plans/{plan_id}/send", data=form, follow_redirects=False)
+    assert again.status_code == 303  # already filled: nothing is sent again
+    assert client.get(f"/api/v1/plans/{plan_id}/orders", headers=advisor).json() == orders

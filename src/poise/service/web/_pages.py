@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ from poise.service._auth_routes import (
 from poise.service._auth_routes import login as api_login
 from poise.service._deps import ServiceState, service_state
 from poise.service._http import Conflict
+from poise.service._orders import send_plan
 from poise.service._plans import PlanRequest, approve_plan, create_plan, plan_out, reject_plan
 from poise.service.web._chart import weights_chart
 from poise.service.web._context import lots_by_account, value_household
@@ -527,13 +529,17 @@ def send(
 ) -> Response:
     caller = _acting(request, csrf_token)
     household_id = _plan_household(request, caller, plan_id)
-    return _refused(
-        request,
-        caller,
-        household_id,
-        "Sending orders is not available in this version of the service.",
-        501,
-    )
+    if not connection or re.fullmatch(r"[0-9a-f]{32}", connection) is None:
+        return _refused(request, caller, household_id, "Choose a broker connection.", 422)
+    try:
+        send_plan(_state(request), caller.principal, plan_id, connection)
+    except NotFoundError:
+        return _refused(request, caller, household_id, "No such broker connection.", 422)
+    except Conflict as exc:
+        return _refused(request, caller, household_id, f"Not sent: {exc}", 409)
+    except PoiseError as exc:  # the broker failed: the orders stay recorded; send again
+        return _refused(request, caller, household_id, f"Not finished: {exc}", 502)
+    return RedirectResponse(f"/households/{household_id}?done=sent#plan", status_code=303)
 
 
 # ---------------------------------------------------------------- orders
