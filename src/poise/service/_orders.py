@@ -247,7 +247,7 @@ def orders_of_plan(state: ServiceState, caller: Principal, plan_id: str) -> dict
     response_model=PlanOrdersOut,
     responses={
         200: {"model": PlanOrdersOut, "description": "Sent before: nothing new was sent"},
-        **documented(401, 403, 404, 409, 413, 422, 502),
+        **documented(401, 403, 404, 409, 413, 422, 502, 503),
     },
     summary="Send an approved plan's orders to a broker connection and wait for the fills",
 )
