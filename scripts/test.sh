@@ -3,6 +3,7 @@
 # ruff (lint), ruff format --check, mypy, and the whole pytest suite. Fails on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/services.sh
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
