@@ -56,10 +56,12 @@ from poise.store._scope import (
     parse_household,
     positions_of,
 )
+from poise.store._sending import LEASE_NAME, SenderLease, SenderLeaseRow, SendRequestRow
 from poise.store._url import normalize_database_url, poise_home, resolve_database_url
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "LEASE_NAME",
     "NAMING_CONVENTION",
     "PLAN_STATUSES",
     "ROLES",
@@ -87,6 +89,9 @@ __all__ = [
     "PriceBarRow",
     "PriceSet",
     "RefreshToken",
+    "SendRequestRow",
+    "SenderLease",
+    "SenderLeaseRow",
     "SqlBarCache",
     "SqlHouseholdStore",
     "SqlLedgerStore",
