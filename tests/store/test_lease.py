@@ -20,14 +20,18 @@ def test_one_holder_until_it_expires(engine: Engine) -> None:
     assert not b.held
     assert a.acquire()  # renewed by its holder
     current = a.current()
-    assert current is not None and current[0] == "a" and 0.5 < current[1] <= 1.0
+    assert current is not None
+    assert current[0] == "a"
+    assert 0.5 < current[1] <= 1.0
     time.sleep(0.75)
     assert not a.held  # the holder stops acting before the lease ends
     assert not b.acquire()  # ... and the lease has not ended yet
     time.sleep(0.4)
     assert b.acquire()  # expired: taken over
     assert not a.acquire()
-    assert b.current() is not None and b.current()[0] == "b"  # type: ignore[index]
+    now = b.current()
+    assert now is not None
+    assert now[0] == "b"
 
 
 def test_release_hands_over_at_once(engine: Engine) -> None:
