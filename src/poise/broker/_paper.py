@@ -19,9 +19,10 @@ On demand (environment, or the constructor's arguments):
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -37,6 +38,9 @@ from poise.execute import (
     utc_now,
 )
 from poise.model import Side
+
+if TYPE_CHECKING:
+    from poise.data import Quote
 
 __all__ = ["PaperVenue", "paper_url"]
 
@@ -227,6 +231,13 @@ class PaperVenue:
 
     def market_open(self) -> bool:
         return self.is_open
+
+    def latest_quote(self, symbols: Sequence[str]) -> dict[str, Quote]:
+        """The venue's price of each symbol it has one for (before slippage), quoted now."""
+        from poise.data import Quote
+
+        now = self.clock()
+        return {s: Quote(s, self.prices[s], now) for s in symbols if s in self.prices}
 
     def orders(self) -> list[VenueOrder]:
         """Every order the venue holds, oldest first (``poise paper orders``)."""

@@ -14,6 +14,10 @@ The rules, in the order they are applied:
    venue cannot say, the intent is ``unknown`` and is never sent again; a person decides.
 4. Sells go first; buys are sent once every sell has ended, sized to the cash the book then
    has (see :mod:`poise.execute._checks`).
+   Before anything of a plan is sent, a venue that quotes prices (:class:`QuoteSource`) is
+   asked once for the plan's symbols: a quote newer than the plan's day becomes the reference
+   price of that symbol's unsent orders (slippage is measured, and buys sized, against it);
+   without one (or when the venue cannot say) the plan's price stays.
 5. Fills are read by polling the venue. New fills, the book's lots and cash and the intent's
    state are written in one transaction, keyed by the venue's execution id.
 """
@@ -25,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+from poise._errors import BrokerError, DataError
 from poise.execute._checks import PreTradeRules, refusal, size_buys
 from poise.execute._failpoint import failpoint
 from poise.execute._orders import Intent, Order, OrderState
@@ -113,6 +118,7 @@ class OrderSender:
         say or the timeout passed).
         """
         self.recover(plan)
+        self._refresh_references(plan)
         intents = self.store.intents(plan)
         sells = [i for i in intents if i.order.side is Side.SELL]
         self._send_all(sells)
@@ -275,6 +281,31 @@ class OrderSender:
             self.guard()
             for intent in open_:
                 self._look_up(intent)
+
+    def _refresh_references(self, plan: str) -> None:
+        """A quote newer than the plan's day becomes the reference price of unsent orders."""
+        from poise.data import QuoteSource
+
+        if not isinstance(self.venue, QuoteSource):
+            return
+        new = [i for i in self.store.intents(plan) if i.state is OrderState.NEW]
+        if not new:
+            return
+        records = {r.plan: r for r in self.store.plans()}
+        record = records.get(plan)
+        if record is None:
+            return
+        try:
+            quotes = self.venue.latest_quote(sorted({i.order.symbol for i in new}))
+        except (BrokerError, DataError):  # no quote: the plan's price stays the reference
+            return
+        for intent in new:
+            quote = quotes.get(intent.order.symbol)
+            if quote is None or not quote.price > 0 or quote.at.date() <= record.as_of:
+                continue
+            if quote.price != intent.order.reference_price:
+                order = replace(intent.order, reference_price=quote.price)
+                self.store.save(replace(intent, order=order))
 
     def _book(self, plan: str) -> str:
         if plan not in self._books:

@@ -192,6 +192,7 @@ def _intent(row: OrderIntentRow) -> Intent:
 def _intent_values(intent: Intent) -> dict[str, Any]:
     return {
         "quantity": intent.order.quantity,
+        "reference_price": intent.order.reference_price,
         "state": intent.state.value,
         "decided_at": intent.decided_at,
         "sent_at": intent.sent_at,
