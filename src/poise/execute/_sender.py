@@ -99,6 +99,7 @@ class OrderSender:
         self.sleep = sleep
         self.guard = guard or (lambda: None)
         self._books: dict[str, str] = {}
+        self._records: dict[str, PlanRecord] = {}
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -291,8 +292,7 @@ class OrderSender:
         new = [i for i in self.store.intents(plan) if i.state is OrderState.NEW]
         if not new:
             return
-        records = {r.plan: r for r in self.store.plans()}
-        record = records.get(plan)
+        record = self._record(plan)
         if record is None:
             return
         try:
@@ -306,6 +306,11 @@ class OrderSender:
             if quote.price != intent.order.reference_price:
                 order = replace(intent.order, reference_price=quote.price)
                 self.store.save(replace(intent, order=order))
+
+    def _record(self, plan: str) -> PlanRecord | None:
+        if plan not in self._records:
+            self._records.update((r.plan, r) for r in self.store.plans())
+        return self._records.get(plan)
 
     def _book(self, plan: str) -> str:
         if plan not in self._books:
