@@ -57,7 +57,12 @@ def test_engine_and_adapter_names_mean_one_thing() -> None:
         top = name.split(".")[1] if "." in name else ""
         if top in DOORS:
             continue
-        module = _load(name)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # an adapter whose extra is not installed: the
+            if exc.name and exc.name.startswith("poise"):  # others are still checked
+                raise
+            continue
         for export in getattr(module, "__all__", ()):
             owners.setdefault(export, []).append((name, getattr(module, export)))
     clashes = {
