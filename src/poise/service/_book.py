@@ -30,12 +30,12 @@ from poise.store import (
     BrokerConnection,
     FirmScope,
     HoldingsSnapshot,
+    HouseholdRow,
     PriceSet,
     is_parsed,
     parse_household,
     utcnow,
 )
-from poise.store import Household as HouseholdRow
 from poise.store._audit import event_to_dict
 from poise.store._secrets import encrypt_secret, load_keys, make_ring
 

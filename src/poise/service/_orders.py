@@ -36,7 +36,14 @@ from poise.service._plans import (
     replay_response,
     set_status,
 )
-from poise.store import BrokerConnection, FirmScope, Plan, PlanTrade, SqlLedgerStore, SqlOrderStore
+from poise.store import (
+    BrokerConnection,
+    FirmScope,
+    PlanRow,
+    PlanTrade,
+    SqlLedgerStore,
+    SqlOrderStore,
+)
 from poise.store._orders import OrderPlanRow
 
 __all__ = ["orders_of_plan", "router", "send_plan"]
@@ -139,7 +146,7 @@ def _status_after(intents: Sequence[Intent]) -> str | None:
 
 
 def _orders_body(
-    store: SqlOrderStore, plan: Plan, connection: str | None, status: str
+    store: SqlOrderStore, plan: PlanRow, connection: str | None, status: str
 ) -> dict[str, Any]:
     from poise.report import intent_to_dict
 
@@ -183,7 +190,7 @@ def send_plan(
     store = SqlOrderStore(state.engine, _audit_fills(caller.firm_id, caller.email, plan_id))
     digest = plan_digest({"id": plan_id})
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         connection = scope.get(BrokerConnection, connection_id)
         kind = connection.kind
         if plan.status not in _SENDABLE:
@@ -226,7 +233,7 @@ def send_plan(
     intents = sender.run(digest)
     status = _status_after(intents)
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         if status is not None and status != plan.status:
             set_status(scope, plan, status, caller)
         return (201 if first else 200), _orders_body(store, plan, connection_id, plan.status)
@@ -237,7 +244,7 @@ def orders_of_plan(state: ServiceState, caller: Principal, plan_id: str) -> dict
     (no orders before it is sent); ``NotFoundError`` for another firm's plan."""
     store = SqlOrderStore(state.engine)
     with state.read(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         return _orders_body(store, plan, _sent_connection(store, plan_id), plan.status)
 
 

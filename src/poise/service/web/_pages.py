@@ -55,12 +55,12 @@ from poise.store import (
     ApiToken,
     AuditEvent,
     BrokerConnection,
-    Plan,
+    HouseholdRow,
+    PlanRow,
     SqlHouseholdStore,
     SqlLedgerStore,
     User,
 )
-from poise.store import Household as HouseholdRow
 from poise.store._audit import event_to_dict, verify_chain
 
 __all__ = ["install_dashboard", "router"]
@@ -393,9 +393,9 @@ def _household_context(request: Request, caller: PageCaller, household_id: str) 
         transactions = ledger.transactions(household_id)
         prices_name, table = prices_for(scope, row.prices, scope.firm().prices)
         latest = scope.session.scalar(
-            scope.select(Plan)
-            .where(Plan.household_id == household_id)
-            .order_by(Plan.created_at.desc(), Plan.id.desc())
+            scope.select(PlanRow)
+            .where(PlanRow.household_id == household_id)
+            .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
             .limit(1)
         )
         plan = plan_out(latest) if latest is not None else None
@@ -488,7 +488,7 @@ def propose(request: Request, household_id: str, csrf_token: CsrfField = None) -
 
 def _plan_household(request: Request, caller: PageCaller, plan_id: str) -> str:
     with _state(request).read(caller.principal) as scope:
-        return scope.get(Plan, _valid_id(plan_id)).household_id
+        return scope.get(PlanRow, _valid_id(plan_id)).household_id
 
 
 @router.post("/plans/{plan_id}/approve")
@@ -557,11 +557,13 @@ def orders_page(request: Request) -> Response:
                 "household_name": names.get(p.household_id, p.household_id),
             }
             for p in scope.session.scalars(
-                scope.select(Plan)
+                scope.select(PlanRow)
                 .where(
-                    Plan.status.in_(("approved", "sent", "filled", "partially_filled", "expired"))
+                    PlanRow.status.in_(
+                        ("approved", "sent", "filled", "partially_filled", "expired")
+                    )
                 )
-                .order_by(Plan.created_at.desc(), Plan.id.desc())
+                .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
                 .limit(500)
             )
         ]
