@@ -48,6 +48,8 @@ from poise.store._orders import (
     SqlBarCache,
     SqlOrderStore,
 )
+from poise.store._plans import PlanLeg, ProposedPlan, proposed_plan, save_plan
+from poise.store._prices import PriceTable, digest_text, prices_digest, resolve_prices
 from poise.store._scope import (
     FirmScope,
     SqlHouseholdStore,
@@ -83,9 +85,12 @@ __all__ = [
     "OrderIntentRow",
     "OrderPlanRow",
     "Plan",
+    "PlanLeg",
     "PlanTrade",
     "PriceBarRow",
     "PriceSet",
+    "PriceTable",
+    "ProposedPlan",
     "RefreshToken",
     "SqlBarCache",
     "SqlHouseholdStore",
@@ -93,6 +98,7 @@ __all__ = [
     "SqlOrderStore",
     "User",
     "alembic_config",
+    "digest_text",
     "is_parsed",
     "is_sqlite",
     "make_engine",
@@ -102,8 +108,12 @@ __all__ = [
     "parse_household",
     "poise_home",
     "positions_of",
+    "prices_digest",
+    "proposed_plan",
     "read_session",
     "resolve_database_url",
+    "resolve_prices",
+    "save_plan",
     "upgrade",
     "utcnow",
     "write_session",
