@@ -169,8 +169,9 @@ def plan_book(
     Raises
     ------
     InputError
-        ``request.prices`` names no price table, or ``request.as_of`` is not one of its
-        days (``field`` ``prices`` / ``as_of``). A bad household never raises.
+        ``request.prices`` names no price table (``field`` ``prices``), or ``request.as_of``
+        is not a day of a table the households use (``field`` ``as_of``). A bad household
+        (its own prices unknown too) never raises.
     """
     started = time.perf_counter()
     runner = runner if runner is not None else ExecutorRunner()
@@ -230,20 +231,21 @@ def _open_book(engine: Engine, request: BookRequest) -> _Book:
     with read_session(engine) as session:
         scope = FirmScope(session, request.firm_id, request.actor)
         default = scope.firm().prices
-        own = dict(
-            session.execute(
+        own: dict[str, str | None] = {
+            hid: prices
+            for hid, prices in session.execute(
                 select(HouseholdRow.id, HouseholdRow.prices).where(
                     HouseholdRow.firm_id == request.firm_id
                 )
-            ).tuples()
-        )
+            )
+        }
         ids = (
             list(request.household_ids)
             if request.household_ids is not None
             else list(SqlHouseholdStore(scope).ids())
         )
         prices_of: dict[str, str] = {}
-        fields: dict[str, str] = {}
+        fields: dict[str, str] = {request.prices: "prices"} if request.prices else {}
         for hid in ids:
             if request.prices:
                 name, where = request.prices, "prices"
@@ -261,7 +263,7 @@ def _open_book(engine: Engine, request: BookRequest) -> _Book:
                 book.days[name] = day_prices(table.frame, request.as_of, source)
                 book.digests[name] = table.digest
             except InputError as exc:
-                if request.prices:
+                if request.prices or exc.field == "as_of":  # the run's own options are wrong
                     raise
                 book.refused[name] = str(exc)
     return book
