@@ -58,11 +58,22 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True, slots=True)
 class DayPrices:
-    """The day's price table (rows up to and including ``as_of``), shipped once per worker."""
+    """The day's price table (rows up to and including ``as_of``) and the same prices
+    prepared for planning (:class:`poise.app.PriceDay`: closes, history array, quality check
+    done once), shipped once per worker."""
 
     prices: pd.DataFrame
     as_of: date
     source: str
+    prepared: Any = None  # PriceDay; made from ``prices`` when None
+
+    def price_day(self) -> Any:
+        """The prepared prices (made here when the sender did not prepare them)."""
+        if self.prepared is not None:
+            return self.prepared
+        from poise.app import PriceDay
+
+        return PriceDay(self.prices, self.as_of, source=self.source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +287,7 @@ def _plan_one(
             RebalanceRequest(
                 household=hh,
                 holdings=lots,
-                prices=day.prices,
+                prices=day.price_day(),
                 as_of=day.as_of,
                 transactions=txs,
                 prices_source=day.source,
@@ -401,7 +412,10 @@ def day_prices(table: pd.DataFrame, as_of: date | None, source: str) -> DayPrice
                 source=source,
                 field="as_of",
             )
-    return DayPrices(table.loc[: pd.Timestamp(on)], on, source)
+    from poise.app import PriceDay
+
+    history = table.loc[: pd.Timestamp(on)]
+    return DayPrices(history, on, source, PriceDay(history, on, source=source))
 
 
 @dataclass

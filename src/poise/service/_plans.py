@@ -12,6 +12,7 @@ Status machine::
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -34,6 +35,7 @@ from poise.store import (
     Plan,
     SqlHouseholdStore,
     SqlLedgerStore,
+    price_day,
     proposed_plan,
     save_plan,
     utcnow,
@@ -245,7 +247,9 @@ def create_plan(
             flows=flows,
             force=body.force,
         )
-    result = rebalance(stored.request)
+    # the day's prices prepared once (closes, history, quality check) for every plan of it
+    day = price_day(table, body.as_of)
+    result = rebalance(replace(stored.request, prices=day))
     proposed = proposed_plan(stored, result, prices_name=prices_name, prices_digest=table.digest)
     try:
         with state.write(caller) as scope:

@@ -49,7 +49,13 @@ from poise.store._orders import (
     SqlOrderStore,
 )
 from poise.store._plans import PlanLeg, ProposedPlan, proposed_plan, save_plan
-from poise.store._prices import PriceTable, digest_text, prices_digest, resolve_prices
+from poise.store._prices import (
+    PriceTable,
+    digest_text,
+    price_day,
+    prices_digest,
+    resolve_prices,
+)
 from poise.store._scope import (
     FirmScope,
     SqlHouseholdStore,
@@ -108,6 +114,7 @@ __all__ = [
     "parse_household",
     "poise_home",
     "positions_of",
+    "price_day",
     "prices_digest",
     "proposed_plan",
     "read_session",

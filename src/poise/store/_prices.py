@@ -14,6 +14,8 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import select
@@ -24,7 +26,10 @@ from poise.io import prices_from_text
 from poise.store._models import PriceSet
 from poise.store._scope import FirmScope
 
-__all__ = ["PriceTable", "digest_text", "prices_digest", "resolve_prices"]
+if TYPE_CHECKING:
+    from poise.app import PriceDay
+
+__all__ = ["PriceTable", "digest_text", "price_day", "prices_digest", "resolve_prices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,36 @@ def resolve_prices(scope: FirmScope, name: str, field: str = "prices") -> PriceT
         f"set ({', '.join(DATASETS)})",
         field=field,
     )
+
+
+_days: OrderedDict[tuple[str, str, date | None], PriceDay] = OrderedDict()
+_DAYS = 8
+
+
+def price_day(table: PriceTable, as_of: date | None) -> PriceDay:
+    """``table`` prepared for planning on ``as_of`` (its last day when None), named
+    ``prices NAME`` in messages; kept by (digest, name, day), so the plans of one day share
+    the closes, the history array and the quality check.
+
+    Raises
+    ------
+    InputError
+        ``as_of`` is not a day of the table (``field`` ``as_of``).
+    """
+    from poise.app import PriceDay
+
+    key = (table.digest, table.name, as_of)
+    with _lock:
+        found = _days.get(key)
+        if found is not None:
+            _days.move_to_end(key)
+            return found
+    day = PriceDay(table.frame, as_of, source=f"prices {table.name}")
+    with _lock:
+        _days[key] = day
+        while len(_days) > _DAYS:
+            _days.popitem(last=False)
+    return day
 
 
 def prices_digest(scope: FirmScope, name: str) -> str | None:
