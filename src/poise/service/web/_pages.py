@@ -358,13 +358,21 @@ def plan_breached(request: Request, csrf_token: CsrfField = None) -> Response:
     with state.read(caller.principal) as scope:
         book = load_book(scope)
     todo = [r for r in book.rows if r.triggered and r.plan_status not in ("proposed", "approved")]
-    made, failed = 0, []
-    for row in todo:
-        try:
-            create_plan(row.id, PlanRequest(), caller.principal, state, None)
-            made += 1
-        except (PoiseError, Conflict) as exc:
-            failed.append(f"{row.name}: {exc}")
+    from poise.scale import BookRequest, plan_book
+
+    principal = caller.principal
+    outcome = plan_book(
+        state.engine,
+        BookRequest(
+            firm_id=principal.firm_id,
+            household_ids=[r.id for r in todo],
+            actor=principal.email,
+            created_by=principal.user_id,
+        ),
+    )
+    names = {r.id: r.name for r in todo}
+    made = len(outcome.plan_ids)
+    failed = [f"{names[o.household]}: {o.error}" for o in outcome.outcomes if o.error]
     text = f"{made} plan{'s' if made != 1 else ''} proposed"
     if failed:
         text += f"; {len(failed)} failed ({'; '.join(failed[:3])})"
