@@ -64,6 +64,7 @@ from poise.store._scope import (
     parse_household,
     positions_of,
 )
+from poise.store._sending import LEASE_NAME, SenderLease, SenderLeaseRow, SendRequestRow
 from poise.store._url import normalize_database_url, poise_home, resolve_database_url
 
 # Former names of the rows, before they were renamed so that no store name clashes with a
@@ -86,6 +87,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "LEASE_NAME",
     "NAMING_CONVENTION",
     "PLAN_STATUSES",
     "ROLES",
@@ -116,6 +118,9 @@ __all__ = [
     "PriceTable",
     "ProposedPlan",
     "RefreshToken",
+    "SendRequestRow",
+    "SenderLease",
+    "SenderLeaseRow",
     "SqlBarCache",
     "SqlHouseholdStore",
     "SqlLedgerStore",
