@@ -147,7 +147,8 @@ def test_cancel_one_order(api: Api, firm: FirmClient) -> None:
     assert other.call("advisor", "POST", path).status_code == 404
     unknown = f"/orders/poise-{'0' * 12}-001/cancel"
     assert firm.call("advisor", "POST", unknown).status_code == 404
-    bad = firm.call("advisor", "POST", "/orders/nope/cancel")
+    assert firm.call("advisor", "POST", "/orders/nope/cancel").status_code == 404
+    bad = firm.call("advisor", "POST", f"/orders/{'x' * 49}/cancel")
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["path", "client_order_id"]
 

@@ -349,7 +349,10 @@ class CancelOut(BaseModel):
 
 OrderId = Annotated[
     str,
-    Path(pattern=r"^poise-[0-9a-f]{12}-[0-9]{3}$", description="The order's client_order_id"),
+    Path(
+        pattern=r"^[A-Za-z0-9-]{1,48}$",
+        description="The order's client_order_id (poise-<12 hex digits>-<leg>)",
+    ),
 ]
 StateFilter = Annotated[
     str | None, Query(pattern="^(" + "|".join(ORDER_STATES) + ")$", description="Order state")
