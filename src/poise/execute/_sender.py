@@ -25,7 +25,7 @@ The rules, in the order they are applied:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -141,8 +141,9 @@ class OrderSender:
                 out.append(self._look_up(intent))
         return out
 
-    def cancel_all(self) -> int:
-        """The kill switch: cancel every open order at the venue and every unsent intent.
+    def cancel_all(self, plans: Collection[str] | None = None) -> int:
+        """The kill switch: cancel every open order at the venue and every unsent intent (of
+        ``plans`` only, when given: a firm's plans in the service).
 
         Returns how many intents it stopped.
         """
@@ -150,14 +151,28 @@ class OrderSender:
         for intent in self.store.intents():
             if intent.venue != self.venue.name:
                 continue
-            if intent.state is OrderState.NEW:
-                self.store.save(intent.moved(OrderState.CANCELLED, reason="cancelled by user"))
-                count += 1
-            elif intent.state.may_be_at_venue:
-                self.venue.cancel(intent.client_order_id)
-                self._look_up(intent)
+            if plans is not None and intent.plan not in plans:
+                continue
+            if intent.state is OrderState.NEW or intent.state.may_be_at_venue:
+                self.cancel(intent)
                 count += 1
         return count
+
+    def cancel(self, intent: Intent) -> Intent:
+        """Cancel one intent: an unsent one (``new``) becomes ``cancelled`` here; one that may
+        be at the venue is cancelled there and looked up (what already filled stays filled).
+
+        Returns the intent as it now stands (the same object when there was nothing to
+        cancel: it had ended, or its send is still under way and the venue has not seen it).
+        """
+        if intent.state is OrderState.NEW:
+            moved = intent.moved(OrderState.CANCELLED, reason="cancelled by user")
+            self.store.save(moved)
+            return moved
+        if intent.state.may_be_at_venue:
+            self.venue.cancel(intent.client_order_id)
+            return self._look_up(intent)
+        return intent
 
     # -- steps -----------------------------------------------------------------------------
 

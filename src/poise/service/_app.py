@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from poise.service._auth_routes import router as auth_router
+from poise.service._blotter import router as blotter_router
 from poise.service._book import router as book_router
 from poise.service._deps import ServiceState
 from poise.service._households import router as households_router
@@ -76,7 +77,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.poise = state
     install_handlers(app)
-    for router in (auth_router, households_router, plans_router, book_router, orders_router):
+    for router in (
+        auth_router,
+        households_router,
+        plans_router,
+        book_router,
+        orders_router,
+        blotter_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     from poise.service.web import install_dashboard
 

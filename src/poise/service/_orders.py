@@ -49,10 +49,10 @@ from poise.service._sending import (
     venue_for,
 )
 from poise.store import (
-    Account,
+    AccountRow,
     BrokerConnection,
     FirmScope,
-    Plan,
+    PlanRow,
     SendRequestRow,
     SqlLedgerStore,
     SqlOrderStore,
@@ -109,7 +109,7 @@ def _book(plan_id: str, connection_id: str) -> str:
 
 
 def _orders_body(
-    store: SqlOrderStore, plan: Plan, connection: str | None, status: str
+    store: SqlOrderStore, plan: PlanRow, connection: str | None, status: str
 ) -> dict[str, Any]:
     from poise.report import intent_to_dict
 
@@ -152,12 +152,15 @@ def _sent_connection(store: SqlOrderStore, plan_id: str) -> str | None:
     return None if book is None else str(book).rpartition("@")[2]
 
 
-def _routes(scope: FirmScope, plan: Plan, trades: Sequence[Trade], default: str) -> dict[str, str]:
+def _routes(
+    scope: FirmScope, plan: PlanRow, trades: Sequence[Trade], default: str
+) -> dict[str, str]:
     """Each of the plan's accounts linked to a connection other than ``default``, with it."""
     accounts = {t.account for t in trades}
     rows = scope.session.scalars(
-        select(Account).where(
-            Account.household_id == plan.household_id, Account.broker_connection_id.is_not(None)
+        select(AccountRow).where(
+            AccountRow.household_id == plan.household_id,
+            AccountRow.broker_connection_id.is_not(None),
         )
     )
     return {
@@ -188,7 +191,7 @@ def send_plan(
     store = SqlOrderStore(state.engine)
     digest = plan_digest({"id": plan_id})
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         scope.get(BrokerConnection, connection_id)
         if plan.status not in _SENDABLE:
             raise Conflict(f"the plan is {plan.status}; only an approved plan can be sent")
@@ -223,7 +226,7 @@ def send_plan(
             holdings,
         )
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         if plan.status == "approved":
             set_status(scope, plan, "sent", caller)
             scope.audit(
@@ -260,7 +263,7 @@ def send_plan(
     if done is not None and done.error and done.state != "done":
         raise BrokerError(done.error)
     with state.read(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         return (201 if first else 200), _orders_body(store, plan, connection_id, plan.status)
 
 
@@ -269,7 +272,7 @@ def orders_of_plan(state: ServiceState, caller: Principal, plan_id: str) -> dict
     (no orders before it is sent); ``NotFoundError`` for another firm's plan."""
     store = SqlOrderStore(state.engine)
     with state.read(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         return _orders_body(store, plan, _sent_connection(store, plan_id), plan.status)
 
 

@@ -53,7 +53,7 @@ from poise.service._http import Conflict
 from poise.store import (
     BrokerConnection,
     FirmScope,
-    Plan,
+    PlanRow,
     PlanTrade,
     SenderLease,
     SendRequestRow,
@@ -188,7 +188,7 @@ def audit_fills(firm_id: int, actor: str, plan_id: str) -> Any:
     return audit
 
 
-def plan_trades(scope: FirmScope, plan: Plan) -> list[Trade]:
+def plan_trades(scope: FirmScope, plan: PlanRow) -> list[Trade]:
     """The plan's trades, in leg order."""
     rows = scope.session.scalars(
         select(PlanTrade).where(PlanTrade.plan_id == plan.id).order_by(PlanTrade.leg)
@@ -367,7 +367,7 @@ class OrderDispatcher:
             self.state.engine, audit_fills(request.firm_id, request.actor, request.plan_id)
         )
         with self.state.read(self._principal(request)) as scope:
-            plan = scope.get(Plan, request.plan_id)
+            plan = scope.get(PlanRow, request.plan_id)
             trades = plan_trades(scope, plan)
             prices = {t.symbol: t.price for t in trades}
             groups = split_orders(
@@ -397,7 +397,7 @@ class OrderDispatcher:
         status = status_after(intents)
         principal = self._principal(request)
         with self.state.write(principal) as scope:
-            plan = scope.get(Plan, request.plan_id)
+            plan = scope.get(PlanRow, request.plan_id)
             if status is not None and status != plan.status:
                 set_status(scope, plan, status, principal)
         done = bool(intents) and all(i.state.ended for i in intents)
