@@ -133,6 +133,7 @@ class PaperVenue:
         self.engine = sa.create_engine(url)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
         _metadata.create_all(self.engine)
         self.prices = dict(prices or {})
         env_slip = _env_float("POISE_PAPER_SLIPPAGE_BPS", 0.0)
@@ -252,7 +253,7 @@ class PaperVenue:
 
     def _fill_slice(self, conn: sa.Connection, client_order_id: str) -> None:
         row = conn.execute(
-            sa.select(_orders).where(_orders.c.client_order_id == client_order_id)
+            sa.select(_orders).where(_orders.c.client_order_id == client_order_id).with_for_update()
         ).first()
         if row is None or row.status not in ("new", "partially_filled"):
             return
@@ -280,7 +281,14 @@ class PaperVenue:
         )
 
 
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # one writer at a time from the first statement: a look-up that fills a slice and a cancel
+    # (or another look-up) cannot interleave their read and write (a lost update)
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]  # BEGIN is ours
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")

@@ -145,30 +145,53 @@ class OrderSender:
         """The kill switch: cancel every open order at the venue and every unsent intent (of
         ``plans`` only, when given: a firm's plans in the service).
 
-        Returns how many intents it stopped.
+        Unsent intents go first, so that a sender working at the same time (the service's,
+        in any process) cannot send one of them once its sells are cancelled; then every
+        order that may be at the venue, read again. Returns how many intents it stopped.
         """
-        count = 0
-        for intent in self.store.intents():
-            if intent.venue != self.venue.name:
-                continue
-            if plans is not None and intent.plan not in plans:
-                continue
-            if intent.state is OrderState.NEW or intent.state.may_be_at_venue:
+
+        def mine() -> list[Intent]:
+            return [
+                i
+                for i in self.store.intents()
+                if i.venue == self.venue.name and (plans is None or i.plan in plans)
+            ]
+
+        stopped: set[str] = set()
+        for intent in mine():
+            if intent.state is OrderState.NEW:
                 self.cancel(intent)
-                count += 1
-        return count
+                stopped.add(intent.client_order_id)
+        for intent in mine():
+            if intent.state.may_be_at_venue:
+                self.cancel(intent)
+                stopped.add(intent.client_order_id)
+        return len(stopped)
 
     def cancel(self, intent: Intent) -> Intent:
         """Cancel one intent: an unsent one (``new``) becomes ``cancelled`` here; one that may
         be at the venue is cancelled there and looked up (what already filled stays filled).
+
+        An intent read as ``new`` is cancelled here only if it is still ``new`` in the store
+        (a sender may have just taken it); otherwise it is cancelled at the venue.
 
         Returns the intent as it now stands (the same object when there was nothing to
         cancel: it had ended, or its send is still under way and the venue has not seen it).
         """
         if intent.state is OrderState.NEW:
             moved = intent.moved(OrderState.CANCELLED, reason="cancelled by user")
-            self.store.save(moved)
-            return moved
+            try:
+                self.store.save(moved, expect=OrderState.NEW)
+                return moved
+            except BrokerError:  # it moved on meanwhile: as it stands now
+                found = [
+                    i
+                    for i in self.store.intents(intent.plan)
+                    if i.client_order_id == intent.client_order_id
+                ]
+                if not found:
+                    raise
+                intent = found[0]
         if intent.state.may_be_at_venue:
             self.venue.cancel(intent.client_order_id)
             return self._look_up(intent)

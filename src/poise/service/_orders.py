@@ -254,8 +254,8 @@ def send_plan(
                     requested_at=datetime.now(UTC),
                 )
             )
-        elif request.state == "done" and plan.status != "filled":
-            request.state, request.error = "pending", ""
+        elif request.state != "done" or plan.status != "filled":
+            request.state, request.error, request.finished_at = "pending", "", None
     dispatcher = state.dispatcher
     dispatcher.start()
     dispatcher.wake()
