@@ -245,7 +245,9 @@ class OrderDispatcher:
     ) -> None:
         self.state = state
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.lease = SenderLease(state.engine, self.holder, ttl=lease_seconds)
+        self.lease = SenderLease(
+            state.engine, self.holder, ttl=lease_seconds, margin=min(1.0, lease_seconds / 4)
+        )
         self.renew_seconds = renew_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
