@@ -225,6 +225,9 @@ def send_plan(
             orders,
             holdings,
         )
+        engine = getattr(venues[connection], "engine", None)  # the sender makes its own
+        if engine is not None:
+            engine.dispose()
     with state.write(caller) as scope:
         plan = scope.get(PlanRow, plan_id)
         if plan.status == "approved":
