@@ -35,7 +35,7 @@ from poise.plan._flows import CashFlow
 from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
 from poise.plan._sizing import best_extra_share, desired_values, level_fill
 from poise.plan._taxaware import TaxAware, fold_substitutes, group_context
-from poise.policy import Decision, PolicyContext, RebalanceTo, aligned_history
+from poise.policy import Decision, LabelledHistory, PolicyContext, RebalanceTo, aligned_history
 from poise.tax import Transaction, is_long_term, select_lots
 
 if TYPE_CHECKING:
@@ -288,7 +288,7 @@ def plan_rebalance(
     force: bool = False,
     last_rebalanced: date | None = None,
     previous_day: date | None = None,
-    history: pd.DataFrame | None = None,
+    history: pd.DataFrame | LabelledHistory | None = None,
     transactions: Sequence[Transaction] | None = None,
 ) -> Plan:
     """Decide whether to rebalance and plan the trades, for the whole household.
@@ -314,10 +314,10 @@ def plan_rebalance(
         Rebalance to target whatever the policy says.
     last_rebalanced, previous_day
         Passed to the policy (see ``PolicyContext``).
-    history : DataFrame, optional
+    history : DataFrame or LabelledHistory, optional
         Prices up to and including ``as_of``, one column per symbol: the policy reads each
         asset's prices by its name (``poise.policy.aligned_history``), whatever the order of
-        the columns.
+        the columns (a prepared :class:`poise.app.PriceDay` gives them from its array).
     transactions : sequence of Transaction, optional
         Recent trades (at least the last 31 days), for the sells the lots cannot show. In a
         household with a taxable account the wash-sale rule is always applied across the
@@ -451,7 +451,7 @@ def _decide(
     policy_targets: Mapping[str, float],
     last_rebalanced: date | None,
     previous_day: date | None,
-    history: pd.DataFrame | None,
+    history: pd.DataFrame | LabelledHistory | None,
 ) -> Decision:
     """The household policy's decision on the weights before the plan (a held substitute
     counts in its primary's drift)."""
