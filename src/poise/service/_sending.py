@@ -455,6 +455,7 @@ class OrderDispatcher:
         done = bool(intents) and all(i.state.ended for i in intents)
         if done:
             self._forget(request.plan_id)
+            self._retry_at.pop(request.plan_id, None)
         else:
             self._retry_at[request.plan_id] = time.monotonic() + FOLLOW_SECONDS
         self._finish(request.plan_id, done=done, error="")
