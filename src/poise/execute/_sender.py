@@ -24,6 +24,7 @@ The rules, in the order they are applied:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
@@ -32,7 +33,7 @@ from datetime import UTC, date, datetime
 from poise._errors import BrokerError, DataError
 from poise.execute._checks import PreTradeRules, refusal, size_buys
 from poise.execute._failpoint import failpoint
-from poise.execute._orders import Intent, Order, OrderState
+from poise.execute._orders import Intent, IntentEnded, Order, OrderState
 from poise.execute._store import OrderStore, PlanRecord
 from poise.execute._venue import (
     DuplicateOrderError,
@@ -184,14 +185,7 @@ class OrderSender:
                 self.store.save(moved, expect=OrderState.NEW)
                 return moved
             except BrokerError:  # it moved on meanwhile: as it stands now
-                found = [
-                    i
-                    for i in self.store.intents(intent.plan)
-                    if i.client_order_id == intent.client_order_id
-                ]
-                if not found:
-                    raise
-                intent = found[0]
+                intent = self._stored(intent)
         if intent.state.may_be_at_venue:
             self.venue.cancel(intent.client_order_id)
             return self._look_up(intent)
@@ -210,11 +204,14 @@ class OrderSender:
                 why = "the market is closed" if closed else None
                 why = why or refusal(intent.order, self.rules, today=today)
                 why = why or self._short_refusal(intent)
-                if why is not None:
-                    self.store.save(intent.moved(OrderState.REJECTED, reason=why))
+                try:
+                    if why is not None:
+                        self.store.save(intent.moved(OrderState.REJECTED, reason=why))
+                        continue
+                    intent = intent.moved(OrderState.SUBMITTING, sent_at=self.clock())
+                    self.store.save(intent)
+                except IntentEnded:  # cancelled meanwhile (the kill switch): never sent
                     continue
-                intent = intent.moved(OrderState.SUBMITTING, sent_at=self.clock())
-                self.store.save(intent)
                 failpoint("after_intent_commit")
             self._send(intent)
 
@@ -244,11 +241,28 @@ class OrderSender:
                     continue
                 answer = found
             failpoint("after_send")
-            self._adopt(intent, answer, acknowledged_at=self.clock())
+            # cancelled and looked up meanwhile (IntentEnded): that look-up stands
+            with contextlib.suppress(IntentEnded):
+                self._adopt(intent, answer, acknowledged_at=self.clock())
             return
         self.store.save(replace(intent, reason="the venue did not take the order; run recover"))
 
     def _look_up(self, intent: Intent, *, after_send: bool = False) -> Intent:
+        """Ask the venue about ``intent`` and adopt its answer; when the stored intent has
+        ended meanwhile (the kill switch in another process looked it up after cancelling),
+        the stored one stands: that later look-up holds every fill this answer could."""
+        try:
+            return self._look_up_once(intent, after_send=after_send)
+        except IntentEnded:
+            return self._stored(intent)
+
+    def _stored(self, intent: Intent) -> Intent:
+        for stored in self.store.intents(intent.plan):
+            if stored.client_order_id == intent.client_order_id:
+                return stored
+        return intent
+
+    def _look_up_once(self, intent: Intent, *, after_send: bool) -> Intent:
         try:
             found = self.venue.lookup(intent.client_order_id)
         except VenueUnavailableError as exc:
@@ -394,4 +408,7 @@ class OrderSender:
             if quantity != intent.order.quantity:
                 order = replace(intent.order, quantity=quantity)
                 note = f"resized from {intent.order.quantity:g} to {quantity:g} to fit the cash"
-                self.store.save(replace(intent, order=order, reason=note))
+                try:
+                    self.store.save(replace(intent, order=order, reason=note))
+                except IntentEnded:  # cancelled meanwhile (the kill switch): it stays so
+                    continue
