@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from poise._errors import InputError
-from poise.data._alpaca_http import alpaca_keys, make_safe, timeout_session
 from poise.execute import (
     DuplicateOrderError,
     Order,
@@ -33,6 +32,7 @@ from poise.execute import (
     VenueOrder,
     VenueUnavailableError,
 )
+from poise.feeds._alpaca_http import alpaca_keys, make_safe, timeout_session
 from poise.model import Side
 
 __all__ = ["AlpacaVenue", "alpaca_keys", "timeout_session"]
