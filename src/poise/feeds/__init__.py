@@ -33,13 +33,13 @@ __getattr__, __dir__ = attach(
 __all__ = ["AlpacaBars", "YahooBars", "alpaca_from_env", "alpaca_keys", "install_feeds"]
 
 
-def _alpaca() -> PriceFeed:
+def _make_alpaca() -> PriceFeed:
     from poise.feeds._alpaca import alpaca_from_env
 
     return alpaca_from_env()
 
 
-def _yahoo() -> PriceFeed:
+def _make_yahoo() -> PriceFeed:
     from poise.feeds._yahoo import YahooBars
 
     return YahooBars()
@@ -47,5 +47,5 @@ def _yahoo() -> PriceFeed:
 
 def install_feeds() -> None:
     """Register the ``alpaca`` and ``yahoo`` feeds with ``poise.data`` (idempotent)."""
-    register_feed("alpaca", _alpaca)
-    register_feed("yahoo", _yahoo)
+    register_feed("alpaca", _make_alpaca)
+    register_feed("yahoo", _make_yahoo)
