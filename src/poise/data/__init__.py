@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         load_feed,
         parse_feed,
     )
-    from poise.data._fresh import DEFAULT_MAX_PRICE_AGE_DAYS, latest_prices
+    from poise.data._fresh import DEFAULT_MAX_PRICE_AGE_DAYS, carry_recent_prices, latest_prices
     from poise.data._loader import feed_for, register_feed, set_feed_loader
 
 _getattr, __dir__ = attach(
@@ -37,6 +37,7 @@ _getattr, __dir__ = attach(
             "DATASETS",
             "OWN_PRICES",
             "bundled_note",
+            "carry_recent_prices",
             "is_dataset",
             "load_dataset",
         ],
@@ -50,7 +51,7 @@ _getattr, __dir__ = attach(
             "parse_feed",
         ],
         "poise.data._loader": ["feed_for", "register_feed", "set_feed_loader"],
-        "poise.data._fresh": ["DEFAULT_MAX_PRICE_AGE_DAYS", "latest_prices"],
+        "poise.data._fresh": ["DEFAULT_MAX_PRICE_AGE_DAYS", "carry_recent_prices", "latest_prices"],
     },
 )
 
@@ -81,6 +82,7 @@ __all__ = [
     "MemoryBarCache",
     "PriceFeed",
     "bundled_note",
+    "carry_recent_prices",
     "feed_for",
     "feed_prices",
     "is_dataset",

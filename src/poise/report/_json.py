@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from poise.model import Plan, Trade
+from poise.model import Plan, Reason, Trade
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,6 +31,7 @@ __all__ = [
     "optimize_to_dict",
     "plan_to_dict",
     "profile_to_dict",
+    "reason_to_dict",
     "rebalance_to_dict",
     "stress_to_dict",
     "trade_to_dict",
@@ -39,6 +40,23 @@ __all__ = [
 
 def _r(value: float, digits: int = 10) -> float:
     return round(float(value), digits) + 0.0
+
+
+def reason_to_dict(reason: Reason | None) -> dict[str, Any] | None:
+    """A trade's structured reason: ``kind``, ``action``, ``symbol``, ``weight`` and
+    ``target`` (fractions before the plan, null when not sized by drift), ``band`` (half-width
+    in weight points, null without one) and ``note``; None when the trade has none."""
+    if reason is None:
+        return None
+    return {
+        "kind": reason.kind.value,
+        "action": reason.action,
+        "symbol": reason.symbol,
+        "weight": None if reason.weight is None else _r(reason.weight),
+        "target": None if reason.target is None else _r(reason.target),
+        "band": _r(reason.band) if reason.band is not None and reason.has_band else None,
+        "note": reason.note,
+    }
 
 
 def trade_to_dict(trade: Trade) -> dict[str, Any]:
@@ -53,6 +71,7 @@ def trade_to_dict(trade: Trade) -> dict[str, Any]:
         "realized_short_term": _r(trade.realized_short_term),
         "realized_long_term": _r(trade.realized_long_term),
         "reason": trade.reason,
+        "why": reason_to_dict(trade.why),
         "lots": [
             {
                 "acquired": sale.lot.acquired.isoformat(),

@@ -12,7 +12,7 @@ Status machine::
 
 from __future__ import annotations
 
-import math
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -25,7 +25,6 @@ from sqlalchemy.exc import IntegrityError
 from poise._errors import InputError
 from poise.app import cash_flows, rebalance, stored_request
 from poise.plan import CashFlow
-from poise.report import rebalance_to_dict
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
 from poise.service._http import Conflict, Limit, ObjectId, Offset, documented
 from poise.service._pages import Page
@@ -35,9 +34,11 @@ from poise.store import (
     HouseholdRow,
     IdempotencyRecord,
     PlanRow,
-    PlanTrade,
     SqlHouseholdStore,
     SqlLedgerStore,
+    price_day,
+    proposed_plan,
+    save_plan,
     utcnow,
 )
 
@@ -246,47 +247,13 @@ def create_plan(
             flows=flows,
             force=body.force,
         )
-    result = rebalance(stored.request)
-    out = rebalance_to_dict(result)
-    if not _finite(out):
-        raise InputError("the plan holds non-finite numbers; check the prices", field="prices")
+    # the day's prices prepared once (closes, history, quality check) for every plan of it
+    day = price_day(table, body.as_of)
+    result = rebalance(replace(stored.request, prices=day))
+    proposed = proposed_plan(stored, result, prices_name=prices_name, prices_digest=table.digest)
     try:
         with state.write(caller) as scope:
-            plan = PlanRow(
-                household_id=household_id,
-                snapshot_id=stored.holdings.snapshot,
-                household_version=stored.household.version,
-                prices_name=prices_name,
-                prices_digest=table.digest,
-                as_of=result.plan.as_of,
-                status="proposed",
-                body=out,
-                created_by=caller.user_id,
-            )
-            scope.add(plan)
-            scope.session.add_all(
-                PlanTrade(
-                    plan_id=plan.id,
-                    leg=i,
-                    account=t.account,
-                    symbol=t.symbol,
-                    side=t.side.value,
-                    quantity=t.quantity,
-                    price=t.price,
-                    value=t.value,
-                )
-                for i, t in enumerate(result.plan.trades, start=1)
-            )
-            scope.audit(
-                "plan.create",
-                f"plan:{plan.id}",
-                {
-                    "household": household_id,
-                    "trades": len(result.plan.trades),
-                    "triggered": result.plan.triggered,
-                    "prices_digest": table.digest,
-                },
-            )
+            plan = save_plan(scope, proposed, created_by=caller.user_id)
             response = plan_out(plan)
             remember_response(scope, caller, idempotency_key, path, 201, response)
     except IntegrityError:
@@ -296,16 +263,6 @@ def create_plan(
             raise
         return again
     return JSONResponse(status_code=201, content=response)
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_finite(v) for v in value)
-    return True
 
 
 @router.get(

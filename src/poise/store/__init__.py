@@ -48,6 +48,14 @@ from poise.store._orders import (
     SqlBarCache,
     SqlOrderStore,
 )
+from poise.store._plans import PlanLeg, ProposedPlan, proposed_plan, save_plan
+from poise.store._prices import (
+    PriceTable,
+    digest_text,
+    price_day,
+    prices_digest,
+    resolve_prices,
+)
 from poise.store._scope import (
     FirmScope,
     SqlHouseholdStore,
@@ -56,6 +64,7 @@ from poise.store._scope import (
     parse_household,
     positions_of,
 )
+from poise.store._sending import LEASE_NAME, SenderLease, SenderLeaseRow, SendRequestRow
 from poise.store._url import normalize_database_url, poise_home, resolve_database_url
 
 # Former names of the rows, before they were renamed so that no store name clashes with a
@@ -78,6 +87,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "LEASE_NAME",
     "NAMING_CONVENTION",
     "PLAN_STATUSES",
     "ROLES",
@@ -100,17 +110,24 @@ __all__ = [
     "OrderFillRow",
     "OrderIntentRow",
     "OrderPlanRow",
+    "PlanLeg",
     "PlanRow",
     "PlanTrade",
     "PriceBarRow",
     "PriceSet",
+    "PriceTable",
+    "ProposedPlan",
     "RefreshToken",
+    "SendRequestRow",
+    "SenderLease",
+    "SenderLeaseRow",
     "SqlBarCache",
     "SqlHouseholdStore",
     "SqlLedgerStore",
     "SqlOrderStore",
     "User",
     "alembic_config",
+    "digest_text",
     "is_parsed",
     "is_sqlite",
     "make_engine",
@@ -120,8 +137,13 @@ __all__ = [
     "parse_household",
     "poise_home",
     "positions_of",
+    "price_day",
+    "prices_digest",
+    "proposed_plan",
     "read_session",
     "resolve_database_url",
+    "resolve_prices",
+    "save_plan",
     "upgrade",
     "utcnow",
     "write_session",
