@@ -2,13 +2,12 @@
 
 Parsing a bundled CSV (about 8,000 days by 20 symbols, gzipped) costs some 15 ms of CPU, a
 third of what ``poise rebalance`` computes after its imports, so the first read keeps the
-parsed table in
-``$POISE_HOME/cache/`` (one uncompressed ``.npz`` of the values, dates and symbols per data
-set, about 1.4 MB for ``sp500``, named after the CSV's path, size and modification time and
-the cache format) and later processes load that instead. The cached table is the parsed one,
-bit for bit; a changed or reinstalled CSV gets a new cache file. A cache that cannot be
-written (a read-only home) or read (damaged) is skipped silently: the CSV is parsed as
-before. ``POISE_NO_CACHE=1`` turns the cache off.
+parsed table in ``$POISE_HOME/cache/`` (one uncompressed ``.npz`` of the values, dates and
+symbols per data set, about 1.4 MB for ``sp500``, named after the CSV's path, size and
+modification time and the cache format) and later processes load it (about 1 ms) instead.
+The cached table is the parsed one, bit for bit; a changed or reinstalled CSV gets a new
+cache file. A cache that cannot be written (a read-only home) or read (damaged) is skipped
+silently: the CSV is parsed as before. ``POISE_NO_CACHE=1`` turns the cache off.
 """
 
 from __future__ import annotations
