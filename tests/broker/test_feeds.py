@@ -13,7 +13,8 @@ import pytest
 pytest.importorskip("alpaca")
 
 from poise._errors import DataError, InputError
-from poise.data import AlpacaBars, MemoryBarCache, YahooBars, latest_prices, load_feed
+from poise.data import MemoryBarCache, latest_prices, load_feed
+from poise.feeds import AlpacaBars, YahooBars
 from poise.store import SqlBarCache, make_engine, upgrade
 from tests.broker.fake_alpaca import FakeAlpaca
 from tests.databases import database_url

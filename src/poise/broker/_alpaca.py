@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from poise._errors import DataError, InputError
-from poise.data._alpaca_http import alpaca_keys, make_safe, timeout_session
 from poise.execute import (
     DuplicateOrderError,
     Order,
@@ -34,10 +33,12 @@ from poise.execute import (
     VenueOrder,
     VenueUnavailableError,
 )
+from poise.feeds._alpaca_http import alpaca_keys, make_safe, timeout_session
 from poise.model import Side
 
 if TYPE_CHECKING:
-    from poise.data import AlpacaBars, Quote
+    from poise.data import Quote
+    from poise.feeds import AlpacaBars
 
 __all__ = ["AlpacaVenue", "alpaca_keys", "timeout_session"]
 
@@ -191,7 +192,7 @@ class AlpacaVenue:
 
         The data origin is ``POISE_ALPACA_DATA_URL``; else, when the trading origin is
         overridden (a local server, a proxy), that same origin; else Alpaca's."""
-        from poise.data import AlpacaBars
+        from poise.feeds import AlpacaBars
 
         if self._data is None:
             origin = os.environ.get("POISE_ALPACA_DATA_URL") or self._origin
