@@ -435,10 +435,11 @@ def _record(
     state: Any, fast: CompiledStretch, batch: Any, holdings: np.ndarray, costs: np.ndarray
 ) -> None:
     """Book a batch of compiled rebalances on ``state`` as ``ArrayRebalance`` would have:
-    the policy's decision (asked now, on the context it would have seen: the weights of all
-    the batch's days computed at once, as ``BacktestState.weights`` computes each), the
-    rebalance rows, the holdings of each day, the positions opened and closed, and the trades
-    (worded at the end)."""
+    the rebalance rows, the holdings of each day, the positions opened and closed, and the
+    trades. The policy's decisions (for the rows' reasons and the trades' bands) are asked
+    when they are first needed (``CompiledPlans.decisions``), on the contexts the general loop
+    would have built: the weights of all the batch's days are computed here at once, as
+    ``BacktestState.weights`` computes each."""
     n = len(state.names) - 1
     cols = state.cols
     days = batch.days
@@ -467,44 +468,23 @@ def _record(
             j = int(batch.index[t])
             if not was[e, j] and held[e, j]:
                 opened[int(cols[j])] = None
-    policy, names, target_w = state.policy, state.names, state.target_w
-    offset = state.offset
     counts = batch.trades.tolist()
     cash = holdings[:, n].tolist()
     costs_list = costs.tolist()
-    last = state.last_rebalanced
     rows, segments = state.rebalance_rows, state.segments
-    bands: list[np.ndarray | None] = []
-    for e, i in enumerate(days.tolist()):
-        day = state.day(i)
-        context = PolicyContext(
-            day,
-            names,
-            weights[e],
-            target_w,
-            last,
-            state.day(i - 1) if i > 0 else None,
-            hist[: offset + i + 1],
-        )
-        decision = policy.decide(context)
-        if not decision.triggered:
-            raise AssertionError(f"compiled loop and {fast.policy!r} disagree on day {i}")
-        bands.append(decision.half_bands)
-        last = day
-        rows.append((day, "; ".join(decision.reasons), counts[e], costs_list[e], _REBALANCE))
+    batch.context = (weights, state.last_rebalanced, len(rows), state.offset, hist, state.policy)
+    day = state.day
+    for e, i in enumerate(days.tolist()):  # reasons worded on first use (``decisions``)
+        rows.append((day(i), None, counts[e], costs_list[e], _REBALANCE))
         segments.append((i, universe[e], cash[e]))
     state.i = int(days[-1])
-    state.last_rebalanced = last
+    state.last_rebalanced = day(state.i)
     q = holdings[-1].copy()
     state.quantity[cols] = q[:n]
     state.cash = float(q[n])
     state._q = q
     state.qty_names = q[:n]
     state.cash_total = float(q[n])
-    if any(b is not None for b in bands):  # each trade's band, as the day's decision drew it
-        none = np.full(n + 1, np.inf)
-        by_event = np.stack([none if b is None else b for b in bands])
-        batch.bands = by_event[np.repeat(np.arange(events), batch.trades), batch.index]
     state._plans.append(batch)
 
 
@@ -534,10 +514,49 @@ class CompiledPlans:
     cols: np.ndarray
     target_w: np.ndarray
     bands: np.ndarray | None
+    # (weights of each day, last rebalanced before the batch, first row in the state's
+    # rebalance rows, price offset, history matrix, policy): what ``decisions`` asks on
+    context: tuple[Any, ...] | None = None
+    _decided: bool = False
 
     @property
     def size(self) -> int:
         return int(self.index.size)
+
+    def decisions(self, state: Any) -> None:
+        """Ask the policy about each day of the batch, on the context the general loop would
+        have built, and fill in the reasons of the batch's rebalance rows and the band of
+        each trade. Once; the compiled loop and the policy must agree (else AssertionError).
+        """
+        if self._decided or self.context is None:
+            return
+        weights, last, first_row, offset, hist, policy = self.context
+        rows = state.rebalance_rows
+        names, target_w = self.names, self.target_w
+        bands: list[np.ndarray | None] = []
+        for e, i in enumerate(self.days.tolist()):
+            day = state.day(i)
+            context = PolicyContext(
+                day,
+                names,
+                weights[e],
+                target_w,
+                last,
+                state.day(i - 1) if i > 0 else None,
+                hist[: offset + i + 1],
+            )
+            decision = policy.decide(context)
+            if not decision.triggered:
+                raise AssertionError(f"compiled loop and {policy!r} disagree on day {i}")
+            bands.append(decision.half_bands)
+            last = day
+            row = rows[first_row + e]
+            rows[first_row + e] = (row[0], "; ".join(decision.reasons), *row[2:])
+        if any(b is not None for b in bands):  # each trade's band, as the day's decision drew it
+            none = np.full(len(names), np.inf)
+            by_event = np.stack([none if b is None else b for b in bands])
+            self.bands = by_event[np.repeat(np.arange(self.days.size), self.trades), self.index]
+        self._decided = True
 
     def is_sell(self) -> np.ndarray:
         position = np.arange(self.size) - np.repeat(
@@ -545,8 +564,9 @@ class CompiledPlans:
         )
         return position < np.repeat(self.sells, self.trades)
 
-    def columns(self, state: Any) -> dict[str, Any]:
-        """The trades as ``TRADE_COLUMNS``, reasons worded as the engine words them."""
+    def columns(self, state: Any, reasons: bool = True) -> dict[str, Any]:
+        """The trades as ``TRADE_COLUMNS``, reasons worded as the engine words them (None
+        without ``reasons``)."""
         n = self.size
         index = self.index
         sell = self.is_sell()
@@ -555,9 +575,14 @@ class CompiledPlans:
         held, price = self.held, self.price
         weights = np.where(positive, held * price / np.where(positive, total, 1.0), 0.0)
         symbols = np.array(state.universe, dtype=object)[self.cols[index]]
-        band = self.bands
-        actions = np.where(sell, _ACTIONS[0], _ACTIONS[1])
-        reasons = reason_texts(symbols, weights, self.target_w[index], band, actions, _TEXTS)
+        worded = None
+        if reasons:
+            self.decisions(state)
+            actions = np.where(sell, _ACTIONS[0], _ACTIONS[1])
+            worded = np.array(
+                reason_texts(symbols, weights, self.target_w[index], self.bands, actions, _TEXTS),
+                dtype=object,
+            )
         return {
             "date": np.repeat(state.days[self.days], self.trades),
             "account": np.full(n, state.account, dtype=object),
@@ -569,7 +594,7 @@ class CompiledPlans:
             "cost": self.cost,
             "realized_short_term": np.zeros(n),
             "realized_long_term": np.zeros(n),
-            "reason": np.array(reasons, dtype=object),
+            "reason": worded,
             "kind": np.full(n, TradeKind.REBALANCE, dtype=object),
         }
 

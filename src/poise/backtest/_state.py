@@ -278,11 +278,12 @@ class BacktestState:
         if trades:
             self.trade_batches.append((day, kind, reason, tuple(trades)))
 
-    def trade_columns(self) -> dict[str, object]:
-        """All recorded trades, column by column (``TRADE_COLUMNS`` order)."""
+    def trade_columns(self, reasons: bool = True) -> dict[str, object]:
+        """All recorded trades, column by column (``TRADE_COLUMNS`` order; the reasons are
+        cheap here, ``reasons`` is for ``ArrayState``'s sake)."""
         trades = [t for *_, batch in self.trade_batches for t in batch]
         sizes = [len(batch) for *_, batch in self.trade_batches]
-        reasons = [
+        worded = [
             t.reason if r is None else r for _, _, r, batch in self.trade_batches for t in batch
         ]
         quantity = [t.quantity for t in trades]
@@ -300,7 +301,7 @@ class BacktestState:
             "cost": [t.cost for t in trades],
             "realized_short_term": [t.realized_short_term for t in trades],
             "realized_long_term": [t.realized_long_term for t in trades],
-            "reason": reasons,
+            "reason": worded,
             "kind": np.repeat(np.array([k for _, k, *_ in self.trade_batches]), sizes),
         }
 
