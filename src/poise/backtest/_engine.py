@@ -74,6 +74,21 @@ def _check_prices(prices: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
     return prices
 
 
+def _closes(frame: pd.DataFrame, universe: list[str]) -> np.ndarray:
+    """The closes of ``universe`` as a new array, each gap filled with the last close before
+    it (``DataFrame.ffill``; NaN before a symbol's first price)."""
+    if list(frame.columns) == universe:
+        table = frame.to_numpy(dtype=float, copy=True)
+    else:
+        table = frame[universe].to_numpy(dtype=float, copy=True)
+    missing = np.isnan(table)
+    if missing.any():
+        rows = np.where(missing, 0, np.arange(table.shape[0])[:, None])
+        np.maximum.accumulate(rows, axis=0, out=rows)
+        table = table[rows, np.arange(table.shape[1])]
+    return table
+
+
 def _window(index: pd.DatetimeIndex, start: date | None, end: date | None) -> tuple[int, int]:
     lo = 0 if start is None else int(index.searchsorted(pd.Timestamp(start), side="left"))
     hi = len(index) if end is None else int(index.searchsorted(pd.Timestamp(end), side="right"))
@@ -169,8 +184,7 @@ def run_backtest(
     universe, unpriced = _universe(household, prices.columns)
     frame = _check_prices(prices, universe)
     lo, hi = _window(pd.DatetimeIndex(frame.index), start, end)
-    table = frame[universe].to_numpy(dtype=float, copy=True)
-    table = pd.DataFrame(table).ffill().to_numpy()
+    table = _closes(frame, universe)
     days = frame.index[lo:hi].to_numpy().astype("datetime64[D]")
     cash = {a: 0.0 for a in accounts}
     cash[accounts[0]] = float(initial)

@@ -89,12 +89,10 @@ class BacktestState:
     def __post_init__(self) -> None:
         self.info = DayInfo(self.days)
         self._col = {s: k for k, s in enumerate(self.universe)}
-        self._listed_from = np.full(len(self.universe), np.iinfo(np.int64).max, dtype=np.int64)
         finite = np.isfinite(self.prices)
-        for k in range(len(self.universe)):
-            hits = np.flatnonzero(finite[:, k])
-            if hits.size:
-                self._listed_from[k] = hits[0]
+        first = finite.argmax(axis=0) if finite.size else np.zeros(len(self.universe), int)
+        never = ~finite.any(axis=0) if finite.size else np.ones(len(self.universe), bool)
+        self._listed_from = np.where(never, np.iinfo(np.int64).max, first).astype(np.int64)
         self._zero_prices = np.where(finite, self.prices, 0.0)
         self._all_listed_from = int(self._listed_from.max(initial=0)) - self.offset
         self._non_taxable = frozenset(a.id for a in self.household.accounts if not a.taxable)
