@@ -26,7 +26,7 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -328,11 +328,79 @@ def money_weighted_return(
             low, high = npv(lo), npv(hi)
             if not (math.isfinite(low) and math.isfinite(high)) or low * high > 0:
                 return math.nan
-            from scipy.optimize import brentq  # scipy only when an IRR is asked for
-
-            return float(brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500))
+            return _brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500)
     except (ValueError, OverflowError, ZeroDivisionError, RuntimeError):
         return math.nan
+
+
+def _signbit(x: float) -> bool:
+    return math.copysign(1.0, x) < 0
+
+
+def _brentq(
+    f: Callable[[float], float],
+    a: float,
+    b: float,
+    *,
+    xtol: float = 2e-12,
+    rtol: float = 8.881784197001252e-16,
+    maxiter: int = 100,
+) -> float:
+    """A root of ``f`` in ``[a, b]`` by Brent's method: ``scipy.optimize.brentq``'s algorithm
+    step for step (its C code, ``scipy/optimize/Zeros/brentq.c``), so the same root to the
+    last bit, without importing scipy (a quarter of a second on first use).
+
+    Raises
+    ------
+    ValueError
+        ``f`` has the same sign at both ends, or returns NaN.
+    RuntimeError
+        No convergence in ``maxiter`` steps.
+    """
+
+    def value(x: float) -> float:
+        y = float(f(x))
+        if math.isnan(y):
+            raise ValueError(f"the function value at x={x:f} is NaN; solver cannot continue")
+        return y
+
+    xpre, xcur = float(a), float(b)
+    xblk = fblk = spre = scur = 0.0
+    fpre, fcur = value(xpre), value(xcur)
+    if fpre == 0:
+        return xpre
+    if fcur == 0:
+        return xcur
+    if _signbit(fpre) == _signbit(fcur):
+        raise ValueError("f(a) and f(b) must have different signs")
+    for _ in range(maxiter):
+        if fpre != 0 and fcur != 0 and _signbit(fpre) != _signbit(fcur):
+            xblk, fblk = xpre, fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre, xcur, xblk = xcur, xblk, xcur
+            fpre, fcur, fblk = fcur, fblk, fcur
+        delta = (xtol + rtol * abs(xcur)) / 2
+        sbis = (xblk - xcur) / 2
+        if fcur == 0 or abs(sbis) < delta:
+            return xcur
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:  # interpolate
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:  # extrapolate
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):  # good short step
+                spre, scur = scur, stry
+            else:  # bisect
+                spre = scur = sbis
+        else:  # bisect
+            spre = scur = sbis
+        xpre, fpre = xcur, fcur
+        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
+        fcur = value(xcur)
+    raise RuntimeError(f"no convergence in {maxiter} iterations")
 
 
 def annual_turnover(trades: pd.DataFrame, values: pd.Series) -> float:
