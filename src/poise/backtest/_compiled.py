@@ -15,10 +15,19 @@ disagreement raises).
 
 Used only when numba is installed (the ``fast`` extra) and ``POISE_JIT`` is not ``0``; any
 other policy, a to-band rule, custom steps or ``screen=False`` take the general loop.
+
+Loading numba costs a process about 0.4 s of CPU once (its start-up, then the machine code
+cached on disk), while a run of the general loop costs tens of milliseconds. So a process's
+first ``WARM_UP - 1`` array-path runs take the general loop (the same results to the last
+bit) unless numba is already loaded, and the compiled loop takes over from the next one: a
+command that runs one backtest does not pay for numba, a batch pays for it once.
+``POISE_JIT=1`` compiles from the first run.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +56,9 @@ __all__ = ["CompiledPlans", "CompiledStretch", "advance", "stretch_for"]
 
 _CALENDAR, _THRESHOLD, _VOLATILITY = 1, 2, 3
 _MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
-_state: dict[str, Any] = {"compiled": False}
+_state: dict[str, Any] = {"compiled": False, "runs": 0}
+WARM_UP = 3
+"""The array-path run of a process from which the compiled loop is used (see above)."""
 
 
 _SCREEN = 1e-12 - MARGIN
@@ -267,6 +278,15 @@ def stretch(
     return hi, events, trades, False
 
 
+def _worth_loading() -> bool:
+    """Whether to use the compiled loop for this run: numba is loaded already, or this is
+    the process's ``WARM_UP``-th array-path run or later, or ``POISE_JIT=1``."""
+    if _state["compiled"] or "numba" in sys.modules or os.environ.get("POISE_JIT") == "1":
+        return True
+    _state["runs"] += 1
+    return bool(_state["runs"] >= WARM_UP)
+
+
 def _compile() -> bool:
     if _state["compiled"]:
         return True
@@ -346,7 +366,9 @@ def stretch_for(state: Any, policy: Policy, screen: bool) -> CompiledStretch | N
             return None
     else:
         return None
-    if state.household.allocation is not None or not _compile():
+    if state.household.allocation is not None:
+        return None
+    if not _worth_loading() or not _compile():
         return None
     return CompiledStretch(state, policy)
 
