@@ -580,6 +580,20 @@ class CompiledPlans:
             self.bands = by_event[np.repeat(np.arange(self.days.size), self.trades), self.index]
         self._decided = True
 
+    def _trade_bands(self, state: Any) -> None:
+        """Each trade's band (``bands``) for its reason, as the day's decision draws it:
+        none for a calendar rule, the threshold rule's bands of the targets (the same every
+        day), and for the volatility rule the policy's decisions themselves."""
+        if self._decided or self.context is None:
+            return
+        policy = self.context[-1]
+        if type(policy) is CalendarPolicy:
+            self.bands = None
+        elif type(policy) is ThresholdPolicy:
+            self.bands = policy.bands(self.target_w)[self.index]
+        else:
+            self.decisions(state)
+
     def is_sell(self) -> np.ndarray:
         position = np.arange(self.size) - np.repeat(
             np.cumsum(self.trades) - self.trades, self.trades
@@ -599,7 +613,7 @@ class CompiledPlans:
         symbols = np.array(state.universe, dtype=object)[self.cols[index]]
         worded = None
         if reasons:
-            self.decisions(state)
+            self._trade_bands(state)
             actions = np.where(sell, _ACTIONS[0], _ACTIONS[1])
             worded = np.array(
                 reason_texts(symbols, weights, self.target_w[index], self.bands, actions, _TEXTS),
