@@ -62,17 +62,18 @@ WARM_UP = 3
 
 
 _SCREEN = 1e-12 - MARGIN
+_SURE = 1e-12 + MARGIN
 _RECOMPUTE = 64  # days between exact recomputations of the rolling sums
 
 
-def _window_sums(hist: np.ndarray, col: int, lo: int, hi: int, roll: np.ndarray, at: int) -> None:
+def _window_sums(rets: np.ndarray, col: int, lo: int, hi: int, roll: np.ndarray, at: int) -> None:
     """Count, sum and sum of squares of the returns ``t`` in [lo, hi) of ``col`` (NaN
-    skipped) into ``roll[at:at + 3, col]``."""
+    skipped) into ``roll[at:at + 3, col]``; ``rets[t]`` is ``hist[t + 1] / hist[t] - 1``."""
     count = 0.0
     total = 0.0
     squares = 0.0
     for t in range(max(lo, 0), hi):
-        r = hist[t + 1, col] / hist[t, col] - 1.0
+        r = rets[t, col]
         if r == r:
             count += 1.0
             total += r
@@ -82,15 +83,15 @@ def _window_sums(hist: np.ndarray, col: int, lo: int, hi: int, roll: np.ndarray,
     roll[at + 2, col] = squares
 
 
-def _shift(hist: np.ndarray, col: int, add: int, drop: int, roll: np.ndarray, at: int) -> None:
+def _shift(rets: np.ndarray, col: int, add: int, drop: int, roll: np.ndarray, at: int) -> None:
     """Add return ``add`` to, and take return ``drop`` (if >= 0) out of, the sums at ``at``."""
-    r = hist[add + 1, col] / hist[add, col] - 1.0
+    r = rets[add, col]
     if r == r:
         roll[at, col] += 1.0
         roll[at + 1, col] += r
         roll[at + 2, col] += r * r
     if drop >= 0:
-        r = hist[drop + 1, col] / hist[drop, col] - 1.0
+        r = rets[drop, col]
         if r == r:
             roll[at, col] -= 1.0
             roll[at + 1, col] -= r
@@ -99,6 +100,7 @@ def _shift(hist: np.ndarray, col: int, add: int, drop: int, roll: np.ndarray, at
 
 def rolling_low(
     hist: np.ndarray,
+    rets: np.ndarray,
     row: int,
     window: int,
     long_window: int,
@@ -106,38 +108,47 @@ def rolling_low(
     max_scale: float,
     roll: np.ndarray,
     low: np.ndarray,
+    high: np.ndarray,
+    bounds: bool,
 ) -> None:
-    """A lower bound of each column's volatility scale at ``row`` (the decision day), from
-    rolling sums of the returns updated day by day (``roll``: recent and long-run count, sum,
-    sum of squares, the peak sum of squares since the last exact recomputation, the row).
+    """A lower and an upper bound of each column's volatility scale at ``row`` (the decision
+    day), from rolling sums of the returns updated day by day (``roll``: recent and long-run
+    count, sum, sum of squares, the peak sum of squares since the last exact recomputation,
+    the row).
 
     The sums' variance is trusted only where it is large against the rounding the updates
-    can have made (else the lowest scale is used), and then taken 1e-6 lower (relative)."""
+    can have made (else the lowest and the highest scale are used), and then taken 1e-6 lower
+    and higher (relative). Without ``bounds`` only the sums are brought to ``row``."""
     cols = hist.shape[1]
     n = cols - 1
     floor = min_scale if min_scale < 1.0 else 1.0
+    ceiling = max_scale if max_scale > 1.0 else 1.0  # the policy's scale is 1 or clipped
     if row < window:  # the policy's scale is exactly 1
         for c in range(cols):
             low[c] = 1.0
+            high[c] = 1.0
         return
     last = int(roll[7, 0])
     since = roll[7, 1]
     fresh = last < 0 or row != last + 1 or since >= _RECOMPUTE
     for c in range(n):
         if fresh:
-            _window_sums(hist, c, row - long_window, row, roll, 0)
-            _window_sums(hist, c, row - window, row, roll, 3)
+            _window_sums(rets, c, row - long_window, row, roll, 0)
+            _window_sums(rets, c, row - window, row, roll, 3)
             roll[6, c] = roll[2, c]
         else:
-            _shift(hist, c, row - 1, row - 1 - long_window, roll, 0)
-            _shift(hist, c, row - 1, row - 1 - window, roll, 3)
+            _shift(rets, c, row - 1, row - 1 - long_window, roll, 0)
+            _shift(rets, c, row - 1, row - 1 - window, roll, 3)
             if roll[2, c] > roll[6, c]:
                 roll[6, c] = roll[2, c]
     roll[7, 0] = row
     roll[7, 1] = 0.0 if fresh else since + 1.0
+    if not bounds:
+        return
     error = (roll[7, 1] + long_window + 2.0) * 4.0 * 2.220446049250313e-16
     for c in range(n):
         low[c] = floor
+        high[c] = ceiling
         count_long, count_recent = roll[0, c], roll[3, c]
         if count_long <= 0 or count_recent <= 0:
             continue
@@ -150,14 +161,20 @@ def rolling_low(
             continue
         if var_recent * count_recent <= 1e8 * error * peak:
             continue
-        scale = np.sqrt(var_recent / var_long) * (1.0 - 1e-6)
+        ratio = np.sqrt(var_recent / var_long)
+        scale = ratio * (1.0 - 1e-6)
         scale = scale if scale > min_scale else min_scale
         low[c] = scale if scale < max_scale else max_scale
+        scale = ratio * (1.0 + 1e-6)
+        scale = scale if scale > min_scale else min_scale
+        high[c] = scale if scale < max_scale else max_scale
     low[n] = 1.0  # cash: the policy sets its scale to 1
+    high[n] = 1.0
 
 
 def stretch(
     hist: np.ndarray,
+    rets: np.ndarray,
     offset: int,
     lo: int,
     hi: int,
@@ -189,7 +206,8 @@ def stretch(
 ) -> tuple[int, int, int, bool]:
     """Run days ``[lo, hi)``: test the rule each day and rebalance to target on trigger days.
 
-    ``hist`` holds the closes of the policy's symbols with a cash column of 1.0 last; ``q``
+    ``hist`` holds the closes of the policy's symbols with a cash column of 1.0 last (``rets``
+    their daily returns for the volatility rule, ``hist[t + 1] / hist[t] - 1``); ``q``
     the shares held and, last, the cash (updated in place). Trigger days are written to the
     ``ev_*`` arrays (day, trades, sells, value before, total cost, holdings after) and their
     trades to the ``tr_*`` arrays, until either is full. Returns (next day to run, events,
@@ -199,6 +217,8 @@ def stretch(
     values = np.empty(n + 1)
     scale = np.empty(n + 1)
     low = np.empty(n + 1)
+    high = np.empty(n + 1)
+    lowest = vol[2] if vol[2] < 1.0 else 1.0  # the volatility rule's lowest scale
     roll = np.zeros((8, n + 1))
     roll[7, 0] = -1.0  # the row the sums are for: none yet
     after = np.empty(n)
@@ -218,15 +238,33 @@ def stretch(
                 values[j] = hist[row, j] * q[j]
             total = pairwise_sum(values, 0, n + 1)
             fired = False
-            if kind == _VOLATILITY:  # screen with scales from rolling sums, less their error
-                rolling_low(hist, row, int(vol[0]), int(vol[1]), vol[2], vol[3], roll, low)
-            for j in range(n + 1):
-                w = values[j] / total if total > 0 else 0.0
-                bound = threshold[j] if kind != _VOLATILITY else base[j] * low[j] + _SCREEN
-                if abs(w - target_w[j]) > bound:
-                    fired = True
-                    break
-            if fired and kind == _VOLATILITY:  # the bands of the day, as the policy scales them
+            sure = kind != _VOLATILITY
+            if kind == _VOLATILITY:  # screen with scales from rolling sums, and their error
+                maybe = False  # first with the lowest scale any day can have
+                for j in range(n + 1):
+                    w = values[j] / total if total > 0 else 0.0
+                    if abs(w - target_w[j]) > base[j] * lowest + _SCREEN:
+                        maybe = True
+                        break
+                rolling_low(
+                    hist, rets, row, int(vol[0]), int(vol[1]), vol[2], vol[3], roll, low, high,
+                    maybe,
+                )  # fmt: skip
+                for j in range(n + 1 if maybe else 0):
+                    w = values[j] / total if total > 0 else 0.0
+                    drift = abs(w - target_w[j])
+                    if drift > base[j] * low[j] + _SCREEN:
+                        fired = True
+                        if drift > base[j] * high[j] + _SURE:  # outside the widest band
+                            sure = True
+                            break
+            else:
+                for j in range(n + 1):
+                    w = values[j] / total if total > 0 else 0.0
+                    if abs(w - target_w[j]) > threshold[j]:
+                        fired = True
+                        break
+            if fired and not sure:  # the bands of the day, as the policy scales them
                 volatility_scales(hist, row + 1, int(vol[0]), int(vol[1]), vol[2], vol[3], scale)
                 scale[n] = 1.0
                 fired = False
@@ -336,6 +374,17 @@ class CompiledStretch:
         self._targets: np.ndarray | None = None
         self._threshold = np.zeros(0)
         self._base = np.zeros(0)
+        self._hist: np.ndarray | None = None
+        self._rets = np.zeros((1, 1))
+
+    def returns(self, hist: np.ndarray) -> np.ndarray:
+        """The daily returns of ``hist`` for the volatility rule's rolling sums (each as the
+        policy forms it: ``p[t + 1] / p[t] - 1``), once per history; a stub for other rules."""
+        if self.kind == _VOLATILITY and self._hist is not hist:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._rets = np.ascontiguousarray(hist[1:] / hist[:-1] - 1.0)
+            self._hist = hist
+        return self._rets
 
     def thresholds(self, target_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The policy's test, ``|weight - target| > bands + 1e-12``, as one array (for the
@@ -405,6 +454,7 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
         tr_price = np.empty(room)
         i, events, trades, general = stretch(
             hist,
+            fast.returns(hist),
             state.offset,
             i,
             hi,
