@@ -250,8 +250,8 @@ class VolatilityPolicy:
         tail = history[-(self.long_window + 1) :]
         with np.errstate(divide="ignore", invalid="ignore"):
             returns = tail[1:] / tail[:-1] - 1.0
-            recent = np.nanstd(returns[-self.window :], axis=0)
-            long_run = np.nanstd(returns, axis=0)
+            recent = _compiled.nanstd_columns(returns[-self.window :])  # np.nanstd, faster
+            long_run = _compiled.nanstd_columns(returns)
             scale = np.where(long_run > 0, recent / long_run, 1.0)
         scale = np.nan_to_num(scale, nan=1.0)
         return np.clip(scale, self.min_scale, self.max_scale)
