@@ -177,15 +177,17 @@ def _holdings_from_rows(
 ) -> Holdings:
     lots: list[Lot] = []
     cash: dict[str, float] = {}
+    accounts: frozenset[str] = frozenset()
     if household is not None:
         cash = dict.fromkeys(household.account_ids, 0.0)
+        accounts = frozenset(household.account_ids)
     known = _known_symbols(household)
     for line_no, row in rows:
         where = f"line {line_no}"
         account = row["account"]
         if not account:
             raise InputError("account is empty", source=src, field=where)
-        if household is not None and account not in household.account_ids:
+        if household is not None and account not in accounts:
             raise InputError(
                 f"unknown account {account!r}; the household has "
                 f"{', '.join(household.account_ids)} (fix the account or add it to the household)",
