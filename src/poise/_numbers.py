@@ -60,7 +60,9 @@ def parse_number(text: str, *, source: str | None = None, field: str | None = No
         how to write it.
     """
     if _SIMPLE.fullmatch(text):
-        value = float(text)
+        value = float(text)  # finite unless hundreds of digits long
+        if value == 0.0 or MIN_MAGNITUDE <= abs(value) <= MAX_MAGNITUDE:
+            return value
         problem = number_problem(value)
         if problem is not None:
             raise InputError(f"{text!r} {problem}", source=source, field=field)

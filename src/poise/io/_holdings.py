@@ -68,8 +68,9 @@ def _csv_rows(
             field="line 1",
         )
     rows = []
+    strip = str.strip
     for line_no, values in enumerate(reader, start=2):
-        if not values or all(not v.strip() for v in values):
+        if not values or not "".join(values).strip():  # a blank line, or only blank cells
             continue
         if len(values) != len(header):
             raise InputError(
@@ -82,7 +83,7 @@ def _csv_rows(
                 source=src,
                 field=f"line {line_no}",
             )
-        rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+        rows.append((line_no, dict(zip(header, map(strip, values), strict=True))))
     return rows
 
 
