@@ -22,8 +22,19 @@ def two_firms(api: Api) -> tuple[FirmClient, FirmClient, dict[str, str]]:
     token = a.call("admin", "POST", "/auth/api-tokens", json={"name": "a"}).json()["id"]
     a.call("advisor", "PUT", "/prices/a-only", content=PRICES, headers={"content-type": "text/csv"})
     conn = a.call("admin", "POST", "/broker-connections", json={"kind": "paper"}).json()["id"]
+    sent = a.plan(a_household_with_holdings(a), force=True)  # a sent plan: its orders
+    assert a.call("advisor", "POST", f"/plans/{sent['id']}/approve").status_code == 200
+    orders = a.call("advisor", "POST", f"/plans/{sent['id']}/orders", json={"connection": conn})
+    assert orders.status_code == 201, orders.text
     ids = {"household_id": hid, "plan_id": plan["id"], "token_id": token, "connection": conn}
-    return a, b, {**ids, "account": "brokerage"}
+    order = orders.json()["orders"][0]["client_order_id"]
+    return a, b, {**ids, "account": "brokerage", "client_order_id": order}
+
+
+def a_household_with_holdings(firm: FirmClient) -> str:
+    hid = firm.household()
+    firm.holdings(hid)
+    return hid
 
 
 BODIES = {

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from poise.data import DEFAULT_MAX_PRICE_AGE_DAYS, carry_recent_prices
 from poise.io import prices_on
 
 if TYPE_CHECKING:
@@ -141,21 +142,29 @@ class PriceDay:
         """The table's symbols."""
         return self.history.columns
 
-    def prices_of(self, symbols: Iterable[str]) -> dict[str, float]:
-        """The close of each of ``symbols`` on the decision day.
+    def prices_of(
+        self, symbols: Iterable[str], *, max_age_days: int = DEFAULT_MAX_PRICE_AGE_DAYS
+    ) -> dict[str, float]:
+        """The close of each of ``symbols`` on the decision day; a symbol without a close
+        that day takes its last one when that is at most ``max_age_days`` calendar days older
+        (:func:`poise.data.carry_recent_prices`).
 
         Raises
         ------
         InputError
-            A symbol without a column or without a close that day (``field`` the symbol), as
-            :func:`poise.io.prices_on` says.
+            A symbol without a column, without a close that day or whose last close is older
+            than ``max_age_days`` (``field`` the symbol), as :func:`poise.io.prices_on` and
+            :func:`poise.data.carry_recent_prices` say.
         """
         wanted = list(symbols)
         out: dict[str, float] = {}
         for sym in wanted:
             value = self.closes.get(sym)
-            if value is None:  # the table's own message (prices_on refuses a missing close)
-                return prices_on(self.history, self.as_of, wanted, source=self.source)[1]
+            if value is None:  # a recent close carried, else the table's own message
+                table = carry_recent_prices(
+                    self.history, self.as_of, wanted, max_age_days=max_age_days, source=self.source
+                )
+                return prices_on(table, self.as_of, wanted, source=self.source)[1]
             out[sym] = value
         return out
 

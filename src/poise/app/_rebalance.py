@@ -18,6 +18,7 @@ from poise._errors import InputError
 from poise._numbers import check_number
 from poise.allocate import resolve_targets
 from poise.app._priceday import QUALITY_LOOKBACK_DAYS, PriceDay
+from poise.data import DEFAULT_MAX_PRICE_AGE_DAYS, carry_recent_prices
 from poise.io import check_acquired_by, check_transactions_by, prices_on
 from poise.model import CASH, Holdings, Household, Plan
 from poise.plan import CashFlow, plan_rebalance
@@ -61,6 +62,11 @@ class RebalanceRequest:
     prices_source, holdings_source, transactions_source : str
         Names of the inputs, used in error messages (a :class:`PriceDay` names its prices
         itself: its ``source``).
+    max_price_age_days : int
+        Calendar days a held or targeted symbol's last price may be older than the decision
+        day (DESIGN "Prices from outside", default 5): within it, the last price is carried
+        to the decision day; beyond it the request is refused, naming the symbol and its last
+        date. Measured from the decision day, not from today.
     """
 
     household: Household
@@ -74,6 +80,7 @@ class RebalanceRequest:
     prices_source: str = "prices"
     holdings_source: str = "holdings"
     transactions_source: str = "transactions"
+    max_price_age_days: int = DEFAULT_MAX_PRICE_AGE_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +143,8 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
     Raises
     ------
     InputError
-        Bad request: a held symbol without a price, a lot or a transaction dated after the
+        Bad request: a held symbol without a price (or whose last price is older than
+        ``max_price_age_days`` on the decision day), a lot or a transaction dated after the
         decision day, a last rebalance after it (``field`` ``last_rebalanced``), or a
         withdrawal the account cannot meet (``field`` ``withdraw.amount``).
     """
@@ -148,10 +156,16 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
     needed = list(dict.fromkeys([*targets_symbols, *lots.symbols]))
     if hh.allocation is not None:
         needed = list(dict.fromkeys([*needed, *hh.allocation.symbols]))
+    # the decision day's closes may carry a recent last close forward; the policy's history,
+    # the targets' fit and the data-quality warnings read the prices as given
+    closes = table
     if day is None:
-        on, price_map = prices_on(table, request.as_of, needed, source=source)
+        closes = carry_recent_prices(
+            table, request.as_of, needed, max_age_days=request.max_price_age_days, source=source
+        )
+        on, price_map = prices_on(closes, request.as_of, needed, source=source)
     else:
-        on, price_map = day.as_of, day.prices_of(needed)
+        on, price_map = day.as_of, day.prices_of(needed, max_age_days=request.max_price_age_days)
     check_acquired_by(lots, on, source=request.holdings_source, prices_source=source)
     if request.last_rebalanced is not None and request.last_rebalanced > on:
         raise InputError(
@@ -165,7 +179,7 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
         check_transactions_by(request.transactions, on, source=request.transactions_source)
         txs = list(request.transactions)
         if day is None:
-            price_map.update(optional_prices(table, on, hh, price_map))
+            price_map.update(optional_prices(closes, on, hh, price_map))
         else:
             price_map.update(day.optional_prices(hh, price_map))
     plan = plan_rebalance(

@@ -21,7 +21,7 @@ The rules, in the order they are applied:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -65,6 +65,10 @@ class OrderSender:
         Sends of one order (same id) while the venue answers nothing and then has no order.
     clock, sleep : callables
         Injected for tests.
+    guard : callable, optional
+        Called before every send and every look-up round; it raises to stop the sender (the
+        service's sender raises when this process no longer holds the sender lease). What
+        was committed stays; whoever sends next recovers by id first.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class OrderSender:
         send_attempts: int = 3,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        guard: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.venue = venue
@@ -87,6 +92,7 @@ class OrderSender:
         self.send_attempts = send_attempts
         self.clock = clock
         self.sleep = sleep
+        self.guard = guard or (lambda: None)
         self._books: dict[str, str] = {}
 
     # -- plans -----------------------------------------------------------------------------
@@ -128,8 +134,9 @@ class OrderSender:
                 out.append(self._look_up(intent))
         return out
 
-    def cancel_all(self) -> int:
-        """The kill switch: cancel every open order at the venue and every unsent intent.
+    def cancel_all(self, plans: Collection[str] | None = None) -> int:
+        """The kill switch: cancel every open order at the venue and every unsent intent (of
+        ``plans`` only, when given: a firm's plans in the service).
 
         Returns how many intents it stopped.
         """
@@ -137,14 +144,28 @@ class OrderSender:
         for intent in self.store.intents():
             if intent.venue != self.venue.name:
                 continue
-            if intent.state is OrderState.NEW:
-                self.store.save(intent.moved(OrderState.CANCELLED, reason="cancelled by user"))
-                count += 1
-            elif intent.state.may_be_at_venue:
-                self.venue.cancel(intent.client_order_id)
-                self._look_up(intent)
+            if plans is not None and intent.plan not in plans:
+                continue
+            if intent.state is OrderState.NEW or intent.state.may_be_at_venue:
+                self.cancel(intent)
                 count += 1
         return count
+
+    def cancel(self, intent: Intent) -> Intent:
+        """Cancel one intent: an unsent one (``new``) becomes ``cancelled`` here; one that may
+        be at the venue is cancelled there and looked up (what already filled stays filled).
+
+        Returns the intent as it now stands (the same object when there was nothing to
+        cancel: it had ended, or its send is still under way and the venue has not seen it).
+        """
+        if intent.state is OrderState.NEW:
+            moved = intent.moved(OrderState.CANCELLED, reason="cancelled by user")
+            self.store.save(moved)
+            return moved
+        if intent.state.may_be_at_venue:
+            self.venue.cancel(intent.client_order_id)
+            return self._look_up(intent)
+        return intent
 
     # -- steps -----------------------------------------------------------------------------
 
@@ -169,6 +190,7 @@ class OrderSender:
 
     def _send(self, intent: Intent) -> None:
         for attempt in range(self.send_attempts):
+            self.guard()
             failpoint("before_send")
             try:
                 answer = self.venue.submit(intent.order)
@@ -265,6 +287,7 @@ class OrderSender:
             if not open_ or time.monotonic() >= deadline:
                 return
             self.sleep(self.poll_interval)
+            self.guard()
             for intent in open_:
                 self._look_up(intent)
 

@@ -225,8 +225,13 @@ def _open_book(engine: Engine, request: BookRequest) -> _Book:
     """The households to plan, the price table of each, and each table's day."""
     from sqlalchemy import select
 
-    from poise.store import FirmScope, SqlHouseholdStore, read_session, resolve_prices
-    from poise.store import Household as HouseholdRow
+    from poise.store import (
+        FirmScope,
+        HouseholdRow,
+        SqlHouseholdStore,
+        read_session,
+        resolve_prices,
+    )
 
     with read_session(engine) as session:
         scope = FirmScope(session, request.firm_id, request.actor)

@@ -7,11 +7,14 @@ Other doors (the dashboard, order routes) add their routers to the app it return
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
 from poise.service._auth_routes import router as auth_router
+from poise.service._blotter import router as blotter_router
 from poise.service._book import router as book_router
 from poise.service._deps import ServiceState
 from poise.service._households import router as households_router
@@ -53,7 +56,18 @@ def create_app(settings: Settings) -> FastAPI:
         audience=settings.audience,
         lifetime_seconds=settings.access_token_seconds,
     )
+    state = ServiceState(settings, engine, signer)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state.dispatcher.start()  # the order sender, when this process holds the lease
+        try:
+            yield
+        finally:
+            state.dispatcher.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="poise",
         summary="Portfolio rebalancing for households, as a service",
         version="1",
@@ -61,9 +75,16 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
     )
-    app.state.poise = ServiceState(settings, engine, signer)
+    app.state.poise = state
     install_handlers(app)
-    for router in (auth_router, households_router, plans_router, book_router, orders_router):
+    for router in (
+        auth_router,
+        households_router,
+        plans_router,
+        book_router,
+        orders_router,
+        blotter_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     from poise.service.web import install_dashboard
 

@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-import math
-import threading
-from collections import OrderedDict
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 
 from poise._errors import InputError
 from poise.io import prices_from_text
-from poise.model import CASH
-from poise.model import Household as ModelHousehold
-from poise.policy import PolicyContext
 from poise.service._deps import Admin, Advisor, State, Viewer
 from poise.service._households import text_body
 from poise.service._http import Limit, Offset, documented
 from poise.service._pages import Page
-from poise.service._prices import PriceTable, digest_text, resolve_prices
+from poise.service._prices import digest_text
+from poise.service.web._data import load_book
+from poise.service.web._views import BookRow
 from poise.store import (
     AuditEvent,
     BrokerConnection,
     FirmScope,
-    HoldingsSnapshot,
     PriceSet,
-    is_parsed,
-    parse_household,
     utcnow,
 )
-from poise.store import Household as HouseholdRow
 from poise.store._audit import event_to_dict
 from poise.store._secrets import encrypt_secret, load_keys, make_ring
 
@@ -222,130 +211,30 @@ class DriftRow(BaseModel):
     error: str | None = None
 
 
-_drift_cache: OrderedDict[tuple[str, int, int, str, date], DriftRow] = OrderedDict()
-_positions_cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
-_CACHE_SIZE = 50_000
-_cache_lock = threading.Lock()
-
-
-def _cache_get(cache: OrderedDict[Any, Any], key: Any) -> Any:
-    with _cache_lock:
-        return cache.get(key)
-
-
-def _cache_put(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
-    with _cache_lock:
-        cache[key] = value
-        while len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
-
-
-def _latest_snapshots(scope: FirmScope) -> dict[str, tuple[int, dict[str, Any]]]:
-    """Each household's latest snapshot id and positions (positions read once per snapshot:
-    a snapshot never changes)."""
-    latest = (
-        select(HoldingsSnapshot.household_id, func.max(HoldingsSnapshot.version).label("v"))
-        .join(HouseholdRow, HouseholdRow.id == HoldingsSnapshot.household_id)
-        .where(HouseholdRow.firm_id == scope.firm_id)
-        .group_by(HoldingsSnapshot.household_id)
-        .subquery()
-    )
-    ids = scope.session.execute(
-        select(HoldingsSnapshot.household_id, HoldingsSnapshot.id).join(
-            latest,
-            (latest.c.household_id == HoldingsSnapshot.household_id)
-            & (latest.c.v == HoldingsSnapshot.version),
+def _drift_row(row: BookRow) -> DriftRow:
+    base = {"id": row.id, "name": row.name, "prices": row.prices or ""}
+    if row.error is not None or row.largest_symbol is None:
+        return DriftRow(
+            **base,
+            as_of=row.as_of,
+            total_value=None,
+            triggered=None,
+            reasons=[],
+            worst=None,
+            error=row.error or "drift not available",
         )
-    ).all()
-    missing = [sid for _, sid in ids if _cache_get(_positions_cache, sid) is None]
-    for start in range(0, len(missing), 500):
-        chunk = missing[start : start + 500]
-        for sid, positions in scope.session.execute(
-            select(HoldingsSnapshot.id, HoldingsSnapshot.positions).where(
-                HoldingsSnapshot.id.in_(chunk)
-            )
-        ):
-            _cache_put(_positions_cache, sid, positions)
-    return {hid: (sid, _cache_get(_positions_cache, sid)) for hid, sid in ids}
-
-
-def _households(scope: FirmScope) -> list[tuple[str, str, int, str | None, ModelHousehold]]:
-    """(id, name, version, prices, parsed household) of every household of the firm; the
-    documents are read and parsed only for versions not seen before."""
-    rows = scope.session.execute(
-        select(HouseholdRow.id, HouseholdRow.name, HouseholdRow.version, HouseholdRow.prices)
-        .where(HouseholdRow.firm_id == scope.firm_id)
-        .order_by(HouseholdRow.created_at, HouseholdRow.id)
-    ).all()
-    missing = [r.id for r in rows if not is_parsed(r.id, r.version)]
-    for start in range(0, len(missing), 500):
-        chunk = missing[start : start + 500]
-        for hid, version, document in scope.session.execute(
-            select(HouseholdRow.id, HouseholdRow.version, HouseholdRow.document).where(
-                HouseholdRow.id.in_(chunk)
-            )
-        ):
-            parse_household(hid, version, document)
-    return [(r.id, r.name, r.version, r.prices, parse_household(r.id, r.version, {})) for r in rows]
-
-
-def _day_prices(table: PriceTable, as_of: date | None) -> tuple[date, dict[str, float]]:
-    frame = table.frame
-    day = frame.index[-1] if as_of is None else pd.Timestamp(as_of)
-    if day not in frame.index:
-        raise InputError(f"{day.date()} is not a day of the prices {table.name!r}", field="as_of")
-    values = frame.loc[day].to_numpy(dtype=float)
-    return day.date(), {
-        str(k): float(v) for k, v in zip(frame.columns, values, strict=True) if math.isfinite(v)
-    }
-
-
-def _drift_one(
-    base: dict[str, Any],
-    household: ModelHousehold,
-    positions: dict[str, Any],
-    day: date,
-    prices: dict[str, float],
-) -> DriftRow:
-    values: dict[str, float] = {}
-    for by_symbol in positions["quantities"].values():
-        for symbol, quantity in by_symbol.items():
-            price = prices.get(symbol)
-            if price is None:
-                return DriftRow(
-                    **base,
-                    as_of=day,
-                    total_value=None,
-                    triggered=None,
-                    reasons=[],
-                    worst=None,
-                    error=f"no price for {symbol} on {day}",
-                )
-            values[symbol] = values.get(symbol, 0.0) + quantity * price
-    cash = float(sum(positions["cash"].values()))
-    total = sum(values.values()) + cash
-    targets = household.targets
-    symbols = [s for s in targets if s != CASH]
-    symbols += [s for s in values if s not in targets]
-    symbols.append(CASH)
-    held = np.array([cash if s == CASH else values.get(s, 0.0) for s in symbols])
-    weights = held / total if total > 0 else np.zeros(len(symbols))
-    target = np.array([targets.get(s, 0.0) for s in symbols])
-    drift = weights - target
-    i = int(np.argmax(np.abs(drift)))
-    worst = Breach(
-        symbol=symbols[i], weight=float(weights[i]), target=float(target[i]), drift=float(drift[i])
-    )
-    decision = household.policy.decide(
-        PolicyContext(as_of=day, symbols=tuple(symbols), weights=weights, target_weights=target)
-    )
     return DriftRow(
         **base,
-        as_of=day,
-        total_value=total,
-        triggered=decision.triggered,
-        reasons=list(decision.reasons),
-        worst=worst,
+        as_of=row.as_of,
+        total_value=row.total_value,
+        triggered=row.triggered,
+        reasons=list(row.reasons),
+        worst=Breach(
+            symbol=row.largest_symbol,
+            weight=row.largest_weight,
+            target=row.largest_target,
+            drift=row.largest_drift,
+        ),
     )
 
 
@@ -353,52 +242,12 @@ def drift_rows(scope: FirmScope, prices: str | None, as_of: date | None) -> list
     """Every household of the firm with its worst drift (weight minus target, cash
     included), worst first; households without holdings or prices last.
 
-    A household's row depends only on its version, its holdings snapshot, the prices' digest
-    and the day, so it is computed once for each combination and then reused.
+    The weights and the policy's verdict are the dashboard book's
+    (:func:`poise.service.web.load_book`, on :func:`poise.scale.screen`): one computation for
+    the page and the API. ``prices`` replaces each household's own price source.
     """
-    households = _households(scope)
-    snapshots = _latest_snapshots(scope)
-    firm_prices = scope.firm().prices
-    tables: dict[str, tuple[PriceTable, date, dict[str, float]]] = {}
-    out = []
-    for hid, name, version, own_prices, household in households:
-        source = prices or own_prices or firm_prices
-        if source not in tables:
-            table = resolve_prices(scope, source, field="prices")
-            tables[source] = (table, *_day_prices(table, as_of))
-        table, day, day_prices = tables[source]
-        base = {"id": hid, "name": name, "prices": source}
-        snapshot = snapshots.get(hid)
-        if snapshot is None:
-            out.append(
-                DriftRow(
-                    **base,
-                    as_of=None,
-                    total_value=None,
-                    triggered=None,
-                    reasons=[],
-                    worst=None,
-                    error="no holdings imported",
-                )
-            )
-            continue
-        key = (hid, version, snapshot[0], table.digest, day)
-        row = _cache_get(_drift_cache, key)
-        if row is None or row.name != name:
-            try:
-                row = _drift_one(base, household, snapshot[1], day, day_prices)
-            except Exception as exc:  # a policy that needs more than weights (e.g. history)
-                row = DriftRow(
-                    **base,
-                    as_of=day,
-                    total_value=None,
-                    triggered=None,
-                    reasons=[],
-                    worst=None,
-                    error=f"drift not available: {type(exc).__name__}",
-                )
-            _cache_put(_drift_cache, key, row)
-        out.append(row)
+    book = load_book(scope, as_of, prices=prices, strict=True)
+    out = [_drift_row(row) for row in book.rows]
     out.sort(key=lambda d: (d.worst is None, -abs(d.worst.drift) if d.worst else 0.0, d.name, d.id))
     return out
 

@@ -31,8 +31,9 @@ from poise.service._pages import Page
 from poise.service._prices import prices_digest, resolve_prices
 from poise.store import (
     FirmScope,
+    HouseholdRow,
     IdempotencyRecord,
-    Plan,
+    PlanRow,
     SqlHouseholdStore,
     SqlLedgerStore,
     price_day,
@@ -40,7 +41,6 @@ from poise.store import (
     save_plan,
     utcnow,
 )
-from poise.store import Household as HouseholdRow
 
 __all__ = [
     "TRANSITIONS",
@@ -110,7 +110,7 @@ class PlanOut(BaseModel):
     trades: list[dict[str, Any]]
 
 
-def plan_out(plan: Plan) -> dict[str, Any]:
+def plan_out(plan: PlanRow) -> dict[str, Any]:
     """A stored plan as the API returns it."""
     return {
         **plan.body,
@@ -123,7 +123,7 @@ def plan_out(plan: Plan) -> dict[str, Any]:
     }
 
 
-def check_plan_current(scope: FirmScope, plan: Plan) -> None:
+def check_plan_current(scope: FirmScope, plan: PlanRow) -> None:
     """Raise :class:`Conflict` (409) when the household, its holdings or the prices changed
     since the plan was made: re-plan first."""
     household = scope.get(HouseholdRow, plan.household_id)
@@ -139,7 +139,7 @@ def check_plan_current(scope: FirmScope, plan: Plan) -> None:
         raise Conflict(f"{' and '.join(changed)} changed since this plan was made; make a new plan")
 
 
-def set_status(scope: FirmScope, plan: Plan, status: str, principal: Principal) -> None:
+def set_status(scope: FirmScope, plan: PlanRow, status: str, principal: Principal) -> None:
     """Move ``plan`` to ``status`` along :data:`TRANSITIONS` (409 otherwise) and audit it."""
     if status not in TRANSITIONS.get(plan.status, frozenset()):
         raise Conflict(f"the plan is {plan.status}; it cannot become {status}")
@@ -280,11 +280,11 @@ def list_plans(
     offset: Offset = 0,
 ) -> Page[PlanOut]:
     with state.read(caller) as scope:
-        query = scope.select(Plan).order_by(Plan.created_at.desc(), Plan.id)
+        query = scope.select(PlanRow).order_by(PlanRow.created_at.desc(), PlanRow.id)
         if household_id is not None:
-            query = query.where(Plan.household_id == household_id)
+            query = query.where(PlanRow.household_id == household_id)
         if status is not None:
-            query = query.where(Plan.status == status)
+            query = query.where(PlanRow.status == status)
         rows, total = scope.page(query, limit=limit, offset=offset)
         return Page(
             items=[PlanOut.model_validate(plan_out(p)) for p in rows],
@@ -302,7 +302,7 @@ def list_plans(
 )
 def get_plan(plan_id: ObjectId, caller: Viewer, state: State) -> dict[str, Any]:
     with state.read(caller) as scope:
-        return plan_out(scope.get(Plan, plan_id))
+        return plan_out(scope.get(PlanRow, plan_id))
 
 
 @router.post(
@@ -315,7 +315,7 @@ def approve_plan(plan_id: ObjectId, caller: Advisor, state: State) -> dict[str, 
     """409 when the plan is not proposed, or its household, holdings or prices changed since
     it was made."""
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         if plan.status != "proposed":
             raise Conflict(f"the plan is {plan.status}; only a proposed plan can be approved")
         check_plan_current(scope, plan)
@@ -331,7 +331,7 @@ def approve_plan(plan_id: ObjectId, caller: Advisor, state: State) -> dict[str, 
 )
 def reject_plan(plan_id: ObjectId, caller: Advisor, state: State) -> dict[str, Any]:
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         if plan.status not in ("proposed", "approved"):
             raise Conflict(f"the plan is {plan.status}; it can no longer be rejected")
         set_status(scope, plan, "rejected", caller)

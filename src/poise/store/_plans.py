@@ -16,7 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from poise._errors import InputError
-from poise.store._models import Plan, PlanTrade
+from poise.store._models import PlanRow, PlanTrade
 from poise.store._scope import FirmScope
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def proposed_plan(
     )
 
 
-def save_plan(scope: FirmScope, proposed: ProposedPlan, *, created_by: int | None) -> Plan:
+def save_plan(scope: FirmScope, proposed: ProposedPlan, *, created_by: int | None) -> PlanRow:
     """Save ``proposed`` as a ``proposed`` plan of the scope's firm, with its trades and a
     ``plan.create`` audit event, in the scope's transaction.
 
@@ -116,7 +116,7 @@ def save_plan(scope: FirmScope, proposed: ProposedPlan, *, created_by: int | Non
 
     Returns
     -------
-    Plan
+    PlanRow
         The new row (its ``id`` set).
 
     Raises
@@ -129,7 +129,7 @@ def save_plan(scope: FirmScope, proposed: ProposedPlan, *, created_by: int | Non
     if not _finite(proposed.body):
         raise InputError("the plan holds non-finite numbers; check the prices", field="prices")
     scope.check_household(proposed.household_id)
-    plan = Plan(
+    plan = PlanRow(
         household_id=proposed.household_id,
         snapshot_id=proposed.snapshot_id,
         household_version=proposed.household_version,

@@ -209,6 +209,7 @@ def screen_book(
                 )
             elif book.calendar_due[i]:
                 reasons = (f"{household.policy.describe()}: a rebalance is due",)
+        largest = int(np.argmax(np.abs(drift)))
         reserve = household.trading.cash_reserve
         rows.append(
             BookRow(
@@ -224,6 +225,10 @@ def screen_book(
                 harvestable_loss=float(found.harvestable_loss[i]),
                 last_rebalanced=entry.last_rebalanced,
                 plan_status=entry.plan_status,
+                as_of=as_of,
+                largest_symbol=symbols[largest],
+                largest_weight=float(weights[largest]),
+                largest_target=float(book.target_weights[i, largest]),
             )
         )
     return rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -27,11 +27,11 @@ from poise.store import (
     CashBalance,
     FirmScope,
     HoldingsSnapshot,
+    HouseholdRow,
     LotRow,
-    Plan,
+    PlanRow,
     parse_household,
 )
-from poise.store import Household as HouseholdRow
 
 __all__ = ["BookData", "load_book", "prices_for"]
 
@@ -134,9 +134,9 @@ def _plans(scope: FirmScope) -> tuple[dict[str, str], dict[str, date]]:
     latest: dict[str, str] = {}
     done: dict[str, date] = {}
     rows = scope.session.execute(
-        select(Plan.household_id, Plan.status, Plan.as_of)
-        .where(Plan.firm_id == scope.firm_id)
-        .order_by(Plan.created_at, Plan.id)
+        select(PlanRow.household_id, PlanRow.status, PlanRow.as_of)
+        .where(PlanRow.firm_id == scope.firm_id)
+        .order_by(PlanRow.created_at, PlanRow.id)
     )
     for household_id, status, as_of in rows:
         latest[household_id] = status
@@ -159,11 +159,22 @@ def _unvalued(household_id: str, name: str, message: str) -> BookRow:
     )
 
 
-def load_book(scope: FirmScope, as_of: date | None = None) -> BookData:
+def load_book(
+    scope: FirmScope,
+    as_of: date | None = None,
+    *,
+    prices: str | None = None,
+    strict: bool = False,
+) -> BookData:
     """Value every household of the scope's firm and order them worst first.
 
+    ``prices`` (a price set, bundled name or feed) values every household instead of its own
+    or the firm's; ``as_of`` is the day (default: each price table's last).
+
     A household that cannot be valued (no holdings, a symbol without a price) is listed last
-    with the reason, never dropped and never the cause of an error page.
+    with the reason, never dropped and never the cause of an error page. With ``strict``, a
+    price source that cannot be read, or ``as_of`` missing from it, raises the ``InputError``
+    instead (``GET /api/v1/drift`` answers it with 422).
     """
     from poise.service.web._views import sort_book
 
@@ -183,9 +194,12 @@ def load_book(scope: FirmScope, as_of: date | None = None) -> BookData:
     day: date | None = None
     for row in households:  # what the cache knows; the rest is screened below
         try:
-            name = row.prices or firm_prices
+            name = prices or row.prices or firm_prices
             if name not in tables:
-                _, table = prices_for(scope, row.prices, firm_prices)
+                if prices:
+                    table = resolve_prices(scope, prices, field="prices")
+                else:
+                    _, table = prices_for(scope, row.prices, firm_prices)
                 on, _ = day_prices(table.frame, as_of, source=f"prices {name}")
                 tables[name] = (table, on)
             table, on = tables[name]
@@ -197,6 +211,7 @@ def load_book(scope: FirmScope, as_of: date | None = None) -> BookData:
                 row.id,
                 row.version,
                 snapshots[row.id],
+                name,
                 table.digest,
                 on,
                 statuses.get(row.id),
@@ -209,6 +224,8 @@ def load_book(scope: FirmScope, as_of: date | None = None) -> BookData:
                 continue
             todo.append((row, name, key))
         except PoiseError as exc:
+            if strict:
+                raise
             lines[row.id] = _unvalued(row.id, row.name, str(exc))
     documents = _documents(scope, [row.id for row, *_ in todo])
     holdings = _holdings(scope, [snapshots[row.id] for row, *_ in todo])
@@ -232,6 +249,8 @@ def load_book(scope: FirmScope, as_of: date | None = None) -> BookData:
         entries = [entry for entry, _ in group]
         screened = screen_book(entries, table.frame, on, source=f"prices {name}")
         for (entry, key), line in zip(group, screened, strict=True):
+            if line.error is None:
+                line = replace(line, prices=name)
             lines[entry.id] = line
             with _lock:
                 _cache[key] = line

@@ -55,12 +55,12 @@ from poise.store import (
     ApiToken,
     AuditEvent,
     BrokerConnection,
-    Plan,
+    HouseholdRow,
+    PlanRow,
     SqlHouseholdStore,
     SqlLedgerStore,
     User,
 )
-from poise.store import Household as HouseholdRow
 from poise.store._audit import event_to_dict, verify_chain
 
 __all__ = ["install_dashboard", "router"]
@@ -81,6 +81,7 @@ FLASH = {
     "user": ("ok", "User added."),
     "connection": ("ok", "Broker connection added; its keys are stored encrypted."),
     "revoked": ("ok", "API token revoked."),
+    "cancelled": ("ok", "Orders cancelled. Each order below shows what it ended as."),
 }
 
 
@@ -254,6 +255,10 @@ def _flash(request: Request) -> dict[str, str] | None:
     done = request.query_params.get("done")
     if done in FLASH:
         kind, text = FLASH[done]
+        count = request.query_params.get("n", "")
+        if done == "cancelled" and count.isdigit() and len(count) < 7:
+            noun = "order" if count == "1" else "orders"
+            text = text.replace("Orders cancelled", f"{count} {noun} cancelled")
         return {"kind": kind, "text": text}
     return None
 
@@ -401,9 +406,9 @@ def _household_context(request: Request, caller: PageCaller, household_id: str) 
         transactions = ledger.transactions(household_id)
         prices_name, table = prices_for(scope, row.prices, scope.firm().prices)
         latest = scope.session.scalar(
-            scope.select(Plan)
-            .where(Plan.household_id == household_id)
-            .order_by(Plan.created_at.desc(), Plan.id.desc())
+            scope.select(PlanRow)
+            .where(PlanRow.household_id == household_id)
+            .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
             .limit(1)
         )
         plan = plan_out(latest) if latest is not None else None
@@ -496,7 +501,7 @@ def propose(request: Request, household_id: str, csrf_token: CsrfField = None) -
 
 def _plan_household(request: Request, caller: PageCaller, plan_id: str) -> str:
     with _state(request).read(caller.principal) as scope:
-        return scope.get(Plan, _valid_id(plan_id)).household_id
+        return scope.get(PlanRow, _valid_id(plan_id)).household_id
 
 
 @router.post("/plans/{plan_id}/approve")
@@ -553,32 +558,123 @@ def send(
 # ---------------------------------------------------------------- orders
 
 
-@router.get("/orders")
-@page
-def orders_page(request: Request) -> Response:
-    caller = page_caller(request, _state(request))
-    with _state(request).read(caller.principal) as scope:
-        names = {r.id: r.name for r in scope.session.scalars(scope.select(HouseholdRow))}
+OrderStateFilter = Annotated[
+    str,
+    Query(
+        pattern="^(|new|submitting|submitted|partially_filled|filled|cancelled|rejected"
+        "|expired|unknown)$"
+    ),
+]
+HouseholdFilter = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{0,64}$")]
+ORDERS_LIMIT = 1000
+"""Orders the blotter shows at most (the filters narrow it)."""
+OPEN_STATES = ("new", "submitting", "submitted", "partially_filled", "unknown")
+
+
+def _orders_context(
+    request: Request, caller: PageCaller, order_state: str, household: str
+) -> dict[str, Any]:
+    from poise.service._blotter import ORDER_STATES, firm_orders
+
+    state = _state(request)
+    blotter = firm_orders(
+        state,
+        caller.principal,
+        order_state=order_state or None,
+        household=household or None,
+        limit=ORDERS_LIMIT + 1,
+    )
+    with state.read(caller.principal) as scope:
+        households = [
+            (r.id, r.name)
+            for r in scope.session.scalars(scope.select(HouseholdRow).order_by(HouseholdRow.name))
+        ]
+        names = dict(households)
         plans = [
             {
                 **plan_out(p),
                 "household_name": names.get(p.household_id, p.household_id),
             }
             for p in scope.session.scalars(
-                scope.select(Plan)
+                scope.select(PlanRow)
                 .where(
-                    Plan.status.in_(("approved", "sent", "filled", "partially_filled", "expired"))
+                    PlanRow.status.in_(
+                        ("approved", "sent", "filled", "partially_filled", "expired")
+                    )
                 )
-                .order_by(Plan.created_at.desc(), Plan.id.desc())
+                .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
                 .limit(500)
             )
         ]
+    orders = blotter.orders
+    return {
+        "title": "Orders",
+        "active": "orders",
+        "orders": orders[:ORDERS_LIMIT],
+        "truncated": len(orders) > ORDERS_LIMIT,
+        "venues": blotter.venues,
+        "open_count": sum(o["state"] in OPEN_STATES for o in orders),
+        "open_states": OPEN_STATES,
+        "states": ORDER_STATES,
+        "households": households,
+        "filters": {"state": order_state, "household": household},
+        "plans": plans,
+        "can_act": caller.can_act,
+    }
+
+
+@router.get("/orders")
+@page
+def orders_page(
+    request: Request, state: OrderStateFilter = "", household: HouseholdFilter = ""
+) -> Response:
+    caller = page_caller(request, _state(request))
     return render(
-        request,
-        "orders.html",
-        {"title": "Orders", "active": "orders", "plans": plans},
-        caller=caller,
+        request, "orders.html", _orders_context(request, caller, state, household), caller=caller
     )
+
+
+def _cancel_refused(request: Request, caller: PageCaller, message: str, status: int) -> Response:
+    context = _orders_context(request, caller, "", "")
+    context["flash"] = {"kind": "error", "text": message}
+    return render(request, "orders.html", context, caller=caller, status=status)
+
+
+def _cancel_done(request: Request, caller: PageCaller, order_id: str | None) -> Response:
+    from poise.service._blotter import cancel_orders
+
+    try:
+        stopped = cancel_orders(_state(request), caller.principal, order_id)
+    except Conflict as exc:
+        return _cancel_refused(request, caller, f"Not cancelled: {exc}", 409)
+    except NotFoundError:
+        raise
+    except PoiseError as exc:  # a venue failed: what was cancelled stays cancelled
+        return _cancel_refused(request, caller, f"Not finished: {exc}; cancel again.", 502)
+    return RedirectResponse(f"/orders?done=cancelled&n={len(stopped)}", status_code=303)
+
+
+@router.post("/orders/cancel-all")
+@page
+def cancel_all_submit(
+    request: Request,
+    csrf_token: CsrfField = None,
+    confirm: Annotated[str | None, Form(max_length=32)] = None,
+) -> Response:
+    """The kill switch; the form asks for confirmation first (``confirm=cancel-all``)."""
+    caller = _acting(request, csrf_token)
+    if confirm != "cancel-all":
+        return _cancel_refused(request, caller, "Confirm to cancel every open order.", 422)
+    return _cancel_done(request, caller, None)
+
+
+@router.post("/orders/{order_id}/cancel")
+@page
+def cancel_submit(request: Request, order_id: str, csrf_token: CsrfField = None) -> Response:
+    caller = _acting(request, csrf_token)
+    if re.fullmatch(r"poise-[0-9a-f]{12}-[0-9]{3}", order_id) is None:
+        raise NotFoundError("no such order")
+    return _cancel_done(request, caller, order_id)
 
 
 # ---------------------------------------------------------------- audit

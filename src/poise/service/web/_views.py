@@ -266,7 +266,8 @@ class BookRow:
 
     ``worst_drift`` is the signed drift (weight points) of ``worst_symbol``, the asset furthest
     outside (or nearest to leaving) its band; ``excess`` is how far beyond the band it is
-    (weight points, negative while inside; None without a band).
+    (weight points, negative while inside; None without a band). ``as_of`` and ``prices``
+    say which close valued it (None when it could not be valued).
     """
 
     id: str
@@ -282,6 +283,17 @@ class BookRow:
     last_rebalanced: date | None = None
     plan_status: str | None = None
     error: str | None = None
+    as_of: date | None = None
+    prices: str | None = None
+    largest_symbol: str | None = None
+    largest_weight: float = math.nan
+    largest_target: float = math.nan
+
+    @property
+    def largest_drift(self) -> float:
+        """Weight minus target of ``largest_symbol``, the asset (cash included) furthest from
+        its target whatever the bands: the ``worst`` of ``GET /api/v1/drift``."""
+        return self.largest_weight - self.largest_target
 
     @property
     def excess(self) -> float | None:
