@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,7 @@ def test_a_price_set_for_every_household(api: Api, tmp_path: Path) -> None:
         (["--firm", "{firm}", "--as-of", "2022-06-04"], "--as-of: no prices on 2022-06-04"),
         (["--firm", "{firm}", "--resume"], "--resume: --resume reads a manifest's output"),
         (["manifest.csv", "--firm", "{firm}"], "--firm: give a MANIFEST or --firm, not both"),
+        ([], "MANIFEST: give a MANIFEST CSV, or --firm NAME to plan from the store"),
     ],
 )
 def test_bad_book_options_exit_2(api: Api, args: list[str], message: str) -> None:
@@ -203,3 +205,44 @@ def test_household_order_and_output_on_stdout(api: Api) -> None:
     assert [r["household"] for r in records] == list(ids.values())
     plan = firm.call("viewer", "GET", f"/plans/{records[0]['plan_id']}").json()
     assert plan["household_id"] == ids["example"]
+
+
+def test_a_plan_that_cannot_be_saved_leaves_nothing(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving fails for one household after its plan row, trades and audit event were written:
+    its savepoint is rolled back (no plan, no event), the others are saved, the chain holds."""
+    import poise.store
+    from poise._errors import PoiseError
+    from poise.scale import BookRequest, firm_id, plan_book
+
+    firm, ids = _book(api)
+    save = poise.store.save_plan
+
+    def fails_for_skewed(scope: Any, proposed: Any, *, created_by: int | None) -> Any:
+        plan = save(scope, proposed, created_by=created_by)
+        if proposed.household_id == ids["skewed"]:
+            raise PoiseError("the disk is full")
+        return plan
+
+    monkeypatch.setattr(poise.store, "save_plan", fails_for_skewed)
+    before = _plan_events(api)
+    result = plan_book(
+        api.engine,
+        BookRequest(
+            firm_id=firm_id(api.engine, firm.name),
+            as_of=date.fromisoformat(AS_OF),
+            household_ids=[ids["example"], ids["skewed"]],
+        ),
+    )
+    example, skewed = result.outcomes
+    assert example.plan_id is not None
+    assert example.error is None
+    assert skewed.plan_id is None
+    assert skewed.error == "the plan could not be saved: the disk is full"
+    plans = firm.call("viewer", "GET", "/plans").json()["items"]
+    assert [p["id"] for p in plans] == [example.plan_id]
+    new = {k: v for k, v in _plan_events(api).items() if k not in before}
+    assert list(new) == [example.plan_id]
+    verify = run_cli(["audit", "verify", "--database-url", api.settings.database_url])
+    assert verify.code == 0, verify.stderr
