@@ -222,15 +222,21 @@ class SqlLedgerStore:
         if snap is None:
             return None
         session = self.scope.session
-        lots = tuple(
-            Lot(r.account, r.symbol, r.quantity, r.cost_basis, r.acquired)
-            for r in session.scalars(
-                select(LotRow).where(LotRow.snapshot_id == snap.id).order_by(LotRow.id)
+        rows = session.execute(  # columns, not ORM objects: a snapshot holds many lots
+            select(
+                LotRow.account, LotRow.symbol, LotRow.quantity, LotRow.cost_basis, LotRow.acquired
             )
+            .where(LotRow.snapshot_id == snap.id)
+            .order_by(LotRow.id)
         )
+        lots = tuple(Lot(*row) for row in rows)
         cash = {
-            r.account: r.amount
-            for r in session.scalars(select(CashBalance).where(CashBalance.snapshot_id == snap.id))
+            account: amount
+            for account, amount in session.execute(
+                select(CashBalance.account, CashBalance.amount).where(
+                    CashBalance.snapshot_id == snap.id
+                )
+            )
         }
         return HoldingsRecord(snap.id, snap.version, Holdings(lots, cash))
 
