@@ -137,11 +137,6 @@ class PriceDay:
             f"{len(self.history)} days)"
         )
 
-    @property
-    def columns(self) -> pd.Index:
-        """The table's symbols."""
-        return self.history.columns
-
     def prices_of(
         self, symbols: Iterable[str], *, max_age_days: int = DEFAULT_MAX_PRICE_AGE_DAYS
     ) -> dict[str, float]:
