@@ -26,6 +26,11 @@ from tests.service.conftest import Api, FirmClient, make_settings
 AS_OF = "2022-12-01"
 # everything in one stock: far outside every band
 SKEWED = "account,symbol,quantity,cost_basis,acquired\nbrokerage,AAPL,400,20000,2019-03-15\n"
+TRADES = (
+    "date,account,symbol,side,quantity,price,cost_basis\n"
+    "2022-11-21,brokerage,AAPL,sell,5,140.0,900.0\n"
+    "2022-11-25,brokerage,MSFT,buy,2,240.0,\n"
+)
 # the bookkeeping the service adds to a plan's object
 BOOKKEEPING = {"id", "status", "household_id", "prices", "created_at", "decided_at"}
 
@@ -52,6 +57,14 @@ def _book(api: Api) -> tuple[FirmClient, dict[str, str]]:
         "no prices": firm.household(name="Unknown prices", prices="nosuch"),
     }
     firm.holdings(ids["example"])
+    r = firm.call(  # past trades: the wash-sale rule and the substitutes' prices are looked up
+        "advisor",
+        "POST",
+        f"/households/{ids['example']}/transactions",
+        content=TRADES,
+        headers={"content-type": "text/csv"},
+    )
+    assert r.status_code == 201, r.text
     firm.holdings(ids["skewed"], SKEWED)
     firm.holdings(ids["no prices"])
     other = api.firm()
