@@ -259,3 +259,25 @@ def test_a_plan_that_cannot_be_saved_leaves_nothing(
     assert list(new) == [example.plan_id]
     verify = run_cli(["audit", "verify", "--database-url", api.settings.database_url])
     assert verify.code == 0, verify.stderr
+
+
+def test_read_book_gives_the_one_household_records(api: Api) -> None:
+    """The chunk read (five queries) equals the store's one-household reads; another firm's
+    household and an unknown id are left out."""
+    from poise.scale import firm_id
+    from poise.store import FirmScope, SqlHouseholdStore, SqlLedgerStore, read_book
+
+    firm, ids = _book(api)
+    other = api.firm()
+    foreign = other.household(name="Elsewhere")
+    with read_session(api.engine) as session:
+        scope = FirmScope(session, firm_id(api.engine, firm.name), "test")
+        found = read_book(scope, [*ids.values(), foreign, "0" * 32])
+        assert list(found) == list(ids.values())
+        households, ledger = SqlHouseholdStore(scope), SqlLedgerStore(scope)
+        for hid in ids.values():
+            assert found[hid].household == households.get(hid)
+            assert found[hid].holdings == ledger.holdings(hid)
+            assert found[hid].transactions == ledger.transactions(hid)
+    assert found[ids["empty"]].holdings is None
+    assert len(found[ids["example"]].transactions) == 2

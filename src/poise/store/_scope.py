@@ -326,7 +326,7 @@ class BookRecord:
 def read_book(scope: FirmScope, household_ids: Sequence[str]) -> dict[str, BookRecord]:
     """Many households of the scope's firm at once, five queries in all (what
     :class:`SqlHouseholdStore` and :class:`SqlLedgerStore` give one household at a time, the
-    same records); ids of no household of this firm are left out."""
+    same records), in the order asked; ids of no household of this firm are left out."""
     session = scope.session
     ids = list(dict.fromkeys(household_ids))
     rows = session.execute(
@@ -382,7 +382,8 @@ def read_book(scope: FirmScope, household_ids: Sequence[str]) -> dict[str, BookR
     ):
         txs.setdefault(r[0], []).append(Transaction(r[1], r[2], r[3], Side(r[4]), r[5], r[6], r[7]))
     out: dict[str, BookRecord] = {}
-    for hid, version, document, prices in rows:
+    by_id = {r[0]: r for r in rows}
+    for hid, version, document, prices in (by_id[h] for h in ids if h in by_id):
         household = parse_household(hid, version, document)
         record = HouseholdRecord(hid, household, document, prices, version)
         held = None
