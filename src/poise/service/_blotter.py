@@ -34,14 +34,13 @@ from poise.execute import (
     OrderSender,
     OrderState,
     order_figures,
-    plan_digest,
     summarize,
 )
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
 from poise.service._http import Conflict, documented
 from poise.service._orders import FillOut
 from poise.service._plans import TRANSITIONS, set_status
-from poise.service._sending import audit_fills, status_after, venue_for
+from poise.service._sending import audit_fills, order_keys, status_after, venue_for
 from poise.store import BrokerConnection, FirmScope, HouseholdRow, PlanRow, SqlOrderStore
 from poise.store._orders import OrderFillRow, OrderIntentRow, OrderPlanRow, _intent, _utc
 
@@ -78,7 +77,8 @@ def _round(value: float | None, places: int = 6) -> float | None:
 
 
 def _firm_plans(scope: FirmScope, household: str | None) -> dict[str, _FirmPlan]:
-    """The firm's plans that may have orders, by their order-store digest."""
+    """The firm's plans that may have orders, newest first, by their order-store keys (the
+    digest, and ``digest@connection`` for accounts routed to another connection)."""
     names = dict(
         scope.session.execute(
             select(HouseholdRow.id, HouseholdRow.name).where(HouseholdRow.firm_id == scope.firm_id)
@@ -87,12 +87,14 @@ def _firm_plans(scope: FirmScope, household: str | None) -> dict[str, _FirmPlan]
     query = scope.select(PlanRow).where(PlanRow.status.in_(_SENT))
     if household:
         query = query.where(PlanRow.household_id == household)
-    out = {}
+    by_id = {}
     for plan in scope.session.scalars(query.order_by(PlanRow.created_at.desc(), PlanRow.id.desc())):
-        out[plan_digest({"id": plan.id})] = _FirmPlan(
+        by_id[plan.id] = _FirmPlan(
             plan.id, plan.household_id, names.get(plan.household_id, plan.household_id), plan.status
         )
-    return out
+    keys = order_keys(scope.session, list(by_id))
+    position = {plan_id: n for n, plan_id in enumerate(by_id)}
+    return {key: by_id[keys[key]] for key in sorted(keys, key=lambda k: position[keys[k]])}
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -140,7 +142,7 @@ def _connections(scope: FirmScope, digests: Sequence[str]) -> dict[str, str]:
         for digest, book in scope.session.execute(
             select(OrderPlanRow.plan, OrderPlanRow.book).where(OrderPlanRow.plan.in_(chunk))
         ):
-            out[digest] = str(book).rpartition("@")[2]
+            out[digest] = digest.partition("@")[2] or str(book).rpartition("@")[2]
     return out
 
 
@@ -193,7 +195,8 @@ def firm_orders(
         intents = _intents(scope, digests)
         if order_state:
             intents = [i for i in intents if i.state.value == order_state]
-        rank = {d: n for n, d in enumerate(digests)}
+        position = {p: n for n, p in enumerate(dict.fromkeys(p.id for p in plans.values()))}
+        rank = {d: position[plans[d].id] for d in digests}
         intents.sort(key=lambda i: (rank[i.plan], i.order.leg))
         if limit is not None:
             intents = intents[:limit]
@@ -221,7 +224,8 @@ def cancel_orders(
         intents = [i for i in _intents(scope, list(plans)) if not i.state.ended]
         if client_order_id is not None:
             everything = _intents(
-                scope, [d for d in plans if client_order_id.startswith(f"poise-{d}-")]
+                scope,
+                [d for d in plans if client_order_id.startswith(f"poise-{d.partition('@')[0]}-")],
             )
             mine = [i for i in everything if i.client_order_id == client_order_id]
             if not mine:
@@ -270,7 +274,10 @@ def cancel_orders(
             stopped.extend(i for i in store.intents(digest) if i.client_order_id in wanted)
         else:
             stopped.extend(OrderSender(store, venue).cancel(i) for i in mine)
-        _follow_plan(state, caller, plan.id, store.intents(digest))
+    for plan_id in dict.fromkeys(plans[d].id for d in by_plan):  # each plan once, all its keys
+        keys = [k for k, p in plans.items() if p.id == plan_id]
+        everything = [i for k in keys for i in SqlOrderStore(state.engine).intents(k)]
+        _follow_plan(state, caller, plan_id, everything)
     with state.write(caller) as scope:
         for intent in stopped:
             scope.audit(
@@ -289,7 +296,10 @@ def cancel_orders(
 
 def _cancel_unsent(store: SqlOrderStore, intent: Intent) -> Intent:
     moved = intent.moved(OrderState.CANCELLED, reason="cancelled by user")
-    store.save(moved)
+    try:
+        store.save(moved, expect=OrderState.NEW)  # unless a sender has just taken it
+    except BrokerError:
+        return intent
     return moved
 
 
