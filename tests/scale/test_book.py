@@ -281,3 +281,29 @@ def test_read_book_gives_the_one_household_records(api: Api) -> None:
             assert found[hid].transactions == ledger.transactions(hid)
     assert found[ids["empty"]].holdings is None
     assert len(found[ids["example"]].transactions) == 2
+
+
+def test_a_dask_cluster_plans_the_same_book(api: Api, dask_cluster: Any) -> None:
+    """The day's prices of every table scattered once; the same plans as in this process."""
+    import io
+
+    from poise.scale import BookRequest, DaskRunner, firm_id, plan_book
+
+    firm, ids = _book(api)
+    request = BookRequest(
+        firm_id=firm_id(api.engine, firm.name), as_of=date.fromisoformat(AS_OF), chunk_size=2
+    )
+    here, there = io.StringIO(), io.StringIO()
+    plan_book(api.engine, request, sink=here)
+    runner = DaskRunner(dask_cluster.scheduler_address)
+    try:
+        result = plan_book(api.engine, request, runner, sink=there)
+    finally:
+        runner.close()
+    assert len(result.plan_ids) == 2
+
+    def plans(text: str) -> list[Any]:
+        return [r.get("plan", r.get("error")) for r in _records(text)]
+
+    assert plans(there.getvalue()) == plans(here.getvalue())
+    assert [r["household"] for r in _records(there.getvalue())] == list(ids.values())
