@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -61,14 +61,15 @@ def aligned_history(history: pd.DataFrame | LabelledHistory, symbols: Sequence[s
     TypeError
         ``history`` is not labelled (a bare array cannot say which column is which asset).
     """
-    if isinstance(history, LabelledHistory):
-        return history.aligned(symbols)
-    if not hasattr(history, "columns"):
+    if not hasattr(history, "columns"):  # (a DataFrame could hold a column named "aligned")
+        if isinstance(history, LabelledHistory):
+            return history.aligned(symbols)
         raise TypeError(
             "history must be labelled: a DataFrame with one column per symbol, not an array"
         )
+    table = cast("pd.DataFrame", history)
     names = [s for s in symbols if s != _CASH]
-    frame = history.reindex(columns=names).to_numpy(dtype=float)
+    frame = table.reindex(columns=names).to_numpy(dtype=float)
     out = np.ones((frame.shape[0], len(symbols)))
     cols = [k for k, s in enumerate(symbols) if s != _CASH]
     out[:, cols] = frame
