@@ -170,3 +170,19 @@ def test_advisor_cancels_one_order_then_all(app: FastAPI, sent: dict[str, Any]) 
     household = advisor.get(f"/orders?state=cancelled&household={sent['household']}").text
     assert household.count('data-state="cancelled"') == open_count
     assert advisor.get("/orders?state=bogus").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(-0.0, "0.0 bps"), (-0.04, "0.0 bps"), (-1.26, "−1.3 bps"), (12.34, "12.3 bps"), (None, "–")],
+)
+def test_basis_points_never_show_minus_zero(value: float | None, text: str) -> None:
+    from poise.service.web._format import bps
+
+    assert bps(value) == text
+
+
+def test_milliseconds() -> None:
+    from poise.service.web._format import millis
+
+    assert (millis(1234.5), millis(0.4), millis(None)) == ("1,234 ms", "0 ms", "–")
