@@ -150,3 +150,29 @@ def test_advisor_cancels_every_open_order(epsilon: Any, open_orders_server: Serv
     assert "orders.cancel_all" in page.locator("#events").inner_text()
     page.goto("/orders")
     shoot(page, "orders-cancelled")
+
+
+def test_backtest_report_draws_inside_its_sandbox(delta: Any, server: Server) -> None:
+    firm = server.firms["alpha"]
+    household_id = firm.households["Rivera household"]
+    page = delta.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: "Content Security Policy" in m.text and violations.append(m.text),
+    )
+    login(page, firm.emails["viewer"])
+    page.goto(f"/households/{household_id}")
+    page.get_by_role("button", name="Run the backtest").click()
+    frame = page.frame_locator("#backtest-report")
+    frame.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+    figures = page.locator("#backtest-figures").inner_text()
+    assert "CAGR" in figures
+    assert "100,000.00 →" in figures
+    assert frame.locator("h1").inner_text().startswith("Rivera household: backtest of")
+    assert frame.locator(".js-plotly-plot").count() >= 3  # value, drawdowns, weights, ...
+    # the report cannot reach the dashboard: its frame has an opaque origin
+    origin = page.frames[-1].evaluate("() => window.origin")
+    assert origin == "null"
+    assert violations == [], violations
+    shoot(page, "household-backtest")
