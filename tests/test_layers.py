@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "costs",
                 "calendar",
                 "_errors",
+                "_home",
                 "_lazy",
                 "_numbers",
                 "_progress",

@@ -104,6 +104,12 @@ def test_json_contract(files):
     assert sell["realized_long_term"] == pytest.approx(1280 / 110 * 30)
     assert out["estimated_tax"] == pytest.approx(0.15 * 1280 / 110 * 30)
     assert out["weights_after"]["AAA"] == pytest.approx(0.6)
+    # the reason's fields ride along with its text
+    why = sell["why"]
+    assert (why["kind"], why["action"], why["symbol"]) == ("to target", "sell to target", "AAA")
+    assert why["weight"] == pytest.approx(7700 / 10700)
+    assert why["target"] == pytest.approx(0.6)
+    assert sell["reason"].startswith("AAA 72.0% vs target 60.0%")
 
 
 def test_as_of_and_table_output(files):

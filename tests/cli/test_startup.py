@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import EXAMPLES
 
@@ -46,3 +47,26 @@ def test_rebalance_imports_only_what_it_uses() -> None:
     assert _top(loaded) & heavy_unused == set()
     unused_engine = {"poise.backtest", "poise.risk._montecarlo", "poise.report._html"}
     assert loaded & unused_engine == set()
+
+
+def test_rebalance_reads_the_bundled_prices_from_the_cache(tmp_path: Path) -> None:
+    """The second ``poise rebalance`` on a bundled data set loads the parsed table cached
+    by the first (``$POISE_HOME/cache``) and parses no CSV."""
+    command = (
+        "import contextlib, io, os, sys\n"
+        f"os.environ['POISE_HOME'] = {str(tmp_path)!r}\n"
+        "os.environ.pop('POISE_NO_CACHE', None)\n"
+        "import pandas\n"
+        "if sys.argv[1] == 'second':\n"
+        "    def refuse(*args, **kwargs):\n"
+        "        raise AssertionError('parsed a CSV: ' + str(args[:1]))\n"
+        "    pandas.read_csv = refuse\n"
+        "from poise.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['rebalance', {str(EXAMPLES / 'household.toml')!r}, '--holdings', "
+        f"{str(EXAMPLES / 'holdings.csv')!r}, '--prices', 'sp500', '--json'])\n"
+        "assert code == 0, code\n"
+    )
+    for run in ("first", "second"):
+        subprocess.run([sys.executable, "-c", command, run], check=True, capture_output=True)
+    assert [p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.npz")] == ["sp500"]

@@ -128,3 +128,18 @@ def test_bad_amounts_name_their_field(kwargs: dict[str, float], field: str) -> N
     with pytest.raises(InputError) as err:
         CostModel(**kwargs)
     assert err.value.field == field
+
+
+@given(amounts, bps, st.floats(1.0, 1e6), st.floats(0.0, 1e6), st.integers(0, 40))
+def test_buy_scaling_is_the_former_formula_to_the_bit(
+    c: float, s: float, value: float, cash: float, n: int
+) -> None:
+    # the planner's former inline forms: the room after n commissions, the share of the
+    # wanted value the cash pays for, and the cash n buys of ``value`` use
+    model = CostModel(c, s)
+    assert model.room(cash, n) == cash - n * c
+    assert model.affordable_fraction(value, cash, n) == max(0.0, cash - n * c) / (
+        value * (1.0 + s * 1e-4)
+    )
+    assert model.cash_needed(value, n) == value * (1.0 + s * 1e-4) + n * c
+    assert model.affordable_value(cash) == (cash - c) / (1.0 + s * 1e-4)

@@ -270,3 +270,23 @@ def test_missing_price_names_the_symbol():
     holdings = Holdings((lot("VTI", 90, 9000),), {"brokerage": 0.0})
     with pytest.raises(InputError, match="BND"):
         plan_rebalance(hh, holdings, {"VTI": 100.0}, AS_OF)
+
+
+def test_every_trade_carries_its_reason_as_fields():
+    # VTI 10,000 of 14,000 = 71.4% vs 60%: sell to target; BND 28.6% vs 40%: buy to target,
+    # both with the household's 5pp absolute band (make_household's ThresholdPolicy).
+    hh = make_household({"VTI": 0.6, "BND": 0.4})
+    holdings = Holdings((lot("VTI", 100, 8000), lot("BND", 40, 4000)), {"brokerage": 0.0})
+    plan = plan_rebalance(hh, holdings, PRICES, AS_OF)
+    trades = by_symbol(plan)
+    sell = trades[("brokerage", "VTI", Side.SELL)].why
+    buy = trades[("brokerage", "BND", Side.BUY)].why
+    assert sell is not None
+    assert buy is not None
+    assert (sell.kind, sell.action, sell.symbol) == ("to target", "sell to target", "VTI")
+    assert sell.weight == pytest.approx(10_000 / 14_000)
+    assert sell.target == 0.6
+    assert sell.band == pytest.approx(0.05)
+    assert (buy.kind, buy.action, buy.target) == ("to target", "buy to target", 0.4)
+    for t in plan.trades:
+        assert str(t.why) == t.reason

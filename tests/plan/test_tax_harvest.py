@@ -59,6 +59,12 @@ def test_harvests_loss_lots_and_buys_the_first_substitute():
     assert plan.holdings_after.cash["brokerage"] == pytest.approx(0.0, abs=1e-9)
     kept = [x for x in plan.holdings_after.lots if x.symbol == "VTI"]
     assert [x.cost_basis for x in kept] == [900]
+    # each trade says why as fields too: the harvest sell and its substitute, both for VTI
+    assert [(t.why.kind, t.why.symbol) for t in plan.trades if t.why] == [
+        ("harvest", "VTI"),
+        ("substitute", "VTI"),
+    ]
+    assert [str(t.why) for t in plan.trades] == [t.reason for t in plan.trades]
 
 
 def test_thresholds_min_loss_fraction_and_net_benefit():
@@ -148,6 +154,7 @@ def test_swap_back_after_the_window():
         (80, 2),
     ]
     assert any(t.side is Side.BUY and t.symbol == "VTI" for t in plan.trades)
+    assert {(t.why.kind, t.why.symbol) for t in plan.trades if t.why} == {("swap back", "VTI")}
     # inside the window it waits
     recent = Transaction(AS_OF - timedelta(days=20), "brokerage", "VTI", Side.SELL, 10, 90, 1200)
     plan = plan_harvest(hh, holdings, PRICES, AS_OF, transactions=[recent])

@@ -235,6 +235,45 @@ def test_a_bad_household_in_the_middle_is_an_error_record(
     assert summary.errors == 3
 
 
+def test_files_that_cannot_be_read_are_error_records(
+    book: Path, prices: pd.DataFrame, tmp_path: Path
+) -> None:
+    """A folder, a symbolic-link loop (the OS refuses to read it, even for root), a binary file
+    and a file that is not UTF-8, each named in the manifest: that household's error record
+    names the path as the manifest writes it, the problem and the manifest line."""
+    folder = book.parent
+    rows = (folder / "manifest.csv").read_text().splitlines()[1:7]
+    rel = os.path.relpath(folder, tmp_path)
+    good = [",".join(f"{rel}/{p}" for p in r.split(",")[:2]) for r in rows]
+    (tmp_path / "a_folder.csv").mkdir()
+    (tmp_path / "loop.csv").symlink_to(tmp_path / "loop.csv")
+    (tmp_path / "binary.csv").write_bytes(b"account,symbol\x00\n")
+    (tmp_path / "latin1.toml").write_bytes("name = 'Ren\xe9'\n".encode("latin-1"))
+    hh = [r.split(",")[0] for r in good]
+    bad = [
+        f"{hh[1]},a_folder.csv",
+        f"{hh[2]},loop.csv",
+        f"{hh[3]},binary.csv",
+        f"latin1.toml,{good[4].split(',')[1]}",
+    ]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("\n".join(["household,holdings", good[0], *bad, good[5]]) + "\n")
+    out = tmp_path / "plans.jsonl"
+    summary = run_batch(_request(manifest, prices, out, chunk_size=4))
+    records = _records(out.read_bytes())
+    assert [r["ok"] for r in records] == [True, False, False, False, False, True]
+    errors = [r["error"] for r in records[1:5]]
+    assert errors[0] == (
+        "a_folder.csv: is a folder, not a file; give the path of the CSV file (manifest line 3)"
+    )
+    assert errors[1].startswith("loop.csv: cannot read the file (")
+    assert errors[1].endswith("(manifest line 4)")
+    assert errors[2].startswith("binary.csv: line 1: contains a NUL character")
+    assert errors[3].startswith("latin1.toml: line 1: is not UTF-8 text (byte 0xe9)")
+    assert all(str(tmp_path) not in e for e in errors)  # paths as the manifest writes them
+    assert summary.errors == 4
+
+
 # ----------------------------------------------------------------------------- command line
 
 

@@ -4,9 +4,13 @@ venue (its own SQLite file), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from poise.broker import PaperVenue, paper_url
+from tests.broker.fake_alpaca import FakeAlpaca
 from tests.service.conftest import Api, FirmClient
 
 
@@ -152,3 +156,106 @@ def test_every_status_is_in_the_openapi_document(api: Api) -> None:
     assert {"200", "201", "401", "403", "404", "409", "422", "502"} <= set(post)
     get = doc["paths"]["/api/v1/plans/{plan_id}/orders"]["get"]["responses"]
     assert {"200", "401", "403", "404", "422"} <= set(get)
+
+
+def _alpaca_connection(firm: FirmClient) -> str:
+    r = firm.call(
+        "admin",
+        "POST",
+        "/broker-connections",
+        json={"kind": "alpaca", "api_key": "AKTESTROUTE1234", "api_secret": "route-secret"},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+@pytest.fixture
+def fake_alpaca(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAlpaca]:
+    pytest.importorskip("alpaca")
+    server = FakeAlpaca()
+    monkeypatch.setenv("POISE_ALPACA_URL", server.url)
+    yield server
+    server.close()
+
+
+def _alpaca_ids(fake: FakeAlpaca) -> list[str]:
+    return sorted(str(o["client_order_id"]) for o in fake.orders.values())
+
+
+def test_send_through_an_alpaca_connection(
+    api: Api, firm: FirmClient, fake_alpaca: FakeAlpaca
+) -> None:
+    plan = _approved_plan(firm)
+    fake_alpaca.prices = {t["symbol"]: t["price"] for t in plan["trades"]}
+    conn = _alpaca_connection(firm)
+    r = firm.call("advisor", "POST", f"/plans/{plan['id']}/orders", json={"connection": conn})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    ids = _expected_ids(plan["id"], len(plan["trades"]))
+    assert body["status"] == "filled"
+    assert [o["client_order_id"] for o in body["orders"]] == ids
+    assert {o["venue"] for o in body["orders"]} == {"alpaca"}
+    assert {o["connection"] for o in body["orders"]} == {conn}
+    assert _alpaca_ids(fake_alpaca) == sorted(ids)  # one Alpaca order per leg
+    assert _venue_orders(api, plan["id"]) == []  # nothing went to the paper venue
+    # each order filled at the fake's price, from one FILL activity each
+    for o in body["orders"]:
+        assert len(o["fills"]) == 1
+        assert o["fills"][0]["price"] == pytest.approx(fake_alpaca.prices[o["symbol"]])
+        assert o["filled_quantity"] == pytest.approx(o["quantity"])
+    posts = fake_alpaca.posts
+    again = firm.call("advisor", "POST", f"/plans/{plan['id']}/orders", json={"connection": conn})
+    assert again.status_code == 200
+    assert fake_alpaca.posts == posts  # nothing sent twice
+
+
+def test_linked_accounts_send_through_their_own_connection(
+    api: Api, firm: FirmClient, fake_alpaca: FakeAlpaca
+) -> None:
+    """The ira account is linked to an Alpaca connection: its orders go there, every other
+    account's to the request's paper connection; legs and ids stay the plan's."""
+    plan = _approved_plan(firm)
+    fake_alpaca.prices = {t["symbol"]: t["price"] for t in plan["trades"]}
+    paper, alpaca = _connection(firm), _alpaca_connection(firm)
+    linked = firm.call(
+        "admin",
+        "PUT",
+        f"/households/{plan['household_id']}/accounts/ira",
+        json={"broker_connection": alpaca},
+    )
+    assert linked.status_code == 200, linked.text
+    r = firm.call("advisor", "POST", f"/plans/{plan['id']}/orders", json={"connection": paper})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "filled"
+    assert body["connection"] == paper
+    orders = body["orders"]
+    ids = _expected_ids(plan["id"], len(plan["trades"]))
+    assert [o["client_order_id"] for o in orders] == ids
+    ira = sorted(o["client_order_id"] for o in orders if o["account"] == "ira")
+    rest = sorted(o["client_order_id"] for o in orders if o["account"] != "ira")
+    assert ira, "the example plan trades in the ira"
+    assert rest, "and in another account"
+    assert all(
+        (o["connection"], o["venue"])
+        == ((alpaca, "alpaca") if o["account"] == "ira" else (paper, "paper"))
+        for o in orders
+    )
+    assert _alpaca_ids(fake_alpaca) == ira
+    assert sorted(o.client_order_id for o in _venue_orders(api, plan["id"])) == rest
+    assert all(o["state"] == "filled" and o["fills"] for o in orders)
+    listed = firm.call("viewer", "GET", f"/plans/{plan['id']}/orders").json()
+    assert [(o["client_order_id"], o["connection"]) for o in listed["orders"]] == [
+        (o["client_order_id"], o["connection"]) for o in orders
+    ]
+    # relinking after the send changes nothing: the routes were frozen when it was asked for
+    firm.call(
+        "admin",
+        "PUT",
+        f"/households/{plan['household_id']}/accounts/ira",
+        json={"broker_connection": None},
+    )
+    again = firm.call("advisor", "POST", f"/plans/{plan['id']}/orders", json={"connection": paper})
+    assert again.status_code == 200
+    assert [o["connection"] for o in again.json()["orders"]] == [o["connection"] for o in orders]
+    assert _alpaca_ids(fake_alpaca) == ira

@@ -167,3 +167,71 @@ def test_dashboard_sends_an_approved_plan(client: TestClient) -> None:
     again = client.post(f"/plans/{plan_id}/send", data=form, follow_redirects=False)
     assert again.status_code == 303  # already filled: nothing is sent again
     assert client.get(f"/api/v1/plans/{plan_id}/orders", headers=advisor).json() == orders
+
+
+def test_plan_all_breached_saves_what_the_api_would(client: TestClient) -> None:
+    """The form's batch (poise.scale.plan_book) saves the plan POST /households/{id}/plans
+    makes, audited as the advisor; a household inside its bands gets none."""
+    from sqlalchemy import select
+
+    from poise.store import AuditEvent, read_session
+    from tests.service.conftest import household_body
+
+    engine = client.app.state.poise.engine  # type: ignore[attr-defined]
+    with write_session(engine) as session:
+        create_firm(session, "Breach firm")
+        create_user(
+            session, "advisor@breach.test", firm="Breach firm", role="advisor", password=PASSWORD
+        )
+    r = client.post(
+        "/api/v1/auth/token", data={"username": "advisor@breach.test", "password": PASSWORD}
+    )
+    advisor = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    skewed = "account,symbol,quantity,cost_basis,acquired\nbrokerage,AAPL,400,20000,2019-03-15\n"
+    ids = []
+    for name, holdings in (("Skewed", skewed), ("Empty", None)):
+        hid = client.post(
+            "/api/v1/households", json=household_body(name=name), headers=advisor
+        ).json()["id"]
+        if holdings is not None:
+            put = client.put(
+                f"/api/v1/households/{hid}/holdings",
+                content=holdings,
+                headers={**advisor, "content-type": "text/csv"},
+            )
+            assert put.status_code == 200, put.text
+        ids.append(hid)
+
+    client.cookies.clear()
+    login = client.post(
+        "/login",
+        data={
+            "username": "advisor@breach.test",
+            "password": PASSWORD,
+            "csrf_token": _login_token(client),
+        },
+        follow_redirects=False,
+    )
+    assert login.status_code == 303
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', client.get("/households").text)
+    assert found is not None
+    r = client.post(
+        "/households/plan-breached",
+        data={"csrf_token": found.group(1)},
+        headers={"hx-request": "true"},
+    )
+    assert r.status_code == 200, r.text
+    assert "1 plan proposed." in r.text
+    plans = client.get("/api/v1/plans", headers=advisor).json()["items"]
+    assert [(p["household_id"], p["status"]) for p in plans] == [(ids[0], "proposed")]
+    made = client.post(f"/api/v1/households/{ids[0]}/plans", json={}, headers=advisor).json()
+    bookkeeping = {"id", "created_at", "decided_at"}
+    assert {k: v for k, v in plans[0].items() if k not in bookkeeping} == {
+        k: v for k, v in made.items() if k not in bookkeeping
+    }
+    with read_session(engine) as session:
+        event = session.scalar(
+            select(AuditEvent).where(AuditEvent.object == f"plan:{plans[0]['id']}")
+        )
+    assert event is not None
+    assert (event.action, event.actor) == ("plan.create", "advisor@breach.test")

@@ -255,8 +255,6 @@ class ModelSpec:
         ``label`` maps an option name (``max_weight``) to how the user wrote it
         (``--max-weight`` or ``allocation.max_weight``) for the message.
         """
-        model, c = self.model, self.constraints
-        universe = set(symbols)
 
         def fail(message: str, key: str) -> InputError:
             return InputError(message, source=source, field=label(key))
@@ -265,151 +263,200 @@ class ModelSpec:
             raise fail(
                 f"an allocation model needs at least 2 symbols, got {len(symbols)}", "symbols"
             )
-        for key, used in (
-            ("views", bool(self.views)),
-            ("risk_budget", bool(self.risk_budget)),
-            ("risk_aversion", self.risk_aversion is not None),
-        ):
-            allowed = {
-                "views": {ModelName.BLACK_LITTERMAN},
-                "risk_budget": {ModelName.RISK_PARITY},
-                "risk_aversion": {ModelName.MEAN_VARIANCE},
-            }[key]
-            if used and model not in allowed:
-                raise fail(
-                    f"{key.replace('_', ' ')} apply to {' | '.join(sorted(allowed))} only, "
-                    f"not to {model}",
-                    key,
-                )
-        for key, value in (
-            ("target_volatility", c.target_volatility),
-            ("risk_free_rate", self.risk_free_rate),
-        ):
-            if value is not None and abs(value) >= 1:
-                raise fail(
-                    f"is an annual rate as a fraction (0.12 for 12%), got {value:g}; "
-                    f"write {value / 100:g} if you meant {value:g}%",
-                    key,
-                )
-        for key in ("target_volatility", "target_return"):
-            if getattr(c, key) is not None and key not in _TARGETED.get(model, set()):
-                takes = sorted(m for m, keys in _TARGETED.items() if key in keys)
-                raise fail(f"{model} takes no {key}; models that do: {' | '.join(takes)}", key)
-        if model is ModelName.MEAN_VARIANCE and (
-            c.target_volatility is None and c.target_return is None and self.risk_aversion is None
-        ):
-            raise fail(
-                "mean_variance needs a target_volatility, a target_return or a risk_aversion",
-                "target_volatility",
-            )
-        if model is ModelName.BLACK_LITTERMAN and not self.views:
-            raise fail("black_litterman needs at least one view, e.g. AAPL=0.10@0.6", "views")
-        confidences = {v.confidence is None for v in self.views}
-        if len(confidences) > 1:
-            raise fail("give a confidence for every view or for none of them", "views")
-        if c.groups and model not in _CONSTRAINED:
-            raise fail(
-                f"{model} takes no group limits; use min_variance, risk_parity or another "
-                "optimiser",
-                "groups",
-            )
-        if c.bounded and model not in _BOUNDED:
-            raise fail(f"{model} takes no weight bounds", "max_weight")
-        if c.target_volatility is not None and not c.target_volatility > 0:
-            raise fail(
-                f"must be a positive annual volatility (0.12 = 12%), got {c.target_volatility}",
-                "target_volatility",
-            )
-        if self.risk_aversion is not None and not self.risk_aversion > 0:
-            raise fail(f"must be positive, got {self.risk_aversion}", "risk_aversion")
-        if not self.half_life > 0:
-            raise fail(f"must be a positive number of days, got {self.half_life}", "half_life")
-        if self.factors < 1:
-            raise fail(f"must be a whole number ≥ 1, got {self.factors}", "factors")
-        if self.covariance is CovarianceName.FACTOR and model is ModelName.BLACK_LITTERMAN:
-            raise fail(
-                "black_litterman builds its own prior; use covariance sample, ledoit_wolf, "
-                "ewma or regime",
-                "covariance",
-            )
-        if not self.tau > 0:
-            raise fail(f"must be positive, got {self.tau}", "tau")
+        _check_options(self, fail)
+        _check_numbers(self, fail)
+        _check_names(self, symbols, fail)
+        lows, highs = _check_bounds(self, symbols, fail)
+        for g in self.constraints.groups:
+            _check_group(g, set(symbols), lows, highs, fail)
 
-        named = (
-            [("min_weight", s) for s in c.asset_min]
-            + [("max_weight", s) for s in c.asset_max]
-            + [("risk_budget", s) for s in self.risk_budget]
+
+_Fail = Callable[[str, str], InputError]
+"""Builds the error for a message and the option it names."""
+
+
+def _check_options(spec: ModelSpec, fail: _Fail) -> None:
+    """Options the model does not take (views, risk budgets, risk aversion, targets), rates
+    written as percentages, then what it needs (``_check_needs``)."""
+    model, c = spec.model, spec.constraints
+    for key, used in (
+        ("views", bool(spec.views)),
+        ("risk_budget", bool(spec.risk_budget)),
+        ("risk_aversion", spec.risk_aversion is not None),
+    ):
+        allowed = {
+            "views": {ModelName.BLACK_LITTERMAN},
+            "risk_budget": {ModelName.RISK_PARITY},
+            "risk_aversion": {ModelName.MEAN_VARIANCE},
+        }[key]
+        if used and model not in allowed:
+            raise fail(
+                f"{key.replace('_', ' ')} apply to {' | '.join(sorted(allowed))} only, "
+                f"not to {model}",
+                key,
+            )
+    for key, value in (
+        ("target_volatility", c.target_volatility),
+        ("risk_free_rate", spec.risk_free_rate),
+    ):
+        if value is not None and abs(value) >= 1:
+            raise fail(
+                f"is an annual rate as a fraction (0.12 for 12%), got {value:g}; "
+                f"write {value / 100:g} if you meant {value:g}%",
+                key,
+            )
+    for key in ("target_volatility", "target_return"):
+        if getattr(c, key) is not None and key not in _TARGETED.get(model, set()):
+            takes = sorted(m for m, keys in _TARGETED.items() if key in keys)
+            raise fail(f"{model} takes no {key}; models that do: {' | '.join(takes)}", key)
+    _check_needs(spec, fail)
+
+
+def _check_needs(spec: ModelSpec, fail: _Fail) -> None:
+    """Options the model needs (mean_variance's target, black_litterman's views, a
+    confidence for all views or none) and the limits it cannot take (groups, bounds)."""
+    model, c = spec.model, spec.constraints
+    if model is ModelName.MEAN_VARIANCE and (
+        c.target_volatility is None and c.target_return is None and spec.risk_aversion is None
+    ):
+        raise fail(
+            "mean_variance needs a target_volatility, a target_return or a risk_aversion",
+            "target_volatility",
         )
-        named += [("views", v.long) for v in self.views]
-        named += [("views", v.short) for v in self.views if v.short is not None]
-        named += [("groups", s) for g in c.groups for s in g.symbols]
-        for key, sym in named:
-            if sym not in universe:
-                raise fail(f"{sym!r} is not in the universe ({', '.join(symbols)})", key)
-        for sym, budget in self.risk_budget.items():
-            if not (math.isfinite(budget) and budget > 0):
-                raise fail(f"risk budget of {sym} must be positive, got {budget}", "risk_budget")
+    if model is ModelName.BLACK_LITTERMAN and not spec.views:
+        raise fail("black_litterman needs at least one view, e.g. AAPL=0.10@0.6", "views")
+    confidences = {v.confidence is None for v in spec.views}
+    if len(confidences) > 1:
+        raise fail("give a confidence for every view or for none of them", "views")
+    if c.groups and model not in _CONSTRAINED:
+        raise fail(
+            f"{model} takes no group limits; use min_variance, risk_parity or another optimiser",
+            "groups",
+        )
+    if c.bounded and model not in _BOUNDED:
+        raise fail(f"{model} takes no weight bounds", "max_weight")
 
-        lows = {s: c.lower(s) for s in symbols}
-        highs = {s: c.upper(s) for s in symbols}
-        for sym in symbols:
-            if not (math.isfinite(lows[sym]) and math.isfinite(highs[sym])):
-                raise fail(f"weight bounds of {sym} must be finite numbers", "max_weight")
-            if lows[sym] > highs[sym]:
-                raise fail(
-                    f"{sym}: minimum weight {lows[sym]:g} is above its maximum {highs[sym]:g}",
-                    "min_weight",
-                )
-        if model in {ModelName.HRP, ModelName.RISK_PARITY} and min(lows.values()) < 0:
-            raise fail(f"{model} is long-only; use a minimum weight ≥ 0", "min_weight")
-        total_low, total_high = sum(lows.values()), sum(highs.values())
-        if total_low > 1 + 1e-9:
+
+def _check_numbers(spec: ModelSpec, fail: _Fail) -> None:
+    """Numbers that must be positive (volatility target, risk aversion, half-life, factors,
+    tau), and the covariance the model can use."""
+    c = spec.constraints
+    if c.target_volatility is not None and not c.target_volatility > 0:
+        raise fail(
+            f"must be a positive annual volatility (0.12 = 12%), got {c.target_volatility}",
+            "target_volatility",
+        )
+    if spec.risk_aversion is not None and not spec.risk_aversion > 0:
+        raise fail(f"must be positive, got {spec.risk_aversion}", "risk_aversion")
+    if not spec.half_life > 0:
+        raise fail(f"must be a positive number of days, got {spec.half_life}", "half_life")
+    if spec.factors < 1:
+        raise fail(f"must be a whole number ≥ 1, got {spec.factors}", "factors")
+    if spec.covariance is CovarianceName.FACTOR and spec.model is ModelName.BLACK_LITTERMAN:
+        raise fail(
+            "black_litterman builds its own prior; use covariance sample, ledoit_wolf, "
+            "ewma or regime",
+            "covariance",
+        )
+    if not spec.tau > 0:
+        raise fail(f"must be positive, got {spec.tau}", "tau")
+
+
+def _check_names(spec: ModelSpec, symbols: Sequence[str], fail: _Fail) -> None:
+    """Every symbol an option names is in the universe; risk budgets are positive."""
+    c, universe = spec.constraints, set(symbols)
+    named = (
+        [("min_weight", s) for s in c.asset_min]
+        + [("max_weight", s) for s in c.asset_max]
+        + [("risk_budget", s) for s in spec.risk_budget]
+    )
+    named += [("views", v.long) for v in spec.views]
+    named += [("views", v.short) for v in spec.views if v.short is not None]
+    named += [("groups", s) for g in c.groups for s in g.symbols]
+    for key, sym in named:
+        if sym not in universe:
+            raise fail(f"{sym!r} is not in the universe ({', '.join(symbols)})", key)
+    for sym, budget in spec.risk_budget.items():
+        if not (math.isfinite(budget) and budget > 0):
+            raise fail(f"risk budget of {sym} must be positive, got {budget}", "risk_budget")
+
+
+def _check_bounds(
+    spec: ModelSpec, symbols: Sequence[str], fail: _Fail
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each asset's weight bounds are finite and ordered, long-only models get no negative
+    minimum, and the bounds leave room to be fully invested; returns (lows, highs)."""
+    c = spec.constraints
+    lows = {s: c.lower(s) for s in symbols}
+    highs = {s: c.upper(s) for s in symbols}
+    for sym in symbols:
+        if not (math.isfinite(lows[sym]) and math.isfinite(highs[sym])):
+            raise fail(f"weight bounds of {sym} must be finite numbers", "max_weight")
+        if lows[sym] > highs[sym]:
             raise fail(
-                f"the minimum weights sum to {total_low:g} > 1, so the portfolio cannot be "
-                "fully invested; lower them",
+                f"{sym}: minimum weight {lows[sym]:g} is above its maximum {highs[sym]:g}",
                 "min_weight",
             )
-        if total_high < 1 - 1e-9:
-            raise fail(
-                f"the maximum weights sum to {total_high:g} < 1, so the portfolio cannot be "
-                f"fully invested; raise them (with {len(symbols)} assets the maximum must be "
-                f"at least {1 / len(symbols):.4g})",
-                "max_weight",
-            )
-        for g in c.groups:
-            members = set(g.symbols)
-            if g.min_weight > g.max_weight:
-                raise fail(
-                    f"group {g.name}: minimum {g.min_weight:g} is above its maximum "
-                    f"{g.max_weight:g}",
-                    "groups",
-                )
-            inside_high = sum(highs[s] for s in members)
-            inside_low = sum(lows[s] for s in members)
-            outside_high = sum(highs[s] for s in universe - members)
-            outside_low = sum(lows[s] for s in universe - members)
-            if inside_high < g.min_weight - 1e-9:
-                raise fail(
-                    f"group {g.name} must hold at least {g.min_weight:g} but its assets' "
-                    f"maximum weights allow only {inside_high:g}",
-                    "groups",
-                )
-            if inside_low > g.max_weight + 1e-9:
-                raise fail(
-                    f"group {g.name} may hold at most {g.max_weight:g} but its assets' "
-                    f"minimum weights already need {inside_low:g}",
-                    "groups",
-                )
-            if g.max_weight + outside_high < 1 - 1e-9:
-                raise fail(
-                    f"group {g.name} is capped at {g.max_weight:g} and the other assets may "
-                    f"hold at most {outside_high:g}, so the portfolio cannot be fully "
-                    "invested; raise the cap or add assets outside the group",
-                    "groups",
-                )
-            if g.min_weight + outside_low > 1 + 1e-9:
-                raise fail(
-                    f"group {g.name} needs at least {g.min_weight:g} but the other assets' "
-                    f"minimum weights already take {outside_low:g}",
-                    "groups",
-                )
+    if spec.model in {ModelName.HRP, ModelName.RISK_PARITY} and min(lows.values()) < 0:
+        raise fail(f"{spec.model} is long-only; use a minimum weight ≥ 0", "min_weight")
+    total_low, total_high = sum(lows.values()), sum(highs.values())
+    if total_low > 1 + 1e-9:
+        raise fail(
+            f"the minimum weights sum to {total_low:g} > 1, so the portfolio cannot be "
+            "fully invested; lower them",
+            "min_weight",
+        )
+    if total_high < 1 - 1e-9:
+        raise fail(
+            f"the maximum weights sum to {total_high:g} < 1, so the portfolio cannot be "
+            f"fully invested; raise them (with {len(symbols)} assets the maximum must be "
+            f"at least {1 / len(symbols):.4g})",
+            "max_weight",
+        )
+    return lows, highs
+
+
+def _check_group(
+    g: GroupLimit,
+    universe: set[str],
+    lows: Mapping[str, float],
+    highs: Mapping[str, float],
+    fail: _Fail,
+) -> None:
+    """One group's limits are ordered and reachable within its assets' bounds and the
+    other assets' bounds (the portfolio fully invested)."""
+    members = set(g.symbols)
+    if g.min_weight > g.max_weight:
+        raise fail(
+            f"group {g.name}: minimum {g.min_weight:g} is above its maximum {g.max_weight:g}",
+            "groups",
+        )
+    inside_high = sum(highs[s] for s in members)
+    inside_low = sum(lows[s] for s in members)
+    outside_high = sum(highs[s] for s in universe - members)
+    outside_low = sum(lows[s] for s in universe - members)
+    if inside_high < g.min_weight - 1e-9:
+        raise fail(
+            f"group {g.name} must hold at least {g.min_weight:g} but its assets' "
+            f"maximum weights allow only {inside_high:g}",
+            "groups",
+        )
+    if inside_low > g.max_weight + 1e-9:
+        raise fail(
+            f"group {g.name} may hold at most {g.max_weight:g} but its assets' "
+            f"minimum weights already need {inside_low:g}",
+            "groups",
+        )
+    if g.max_weight + outside_high < 1 - 1e-9:
+        raise fail(
+            f"group {g.name} is capped at {g.max_weight:g} and the other assets may "
+            f"hold at most {outside_high:g}, so the portfolio cannot be fully "
+            "invested; raise the cap or add assets outside the group",
+            "groups",
+        )
+    if g.min_weight + outside_low > 1 + 1e-9:
+        raise fail(
+            f"group {g.name} needs at least {g.min_weight:g} but the other assets' "
+            f"minimum weights already take {outside_low:g}",
+            "groups",
+        )

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -468,16 +468,17 @@ class Metrics:
     period_return: float = math.nan
 
     def to_dict(self) -> dict[str, float | int | str | None]:
-        """Plain JSON-ready values: dates as ISO text, nan as None."""
-        out: dict[str, float | int | str | None] = {}
-        for key, value in asdict(self).items():
-            if isinstance(value, date):
-                out[key] = value.isoformat()
-            elif isinstance(value, float) and not math.isfinite(value):
-                out[key] = None
-            else:
-                out[key] = value
-        return out
+        """Deprecated: use ``poise.report.metrics_to_dict``."""
+        import warnings
+
+        from poise.report import metrics_to_dict
+
+        warnings.warn(
+            "Metrics.to_dict() is deprecated; use poise.report.metrics_to_dict()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return metrics_to_dict(self)
 
 
 def compute_metrics(

@@ -7,6 +7,7 @@ here imports typer, rich, FastAPI or SQLAlchemy. Errors name request fields (``i
 use case        request                  result              JSON (``poise.report``)
 ==============  =======================  ==================  =====================
 rebalance       RebalanceRequest         RebalanceResult     rebalance_to_dict
+                (prices: a PriceDay prepared once for many households)
 harvest         HarvestRequest           HarvestResult       harvest_to_dict
 backtest        BacktestRequest          BacktestOutcome     backtest_to_dict
 compare, demo   CompareRequest           CompareOutcome      compare_to_dict
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # the names for type checkers; at run time each module loads 
     from poise.app._demo import DEMO_HOUSEHOLD, DEMO_POLICIES, demo, demo_household
     from poise.app._harvest import HarvestRequest, HarvestResult, harvest
     from poise.app._optimize import OptimizeRequest, OptimizeResult, optimize, select_universe
+    from poise.app._priceday import PriceDay
     from poise.app._rebalance import (
         QUALITY_LOOKBACK_DAYS,
         RebalanceRequest,
@@ -100,6 +102,9 @@ __getattr__, __dir__ = attach(
             "optimize",
             "select_universe",
         ],
+        "poise.app._priceday": [
+            "PriceDay",
+        ],
         "poise.app._rebalance": [
             "QUALITY_LOOKBACK_DAYS",
             "RebalanceRequest",
@@ -148,6 +153,7 @@ __all__ = [
     "NotFoundError",
     "OptimizeRequest",
     "OptimizeResult",
+    "PriceDay",
     "RebalanceRequest",
     "RebalanceResult",
     "ReportOptions",

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 import pandas as pd
 
 from poise._errors import InputError
 from poise._numbers import check_number
 from poise.allocate import resolve_targets
+from poise.app._priceday import QUALITY_LOOKBACK_DAYS, PriceDay
+from poise.data import DEFAULT_MAX_PRICE_AGE_DAYS, carry_recent_prices
 from poise.io import check_acquired_by, check_transactions_by, prices_on
 from poise.model import CASH, Holdings, Household, Plan
 from poise.plan import CashFlow, plan_rebalance
@@ -23,16 +26,13 @@ from poise.tax import Transaction
 
 __all__ = [
     "QUALITY_LOOKBACK_DAYS",
+    "PriceDay",
     "RebalanceRequest",
     "RebalanceResult",
     "cash_flows",
     "optional_prices",
     "rebalance",
 ]
-
-QUALITY_LOOKBACK_DAYS = 260
-"""Trading days of prices (about a year, up to the as-of day) checked for stale prices, gaps
-and impossible jumps before a plan is shown."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,10 +45,12 @@ class RebalanceRequest:
         Accounts, targets, policy and rules.
     holdings : Holdings
         Lots and cash before any trade.
-    prices : DataFrame
-        Adjusted closes, one row per trading day (DatetimeIndex), one column per symbol.
+    prices : DataFrame or PriceDay
+        Adjusted closes, one row per trading day (DatetimeIndex), one column per symbol; or
+        a :class:`PriceDay` prepared once for many requests (the same plan, faster).
     as_of : date, optional
-        Decision day; the last day of ``prices`` when omitted. It must be a trading day.
+        Decision day; the last day of ``prices`` when omitted. It must be a trading day (with
+        a :class:`PriceDay`: its day, or omitted).
     flows : sequence of CashFlow
         Deposits and withdrawals on the decision day (see :func:`cash_flows`).
     force : bool
@@ -58,12 +60,18 @@ class RebalanceRequest:
     transactions : sequence of Transaction, optional
         Recent trades, for the wash-sale rule; one dated after the decision day is refused.
     prices_source, holdings_source, transactions_source : str
-        Names of the inputs, used in error messages.
+        Names of the inputs, used in error messages (a :class:`PriceDay` names its prices
+        itself: its ``source``).
+    max_price_age_days : int
+        Calendar days a held or targeted symbol's last price may be older than the decision
+        day (DESIGN "Prices from outside", default 5): within it, the last price is carried
+        to the decision day; beyond it the request is refused, naming the symbol and its last
+        date. Measured from the decision day, not from today.
     """
 
     household: Household
     holdings: Holdings
-    prices: pd.DataFrame
+    prices: pd.DataFrame | PriceDay
     as_of: date | None = None
     flows: Sequence[CashFlow] = ()
     force: bool = False
@@ -72,6 +80,7 @@ class RebalanceRequest:
     prices_source: str = "prices"
     holdings_source: str = "holdings"
     transactions_source: str = "transactions"
+    max_price_age_days: int = DEFAULT_MAX_PRICE_AGE_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,19 +143,27 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
     Raises
     ------
     InputError
-        Bad request: a held symbol without a price, a lot or a transaction dated after the
+        Bad request: a held symbol without a price (or whose last price is older than
+        ``max_price_age_days`` on the decision day), a lot or a transaction dated after the
         decision day, a last rebalance after it (``field`` ``last_rebalanced``), or a
         withdrawal the account cannot meet (``field`` ``withdraw.amount``).
     """
-    from poise.risk._quality import check_prices
-
-    hh, lots, table = request.household, request.holdings, request.prices
+    hh, lots = request.household, request.holdings
+    day = _price_day(request)
+    table = day.history if day is not None else cast(pd.DataFrame, request.prices)
+    source = day.source if day is not None else request.prices_source
     targets_symbols = [s for s in hh.targets if s != CASH]
     needed = list(dict.fromkeys([*targets_symbols, *lots.symbols]))
     if hh.allocation is not None:
         needed = list(dict.fromkeys([*needed, *hh.allocation.symbols]))
-    on, price_map = prices_on(table, request.as_of, needed, source=request.prices_source)
-    check_acquired_by(lots, on, source=request.holdings_source, prices_source=request.prices_source)
+    if day is None:
+        table = carry_recent_prices(
+            table, request.as_of, needed, max_age_days=request.max_price_age_days, source=source
+        )
+        on, price_map = prices_on(table, request.as_of, needed, source=source)
+    else:
+        on, price_map = day.as_of, day.prices_of(needed, max_age_days=request.max_price_age_days)
+    check_acquired_by(lots, on, source=request.holdings_source, prices_source=source)
     if request.last_rebalanced is not None and request.last_rebalanced > on:
         raise InputError(
             f"the last rebalance ({request.last_rebalanced}) is after the decision day {on}; "
@@ -158,7 +175,10 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
     if request.transactions is not None:
         check_transactions_by(request.transactions, on, source=request.transactions_source)
         txs = list(request.transactions)
-        price_map.update(optional_prices(table, on, hh, price_map))
+        if day is None:
+            price_map.update(optional_prices(table, on, hh, price_map))
+        else:
+            price_map.update(day.optional_prices(hh, price_map))
     plan = plan_rebalance(
         hh,
         lots,
@@ -168,7 +188,7 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
         flows=request.flows,
         force=request.force,
         last_rebalanced=request.last_rebalanced,
-        history=table.loc[: pd.Timestamp(on)],
+        history=table.loc[: pd.Timestamp(on)] if day is None else day,
         transactions=txs,
     )
     for acc_id, short in plan.unmet_withdrawals.items():
@@ -177,11 +197,29 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
             "what the account holds; withdraw less or from another account",
             field="withdraw.amount",
         )
-    recent = table.loc[: str(on)].tail(QUALITY_LOOKBACK_DAYS)
-    data_warnings = tuple(
-        str(w) for w in check_prices(recent, symbols=needed, as_of=on, source=request.prices_source)
-    )
-    return RebalanceResult(hh, plan, data_warnings)
+    if day is None:
+        from poise.risk._quality import check_prices
+
+        recent = table.loc[: str(on)].tail(QUALITY_LOOKBACK_DAYS)
+        warnings = check_prices(recent, symbols=needed, as_of=on, source=source)
+    else:
+        warnings = day.warnings_for(needed)
+    return RebalanceResult(hh, plan, tuple(str(w) for w in warnings))
+
+
+def _price_day(request: RebalanceRequest) -> PriceDay | None:
+    """The request's prepared prices (None for a plain table); its day must be the
+    request's."""
+    day = request.prices
+    if not isinstance(day, PriceDay):
+        return None
+    if request.as_of is not None and request.as_of != day.as_of:
+        raise InputError(
+            f"the prepared prices are for {day.as_of}, not {request.as_of}; prepare them for "
+            "the decision day or leave `as_of` out",
+            field="as_of",
+        )
+    return day
 
 
 def optional_prices(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -30,12 +29,6 @@ TRADE_COLUMNS = (
     "kind",
 )
 """Columns of ``BacktestResult.trades``; ``kind`` is initial | rebalance | cash_flow | tax."""
-
-
-def _r(value: float, digits: int = 10) -> float | None:
-    if not math.isfinite(value):
-        return None
-    return round(float(value), digits) + 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,60 +176,17 @@ class BacktestResult:
         return t.reindex(self.values.index, method="ffill").fillna(0.0)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``poise backtest --json`` object (keys fixed by DESIGN.md, more added)."""
-        m = self.metrics
-        final_weights = self.weights.iloc[-1]
-        out: dict[str, Any] = {
-            "household": self.household,
-            "policy": self.policy,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "days": len(self.values),
-            "initial_value": _r(self.initial_value),
-            "final_value": _r(self.final_value),
-            "total_contributions": _r(self.total_contributions),
-            "total_withdrawals": _r(self.total_withdrawals),
-            "withdrawal_shortfall": _r(self.withdrawal_shortfall),
-            "period_return": _r(m.period_return),
-            "cagr": _r(m.cagr),
-            "irr": _r(m.irr),
-            "volatility": _r(m.volatility),
-            "sharpe": _r(m.sharpe),
-            "sortino": _r(m.sortino),
-            "max_drawdown": _r(m.max_drawdown),
-            "max_drawdown_peak": _iso(m.max_drawdown_peak),
-            "max_drawdown_trough": _iso(m.max_drawdown_trough),
-            "max_drawdown_recovery": _iso(m.max_drawdown_recovery),
-            "calmar": _r(m.calmar),
-            "turnover": _r(m.turnover),
-            "rebalances": int(m.rebalances),
-            "trades": len(self.trades),
-            "total_cost": _r(self.total_cost),
-            "taxes_paid": _r(self.taxes_paid),
-            "taxes_due": _r(self.taxes_due),
-            "after_tax_value": (
-                _r(self.after_tax_value) if self.after_tax_value is not None else None
-            ),
-            "after_tax_liquidated": (
-                _r(self.after_tax_liquidated) if self.after_tax_liquidated is not None else None
-            ),
-            "losses_harvested": _r(float(self.taxes["harvested"].sum()))
-            if "harvested" in self.taxes
-            else 0.0,
-            "mean_drift": _r(m.mean_drift),
-            "max_drift": _r(m.max_drift),
-            "inside_bands": _r(m.inside_bands),
-            "risk_free": m.risk_free,
-            "final_weights": {str(k): _r(float(v)) for k, v in final_weights.items()},
-            "taxes_by_year": {
-                str(year): _r(float(tax)) for year, tax in self.taxes_by_year.items() if tax
-            },
-            "rebalance_dates": [
-                pd.Timestamp(d).date().isoformat() for d in self.rebalances["date"]
-            ],
-            "warnings": list(self.warnings),
-        }
-        return out
+        """Deprecated: use ``poise.report.backtest_result_to_dict``."""
+        import warnings
+
+        from poise.report import backtest_result_to_dict
+
+        warnings.warn(
+            "BacktestResult.to_dict() is deprecated; use poise.report.backtest_result_to_dict()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return backtest_result_to_dict(self)
 
     def summary_row(self) -> dict[str, float | int | None]:
         """The figures a comparison table shows, as plain numbers."""
@@ -256,10 +206,6 @@ class BacktestResult:
             "taxes_due": self.taxes_due,
             "mean_drift": m.mean_drift,
         }
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day is not None else None
 
 
 def empty_frame(columns: tuple[str, ...] | list[str]) -> pd.DataFrame:

@@ -54,6 +54,7 @@ REQUEST_FLAGS: dict[str, str] = {
     "contribution": "--contribution",
     "contribution.amount": "--contribution",
     "deposit.amount": "--deposit",
+    "max_price_age": "--max-price-age",
     "end": "--end",
     "every": "--every",
     "goal": "--goal",

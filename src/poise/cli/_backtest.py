@@ -50,11 +50,11 @@ RUN_FLAGS = REQUEST_FLAGS
 
 def metrics_table(results: Mapping[str, object], title: str) -> Table:
     """Metrics as rows, one column per backtest."""
-    from poise.report import METRIC_ROWS, format_metric
+    from poise.report import METRIC_ROWS, backtest_result_to_dict, format_metric
 
     table = Table(title=title)
     table.add_column("metric")
-    dicts = {name: r.to_dict() for name, r in results.items()}  # type: ignore[attr-defined]
+    dicts = {name: backtest_result_to_dict(r) for name, r in results.items()}  # type: ignore[arg-type]
     for name in results:
         table.add_column(escape(name), justify="right")
     for label, key in METRIC_ROWS:

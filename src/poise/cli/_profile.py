@@ -131,36 +131,10 @@ def profile(
         schedule = glide.schedule(start, years)
 
     if json_out:
-        out: dict[str, Any] = {
-            "score": result.score,
-            "band": result.band,
-            "growth_share": result.growth_share,
-            "defensive_share": result.defensive_share,
-            "answers": dict(result.answers),
-            "goals": [
-                {
-                    "name": g.name,
-                    "kind": str(g.kind),
-                    "date": g.target_date.isoformat(),
-                    "target_amount": g.target_amount,
-                    "liquidity": g.liquidity,
-                }
-                for g in goals
-            ],
-            "glide_path": [
-                {
-                    "date": d.isoformat(),
-                    "growth_share": share,
-                    **(
-                        {"targets": glide.targets_for(share)}
-                        if isinstance(allocation, GlidePathAllocation)
-                        else {}
-                    ),
-                }
-                for d, share in schedule
-            ],
-        }
-        print_json(out)
+        from poise.report import profile_to_dict
+
+        own = allocation if isinstance(allocation, GlidePathAllocation) else None
+        print_json(profile_to_dict(result, goals, schedule, own))
         return
     console.print(
         f"Risk score [bold]{result.score:g}[/] / 100: {result.band} → "

@@ -75,6 +75,13 @@ def rebalance(
     transactions: Path | None = typer.Option(
         None, "--transactions", help="Recent trades CSV: applies the wash-sale rule."
     ),
+    max_price_age: int = typer.Option(
+        5,
+        "--max-price-age",
+        min=0,
+        help="Refuse a held or targeted symbol whose last price is more than this many days "
+        "older than the as-of day (a younger one is carried forward).",
+    ),
 ) -> None:
     """Decide whether to rebalance today and list the trades, per account, with cost and tax."""
     from poise.app import RebalanceRequest, cash_flows
@@ -103,6 +110,7 @@ def rebalance(
                 prices_source=str(prices),
                 holdings_source=str(holdings),
                 transactions_source=str(transactions),
+                max_price_age_days=max_price_age,
             )
         )
     if json_out:

@@ -253,7 +253,9 @@ def _render(
     for w, reason in skipped:
         console.print(f"[dim]skipped {escape(str(w))}: {escape(str(reason))}[/]")
     if mc is not None:
-        d = mc.to_dict()
+        from poise.report import monte_carlo_to_dict
+
+        d = monte_carlo_to_dict(mc)
         tv = d["terminal_value"]
         t = Table(
             title=f"Monte Carlo: {d['paths']:,} paths × {d['years']} years, {escape(d['policy'])}"
@@ -280,7 +282,9 @@ def _render(
         for note in d["notes"]:
             console.print(f"[dim]note: {escape(str(note))}[/]")
     if overlay is not None:
-        d = overlay.to_dict()
+        from poise.report import overlay_to_dict
+
+        d = overlay_to_dict(overlay)
         t = Table(title=f"Overlay: {escape(d['overlay'])}")
         for col in ("", "CAGR", "max drawdown", "final value"):
             t.add_column(col, justify="right" if col else "left")

@@ -203,6 +203,11 @@ class CostModel:
             cash += sum(t.charge(value / _one_price(price, trades)) for t in self.tickets)
         return cash
 
+    def room(self, cash: float, trades: int = 1) -> float:
+        """What ``cash`` leaves for value and spread once ``trades`` trades' commissions are
+        paid: ``cash − trades × commission`` (negative when it does not cover them)."""
+        return cash - trades * self.commission
+
     def affordable_value(self, cash: float, *, price: float | None = None) -> float:
         """The largest value one buy can have when ``cash`` pays for it and its costs.
 
@@ -210,11 +215,25 @@ class CostModel:
         does not cover the commission (callers clip). With tickets, the per-share rate or the
         minimum, whichever applies at the answer.
         """
-        budget = cash - self.commission
+        budget = self.room(cash)
         if not self.tickets:
             return budget / self.buy_rate
         unit = _one_price(price, 1)
         return _solve(budget, self.buy_rate, self.tickets, unit)
+
+    def affordable_fraction(self, value: float, cash: float, trades: int) -> float:
+        """The share of ``value`` (bought in ``trades`` trades) that ``cash`` pays for, costs
+        included: ``max(0, cash − trades × commission) / (value × (1 + rate))``; 0 when the
+        cash does not cover the commissions. Only for models without per-share tickets.
+
+        Raises
+        ------
+        ValueError
+            The model has per-share tickets.
+        """
+        if self.tickets:
+            raise ValueError("per-share tickets are sized one trade at a time")
+        return max(0.0, self.room(cash, trades)) / (value * self.buy_rate)
 
     def affordable_shares(self, cash: float, price: float) -> int:
         """Whole shares of ``price`` one buy can take when ``cash`` pays for them and costs."""

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
         load_feed,
         parse_feed,
     )
-    from poise.data._fresh import DEFAULT_MAX_PRICE_AGE_DAYS, latest_prices
+    from poise.data._fresh import DEFAULT_MAX_PRICE_AGE_DAYS, carry_recent_prices, latest_prices
     from poise.data._loader import set_feed_loader
 
 __getattr__, __dir__ = attach(
@@ -38,6 +38,7 @@ __getattr__, __dir__ = attach(
             "DATASETS",
             "OWN_PRICES",
             "bundled_note",
+            "carry_recent_prices",
             "is_dataset",
             "load_dataset",
         ],
@@ -53,7 +54,7 @@ __getattr__, __dir__ = attach(
             "parse_feed",
         ],
         "poise.data._loader": ["set_feed_loader"],
-        "poise.data._fresh": ["DEFAULT_MAX_PRICE_AGE_DAYS", "latest_prices"],
+        "poise.data._fresh": ["DEFAULT_MAX_PRICE_AGE_DAYS", "carry_recent_prices", "latest_prices"],
     },
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "PriceFeed",
     "YahooBars",
     "bundled_note",
+    "carry_recent_prices",
     "feed_prices",
     "is_dataset",
     "is_feed",

@@ -65,6 +65,10 @@ class OrderSender:
         Sends of one order (same id) while the venue answers nothing and then has no order.
     clock, sleep : callables
         Injected for tests.
+    guard : callable, optional
+        Called before every send and every look-up round; it raises to stop the sender (the
+        service's sender raises when this process no longer holds the sender lease). What
+        was committed stays; whoever sends next recovers by id first.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class OrderSender:
         send_attempts: int = 3,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        guard: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.venue = venue
@@ -87,6 +92,7 @@ class OrderSender:
         self.send_attempts = send_attempts
         self.clock = clock
         self.sleep = sleep
+        self.guard = guard or (lambda: None)
         self._books: dict[str, str] = {}
 
     # -- plans -----------------------------------------------------------------------------
@@ -184,6 +190,7 @@ class OrderSender:
 
     def _send(self, intent: Intent) -> None:
         for attempt in range(self.send_attempts):
+            self.guard()
             failpoint("before_send")
             try:
                 answer = self.venue.submit(intent.order)
@@ -280,6 +287,7 @@ class OrderSender:
             if not open_ or time.monotonic() >= deadline:
                 return
             self.sleep(self.poll_interval)
+            self.guard()
             for intent in open_:
                 self._look_up(intent)
 

@@ -16,6 +16,7 @@ from poise.model._household import (
     TaxRules,
     TradingRules,
 )
+from poise.model._reason import Reason, ReasonKind
 from poise.model._trade import LotSale, Plan, Side, Trade
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "OptimizeRules",
     "Plan",
     "PlanMethod",
+    "Reason",
+    "ReasonKind",
     "Side",
     "TaxEfficiency",
     "TaxRules",

@@ -8,6 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 from poise.model._holdings import Holdings, Lot
+from poise.model._reason import Reason
 
 __all__ = ["LotSale", "Plan", "Side", "Trade"]
 
@@ -37,7 +38,12 @@ class LotSale:
 
 @dataclass(frozen=True, slots=True)
 class Trade:
-    """One order in one account. ``value`` = quantity × price; ``cost`` is paid from cash."""
+    """One order in one account. ``value`` = quantity × price; ``cost`` is paid from cash.
+
+    ``reason`` is the text users read; ``why`` the same reason with its fields (a
+    :class:`Reason`, whose ``str()`` is ``reason``), or None for trades made elsewhere (e.g.
+    read from a file). ``why`` takes no part in equality.
+    """
 
     account: str
     symbol: str
@@ -49,6 +55,7 @@ class Trade:
     realized_short_term: float = 0.0
     realized_long_term: float = 0.0
     lot_sales: tuple[LotSale, ...] = ()
+    why: Reason | None = field(default=None, compare=False)
 
     @property
     def value(self) -> float:

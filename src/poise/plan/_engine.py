@@ -7,7 +7,7 @@ paid from the trading account's cash and a buy's cost is added to its lot's basi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -23,6 +23,8 @@ from poise.model import (
     LotSale,
     Plan,
     PlanMethod,
+    Reason,
+    ReasonKind,
     Side,
     Trade,
     TradingRules,
@@ -33,7 +35,7 @@ from poise.plan._flows import CashFlow
 from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
 from poise.plan._sizing import best_extra_share, desired_values, level_fill
 from poise.plan._taxaware import TaxAware, fold_substitutes, group_context
-from poise.policy import Decision, PolicyContext, RebalanceTo, aligned_history
+from poise.policy import Decision, LabelledHistory, PolicyContext, RebalanceTo, aligned_history
 from poise.tax import Transaction, is_long_term, select_lots
 
 if TYPE_CHECKING:
@@ -73,7 +75,7 @@ class _Book:
     def held(self, account: str, symbol: str) -> float:
         return self.qty.get((account, symbol), 0.0)
 
-    def sell(self, account: str, symbol: str, quantity: float, reason: str) -> float:
+    def sell(self, account: str, symbol: str, quantity: float, reason: Reason) -> float:
         """Record a sell; returns the cash it raises."""
         quantity = min(quantity, self.held(account, symbol))
         value = quantity * self.prices[symbol]
@@ -93,17 +95,18 @@ class _Book:
         self.cash[account] = self.cash.get(account, 0.0) + trade.cash_change
         return trade.cash_change
 
-    def buy(self, account: str, symbol: str, quantity: float, reason: str) -> float:
+    def buy(self, account: str, symbol: str, quantity: float, reason: Reason) -> float:
         """Record a buy, merged into an earlier buy of the same symbol in the same account;
         returns the extra cash it uses, cost included."""
         price = self.prices[symbol]
         self.qty[(account, symbol)] = self.held(account, symbol) + quantity
         before = self.cash.get(account, 0.0)
         earlier = self.buys.pop((account, symbol), None)
+        why: Reason | None = reason
         if earlier is not None:
             self.cash[account] = before - earlier.cash_change
             quantity += earlier.quantity
-            reason = earlier.reason
+            why = earlier.why
         trade = Trade(
             account,
             symbol,
@@ -111,7 +114,8 @@ class _Book:
             quantity,
             price,
             self.household.trading.cost(quantity * price),
-            reason,
+            str(why) if earlier is None else earlier.reason,
+            why=why,
         )
         self.buys[(account, symbol)] = trade
         self.cash[account] = self.cash.get(account, 0.0) + trade.cash_change
@@ -122,7 +126,9 @@ class _Book:
         earlier = self.buys.get((account, symbol))
         return earlier.quantity if earlier is not None else 0.0
 
-    def _sell_trade(self, account: str, symbol: str, quantity: float, reason: str) -> Trade:
+    def _sell_trade(
+        self, account: str, symbol: str, quantity: float, reason: str | Reason
+    ) -> Trade:
         hh = self.household
         price = self.prices[symbol]
         value = quantity * price
@@ -162,10 +168,11 @@ class _Book:
             quantity,
             price,
             cost,
-            reason,
+            str(reason),
             realized_short_term=short_term,
             realized_long_term=long_term,
             lot_sales=tuple(sales),
+            why=reason if isinstance(reason, Reason) else None,
         )
 
 
@@ -182,11 +189,11 @@ def _withdrawal_sells(
 ) -> np.ndarray:
     """Values to sell, most overweight (``over``) first within ``caps``, so that the proceeds
     after costs raise ``need``: grossed up for the spread and one commission per sell."""
-    grossed = need / (1.0 - rules.spread_bps * 1e-4)
+    grossed = rules.costs.value_to_raise(need, 0)
     for _ in range(2):
         amounts = level_fill(over, grossed, caps)
         count = int((amounts > _EPS).sum())
-        grossed = (need + count * rules.commission) / (1.0 - rules.spread_bps * 1e-4)
+        grossed = rules.costs.value_to_raise(need, count)
     return level_fill(over, grossed, caps)
 
 
@@ -216,6 +223,59 @@ def _source_quantity(
     return q
 
 
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """The household before the plan, by symbol: ``names`` are ``symbols`` then CASH, and
+    ``price``, ``held`` (shares over all accounts) follow ``symbols``; ``values``,
+    ``target_w`` and ``weights_before`` follow ``names``."""
+
+    symbols: list[str]
+    names: tuple[str, ...]
+    position: dict[str, int]
+    price: np.ndarray
+    qty: dict[tuple[str, str], float]
+    cash: dict[str, float]
+    held: np.ndarray
+    values: np.ndarray
+    total_before: float
+    target_w: np.ndarray
+    weights_before: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _Flows:
+    """Today's flows and the values the plan steers to.
+
+    ``deposits`` and ``withdrawn`` are positive amounts per account; ``goal`` is each asset's
+    target value after the flows and ``desired`` the value it should end at (both cash last);
+    ``invest_idle``: a cash-flow policy invests the cash already held; ``idle`` is that cash.
+    """
+
+    triggered: bool
+    net_flow: float
+    deposits: dict[str, float]
+    withdrawn: dict[str, float]
+    invest_idle: bool
+    idle: float
+    goal: np.ndarray
+    desired: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _Why:
+    """Words each trade's reason from the symbol's weight before the plan, its target and
+    band."""
+
+    start: _Start
+    bands: np.ndarray | None
+
+    def __call__(self, symbol: str, kind: ReasonKind, action: str, note: str = "") -> Reason:
+        i = self.start.position[symbol]
+        band = None if self.bands is None else float(self.bands[i])
+        weight = float(self.start.weights_before[i])
+        return Reason(kind, action, symbol, weight, float(self.start.target_w[i]), band, note)
+
+
 def plan_rebalance(
     household: Household,
     holdings: Holdings,
@@ -228,7 +288,7 @@ def plan_rebalance(
     force: bool = False,
     last_rebalanced: date | None = None,
     previous_day: date | None = None,
-    history: pd.DataFrame | None = None,
+    history: pd.DataFrame | LabelledHistory | None = None,
     transactions: Sequence[Transaction] | None = None,
 ) -> Plan:
     """Decide whether to rebalance and plan the trades, for the whole household.
@@ -254,10 +314,10 @@ def plan_rebalance(
         Rebalance to target whatever the policy says.
     last_rebalanced, previous_day
         Passed to the policy (see ``PolicyContext``).
-    history : DataFrame, optional
+    history : DataFrame or LabelledHistory, optional
         Prices up to and including ``as_of``, one column per symbol: the policy reads each
         asset's prices by its name (``poise.policy.aligned_history``), whatever the order of
-        the columns.
+        the columns (a prepared :class:`poise.app.PriceDay` gives them from its array).
     transactions : sequence of Transaction, optional
         Recent trades (at least the last 31 days), for the sells the lots cannot show. In a
         household with a taxable account the wash-sale rule is always applied across the
@@ -274,23 +334,69 @@ def plan_rebalance(
     Plan
         The trades (each with its reason), the holdings after them, and the weights, costs
         and realized gains.
+
+    Raises
+    ------
+    InputError
+        A flow into an unknown account (``--account``), a held or targeted symbol without a
+        price (``prices``), or withdrawals above the household's value (``withdraw.amount``).
     """
     hh = household
-    rules = hh.trading
-    floor = order_floor(rules)
     if transactions is None and any(a.taxable for a in hh.accounts):
         transactions = ()  # the lots' own purchase dates and today's trades always count
-    targets = dict(targets if targets is not None else hh.targets)
+    policy_targets = dict(targets if targets is not None else hh.targets)
     tax = TaxAware.build(hh, holdings, prices, as_of, transactions)
-    policy_targets = targets
+    targets = policy_targets
     if hh.harvest.substitutes:
         targets = fold_substitutes(hh, targets, holdings, prices)
+    _check_flows(hh, flows)
+    start = _start(hh, holdings, prices, as_of, targets)
+    if decision is None:
+        decision = _decide(hh, start, as_of, policy_targets, last_rebalanced, previous_day, history)
+    if force and not decision.triggered:
+        decision = Decision(
+            True,
+            ("forced rebalance (--force)", *decision.reasons),
+            RebalanceTo.TARGET,
+            decision.half_bands,
+        )
+    if hh.plan_method is PlanMethod.OPTIMIZE:
+        from poise.plan._optimize import optimize_plan
+
+        return optimize_plan(
+            hh, holdings, prices, as_of, targets, decision, flows, transactions=transactions
+        )
+    if _USE_KERNEL:  # one tax-advantaged account: lots and taxes cannot matter (_kernel.py)
+        from poise.plan._kernel import kernel_plan, kernel_serves
+
+        if kernel_serves(hh, holdings, transactions):
+            s = start
+            cash_now = s.cash[hh.accounts[0].id]
+            return kernel_plan(
+                hh, holdings, prices, as_of, s.names, s.price, s.held, cash_now,
+                s.target_w, s.weights_before, s.total_before, decision, flows,
+            )  # fmt: skip
+    return _general_plan(hh, holdings, prices, as_of, start, decision, flows, tax, targets)
+
+
+def _check_flows(household: Household, flows: Sequence[CashFlow]) -> None:
     for flow in flows:
-        if flow.account not in hh.account_ids:
+        if flow.account not in household.account_ids:
             raise InputError(
-                f"unknown account {flow.account!r}; use one of {', '.join(hh.account_ids)}",
+                f"unknown account {flow.account!r}; use one of {', '.join(household.account_ids)}",
                 field="--account",
             )
+
+
+def _start(
+    hh: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    targets: Mapping[str, float],
+) -> _Start:
+    """The targeted symbols (then the held ones without a target), their prices, holdings,
+    values and weights before the plan; refuses a symbol without a finite price."""
     symbols = [s for s in targets if s != CASH]
     symbols += [s for s in holdings.symbols if s not in targets]
     missing = [s for s in symbols if s not in prices or not math.isfinite(prices[s])]
@@ -311,183 +417,244 @@ def plan_rebalance(
     total_before = float(values.sum())
     target_w = np.array([targets.get(s, 0.0) for s in names])
     weights_before = values / total_before if total_before > 0 else np.zeros_like(values)
+    return _Start(
+        symbols, names, position, price, qty, cash, held, values, total_before, target_w,
+        weights_before,
+    )  # fmt: skip
 
-    if decision is None:
-        prices_by_name = None if history is None else aligned_history(history, names)
-        context = PolicyContext(
-            as_of, names, weights_before, target_w, last_rebalanced, previous_day, prices_by_name
-        )
-        if hh.harvest.substitutes:  # a held substitute counts in its primary's drift
-            context = group_context(context, hh, policy_targets)
-        decision = hh.policy.decide(context)
-    if force and not decision.triggered:
-        decision = Decision(
-            True,
-            ("forced rebalance (--force)", *decision.reasons),
-            RebalanceTo.TARGET,
-            decision.half_bands,
-        )
+
+def _decide(
+    hh: Household,
+    start: _Start,
+    as_of: date,
+    policy_targets: Mapping[str, float],
+    last_rebalanced: date | None,
+    previous_day: date | None,
+    history: pd.DataFrame | LabelledHistory | None,
+) -> Decision:
+    """The household policy's decision on the weights before the plan (a held substitute
+    counts in its primary's drift)."""
+    names = start.names
+    prices_by_name = None if history is None else aligned_history(history, names)
+    context = PolicyContext(
+        as_of,
+        names,
+        start.weights_before,
+        start.target_w,
+        last_rebalanced,
+        previous_day,
+        prices_by_name,
+    )
+    if hh.harvest.substitutes:
+        context = group_context(context, hh, policy_targets)
+    return hh.policy.decide(context)
+
+
+def _general_plan(
+    hh: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    start: _Start,
+    decision: Decision,
+    flows: Sequence[CashFlow],
+    tax: TaxAware | None,
+    targets: Mapping[str, float],
+) -> Plan:
+    """The plan, step by step: withdrawals, rebalancing sells, buys, whole-share top-ups."""
+    fl, money = _flows(hh, start, decision, flows, tax)
+    book = _Book(hh, prices, as_of, holdings, dict(start.qty), dict(start.cash), tax=tax)
+    delta = fl.desired[:-1] - start.held * start.price  # value to buy (+) or sell (-)
+    why = _Why(start, decision.half_bands)
+    _fund_withdrawals(book, start, fl, delta, money, why)
+    if fl.triggered:
+        _rebalancing_sells(book, start, decision, delta, why)
+    spendable = _spendable(book, fl, money)
+    kind, action = _buy_action(fl, decision)
+    _buys(book, start, delta, spendable, lambda sym, note: why(sym, kind, action, note))
+    rules = hh.trading
+    if not rules.fractional and (fl.triggered or fl.net_flow > 0 or fl.idle > 0):
+
+        def reason(sym: str) -> Reason:
+            return why(sym, kind, action)
+
+        _top_up_half_shares(book, start, fl, spendable, reason)
+        if TOPUP_RULE == "marginal":
+            _top_up_marginal(book, start, fl, spendable, reason)
+    return _settle(book, start, decision, flows, fl, targets)
+
+
+def _flows(
+    hh: Household,
+    start: _Start,
+    decision: Decision,
+    flows: Sequence[CashFlow],
+    tax: TaxAware | None,
+) -> tuple[_Flows, dict[str, float]]:
+    """Today's flows, the values to steer to, and the new money each account may invest when
+    the policy does not rebalance (its deposits, or for a cash-flow policy all its cash above
+    the reserve); refuses withdrawals above the household's value."""
+    rules = hh.trading
     triggered = decision.triggered and decision.sells_allowed
-    if hh.plan_method is PlanMethod.OPTIMIZE:
-        from poise.plan._optimize import optimize_plan
-
-        return optimize_plan(
-            hh, holdings, prices, as_of, targets, decision, flows, transactions=transactions
-        )
-    if _USE_KERNEL:  # one tax-advantaged account: lots and taxes cannot matter (_kernel.py)
-        from poise.plan._kernel import kernel_plan, kernel_serves
-
-        if kernel_serves(hh, holdings, transactions):
-            cash_now = cash[hh.accounts[0].id]
-            return kernel_plan(
-                hh,
-                holdings,
-                prices,
-                as_of,
-                names,
-                price,
-                held,
-                cash_now,
-                target_w,
-                weights_before,
-                total_before,
-                decision,
-                flows,
-            )
-
     net_flow = float(sum(f.amount for f in flows))
-    total_after_flow = total_before + net_flow
+    total_after_flow = start.total_before + net_flow
     if total_after_flow < -_EPS:
         raise InputError(
             f"withdrawals of {fmt_money(-net_flow)} exceed the household's total value "
-            f"{fmt_money(total_before)}",
+            f"{fmt_money(start.total_before)}",
             field="withdraw.amount",
         )
-    goal = target_w * total_after_flow
+    goal = start.target_w * total_after_flow
     deposits = _by_account(f for f in flows if f.amount > 0)
     withdrawals = _by_account(f for f in flows if f.amount < 0)
-    # New money each account may invest when the policy does not rebalance: its deposits, or
-    # for a cash-flow policy (no rebalancing sells) all its cash above the reserve.
     invest_idle = not triggered and decision.invest_idle and not withdrawals
     money = {
-        a: max(0.0, cash[a] + deposits.get(a, 0.0) - rules.cash_reserve)
+        a: max(0.0, start.cash[a] + deposits.get(a, 0.0) - rules.cash_reserve)
         if invest_idle
         else deposits.get(a, 0.0)
         for a in hh.account_ids
     }
     idle = sum(money.values()) - net_flow if invest_idle else 0.0
-
-    # Household-level value each asset (cash last) should end at.
     desired = desired_values(
-        values,
-        target_w,
+        start.values,
+        start.target_w,
         net_flow,
         triggered=triggered,
         to_target=decision.rebalance_to is RebalanceTo.TARGET,
         half_bands=decision.half_bands,
         idle=idle,
     )
-
     if tax is not None:  # what may not be bought (wash sale, no free substitute) is held
-        desired = tax.hold_blocked(symbols, desired, values)
-    book = _Book(hh, prices, as_of, holdings, dict(qty), cash, tax=tax)
-    delta = desired[:-1] - held * price  # value to buy (+) or sell (-) per symbol
-    before_pct = dict(zip(names, weights_before, strict=True))
+        desired = tax.hold_blocked(start.symbols, desired, start.values)
+    withdrawn = {a: -w for a, w in withdrawals.items()}
+    fl = _Flows(triggered, net_flow, deposits, withdrawn, invest_idle, idle, goal, desired)
+    return fl, money
 
-    reason_bands = decision.half_bands
 
-    def why(sym: str, action: str) -> str:
-        i = position[sym]
-        band = ""
-        if reason_bands is not None and np.isfinite(reason_bands[i]):
-            band = f" (band ±{reason_bands[i] * 100:.2f}pp)"
-        return (
-            f"{sym} {before_pct[sym] * 100:.1f}% vs target {target_w[i] * 100:.1f}%{band}: {action}"
-        )
-
-    # 1. Withdrawals: raise the cash in their own account, selling what is most overweight
-    #    (above its goal when rebalancing; else above its goal after the withdrawal).
-    for account, amount in deposits.items():
+def _fund_withdrawals(
+    book: _Book,
+    start: _Start,
+    fl: _Flows,
+    delta: np.ndarray,
+    money: dict[str, float],
+    why: _Why,
+) -> None:
+    """Deposits land in their accounts; each withdrawal raises its cash in its own account,
+    selling what is most overweight (above its goal when rebalancing; else above its goal
+    after the flows). ``delta`` and ``money`` are updated in place."""
+    hh, rules = book.household, book.household.trading
+    symbols, price = start.symbols, start.price
+    for account, amount in fl.deposits.items():
         book.cash[account] += amount
-    for account, amount in withdrawals.items():
-        amount = -amount
+    for account, amount in fl.withdrawn.items():
         need = amount + rules.cash_reserve - book.cash[account]
         if need <= _EPS:
             continue
-        caps = np.array([book.held(account, s) * prices[s] for s in symbols])
-        if triggered:
+        caps = np.array([book.held(account, s) * book.prices[s] for s in symbols])
+        if fl.triggered:
             over = -delta
         else:
             now = np.array([sum(book.held(a, s) for a in hh.account_ids) for s in symbols])
-            over = now * price - goal[:-1]
+            over = now * price - fl.goal[:-1]
         amounts = _withdrawal_sells(over, need, caps, rules)
+        action = f"sell to fund the withdrawal of {fmt_money(amount)} from {account}"
         raised = 0.0
         for i in np.flatnonzero(amounts > _EPS):
             sym = symbols[i]
             q = amounts[i] / price[i]
             if not rules.fractional:
                 q = float(min(math.ceil(q - 1e-9), book.held(account, sym)))
-            reason = why(sym, f"sell to fund the withdrawal of {fmt_money(amount)} from {account}")
-            raised += book.sell(account, sym, q, reason)
+            raised += book.sell(account, sym, q, why(sym, ReasonKind.WITHDRAW, action))
             delta[i] += q * price[i]
         money[account] += max(0.0, raised - need)  # whole shares raise a little more
-    withdrawals = {a: -w for a, w in withdrawals.items()}
 
-    # 2. Rebalancing sells: tax-free and tax-deferred accounts first, then taxable ones.
-    if triggered:
-        order = sorted(hh.accounts, key=lambda a: a.taxable)
-        action = "sell to target" if decision.rebalance_to is RebalanceTo.TARGET else "sell to band"
-        for i in np.flatnonzero(delta < -_EPS):
-            sym = symbols[i]
-            sources = (
-                [(acc.id, book.held(acc.id, sym)) for acc in order]
-                if tax is None
-                else tax.sell_sources(
-                    book.open_lots or group_lots(holdings.lots), book.qty, sym, -delta[i], price[i]
-                )
+
+def _rebalancing_sells(
+    book: _Book, start: _Start, decision: Decision, delta: np.ndarray, why: _Why
+) -> None:
+    """Sell what is above its desired value: tax-free and tax-deferred accounts first, then
+    taxable ones (or in the tax-aware order). ``delta`` is updated in place."""
+    hh, tax = book.household, book.tax
+    rules, floor = hh.trading, order_floor(hh.trading)
+    order = sorted(hh.accounts, key=lambda a: a.taxable)
+    if decision.rebalance_to is RebalanceTo.TARGET:
+        kind, action = ReasonKind.TO_TARGET, "sell to target"
+    else:
+        kind, action = ReasonKind.TO_BAND, "sell to band"
+    price = start.price
+    for i in np.flatnonzero(delta < -_EPS):
+        sym = start.symbols[i]
+        sources = (
+            [(acc.id, book.held(acc.id, sym)) for acc in order]
+            if tax is None
+            else tax.sell_sources(
+                book.open_lots or group_lots(book.holdings.lots), book.qty, sym, -delta[i], price[i]
             )
-            for acc_id, have in sources:
-                if delta[i] >= -_EPS:
-                    break
-                if have <= _EPS:
-                    continue
-                q = _source_quantity(
-                    -delta[i], price[i], rules.fractional, book.held(acc_id, sym), have
-                )
-                if is_dust(q, q * price[i], floor):
-                    continue
-                if book.sell(acc_id, sym, q, why(sym, action)) > 0:
-                    delta[i] += q * price[i]
+        )
+        for acc_id, have in sources:
+            if delta[i] >= -_EPS:
+                break
+            if have <= _EPS:
+                continue
+            q = _source_quantity(
+                -delta[i], price[i], rules.fractional, book.held(acc_id, sym), have
+            )
+            if is_dust(q, q * price[i], floor):
+                continue
+            if book.sell(acc_id, sym, q, why(sym, kind, action)) > 0:
+                delta[i] += q * price[i]
 
-    # 3. Buys from each account's spendable cash, most underweight first.
-    cash_goal = float(desired[-1])  # the cash the plan means to keep (its goal when to target)
-    total_cash = sum(book.cash.values()) - sum(withdrawals.values())
+
+def _spendable(book: _Book, fl: _Flows, money: Mapping[str, float]) -> dict[str, float]:
+    """The cash each account may spend on buys: when rebalancing, all above its reserve and
+    its share of the cash the plan keeps; else only its new money."""
+    rules = book.household.trading
+    cash_goal = float(fl.desired[-1])  # the cash the plan means to keep
+    total_cash = sum(book.cash.values()) - sum(fl.withdrawn.values())
     spendable: dict[str, float] = {}
-    for acc in hh.accounts:
-        free_cash = book.cash[acc.id] - withdrawals.get(acc.id, 0.0)
-        if triggered:
+    for acc in book.household.accounts:
+        free_cash = book.cash[acc.id] - fl.withdrawn.get(acc.id, 0.0)
+        if fl.triggered:
             keep = cash_goal * (free_cash / total_cash) if total_cash > _EPS else 0.0
             spendable[acc.id] = max(0.0, free_cash - rules.cash_reserve - max(keep, 0.0))
         else:  # only new money is spent, in its own account
             room = min(free_cash - rules.cash_reserve, money[acc.id])
             spendable[acc.id] = max(0.0, room)
+    return spendable
+
+
+def _buy_action(fl: _Flows, decision: Decision) -> tuple[ReasonKind, str]:
+    """Why today's buys are made, as a kind and in words."""
+    if fl.triggered and decision.rebalance_to is RebalanceTo.TARGET:
+        return ReasonKind.TO_TARGET, "buy to target"
+    if fl.triggered:
+        return ReasonKind.TO_BAND, "buy toward target"
+    if fl.deposits:
+        return ReasonKind.DEPOSIT, "buy with the deposit (most underweight first)"
+    if fl.invest_idle:
+        return ReasonKind.IDLE_CASH, "buy with idle cash (cash-flow policy, most underweight first)"
+    return ReasonKind.FREED_CASH, "buy with cash freed by the withdrawal sells"
+
+
+def _buys(
+    book: _Book,
+    start: _Start,
+    delta: np.ndarray,
+    spendable: dict[str, float],
+    reason: Callable[[str, str], Reason],
+) -> None:
+    """Buy what is below its desired value from each account's spendable cash, most
+    underweight first, scaled down together when the cash does not cover them all.
+    ``spendable`` is updated in place; ``reason(symbol, note)`` words each buy."""
+    hh, tax = book.household, book.tax
+    rules, costs, floor = hh.trading, hh.trading.costs, order_floor(hh.trading)
+    symbols = start.symbols
     wanted = np.maximum(delta, 0.0)
-    if triggered and decision.rebalance_to is RebalanceTo.TARGET:
-        action = "buy to target"
-    elif triggered:
-        action = "buy toward target"
-    elif deposits:
-        action = "buy with the deposit (most underweight first)"
-    elif invest_idle:
-        action = "buy with idle cash (cash-flow policy, most underweight first)"
-    else:
-        action = "buy with cash freed by the withdrawal sells"
     total_spendable = sum(spendable.values())
-    cost_rate = 1.0 + rules.spread_bps * 1e-4
     n_buys = int((wanted > _EPS).sum())
-    need_cash = wanted.sum() * cost_rate + n_buys * rules.commission
+    need_cash = costs.cash_needed(wanted.sum(), n_buys)
     if need_cash > total_spendable and need_cash > 0:
-        wanted *= max(0.0, total_spendable - n_buys * rules.commission) / (wanted.sum() * cost_rate)
+        wanted *= costs.affordable_fraction(wanted.sum(), total_spendable, n_buys)
     passes = (
         ((i, None) for i in np.argsort(-wanted, kind="stable"))
         if tax is None
@@ -496,11 +663,10 @@ def plan_rebalance(
     for i, rank in passes:
         if wanted[i] <= _EPS:
             continue
-        choice, note = (symbols[i], "") if tax is None else tax.buy_symbol(symbols[i], wanted[i])
-        if choice is None:
+        sym, note = (symbols[i], "") if tax is None else tax.buy_symbol(symbols[i], wanted[i])
+        if sym is None:
             continue
-        sym = choice
-        p = prices[sym]
+        p = book.prices[sym]
         accounts = (
             sorted(
                 hh.accounts,
@@ -512,93 +678,107 @@ def plan_rebalance(
         for acc in accounts:
             if wanted[i] <= _EPS:
                 break
-            budget = spendable[acc.id] - rules.commission
-            if budget <= _EPS:
+            if costs.room(spendable[acc.id]) <= _EPS:
                 continue
-            value = min(wanted[i], budget / cost_rate)
+            value = min(wanted[i], costs.affordable_value(spendable[acc.id]))
             q = value / p
             if not rules.fractional:
                 q = float(math.floor(q + 1e-9))
             if is_dust(q, q * p, floor):
                 continue
-            reason = why(symbols[i], action) + (f"; {note}" if note else "")
-            spendable[acc.id] -= book.buy(acc.id, sym, q, reason)
+            spendable[acc.id] -= book.buy(acc.id, sym, q, reason(symbols[i], note))
             wanted[i] -= q * p
 
-    # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares),
-    #    to within half a share of the goal, while the cash lasts; then (TOPUP_RULE
-    #    "marginal") one more share of whatever most lowers the tracking error, cash included.
-    if not rules.fractional and (triggered or net_flow > 0 or idle > 0):
-        for _ in range(3):
-            now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
-            short_shares = (desired[:-1] - now * price) / price
-            bought_any = False
-            for k in np.argsort(-short_shares, kind="stable"):
-                if short_shares[k] < 0.5:
-                    break
-                if tax is not None and tax.blocked(symbols[k]) is not None:
-                    continue
-                acc = max(hh.accounts, key=lambda a: spendable[a.id])
-                unit = price[k] * cost_rate
-                n = min(
-                    math.floor(short_shares[k] + 0.5),
-                    math.floor((spendable[acc.id] - rules.commission) / unit + 1e-9),
-                )
-                if n < 1 or (book.bought(acc.id, symbols[k]) + n) * price[k] < floor:
-                    continue
-                spendable[acc.id] -= book.buy(acc.id, symbols[k], float(n), why(symbols[k], action))
-                bought_any = True
-            if not bought_any:
-                break
-        if TOPUP_RULE == "marginal":  # then one share at a time while it lowers the error
-            for _ in range(4 * len(symbols) + 8):
-                acc = max(hh.accounts, key=lambda a: spendable[a.id])
-                now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
-                err = (now * price - desired[:-1]).tolist()
-                cash_err = sum(book.cash.values()) - sum(withdrawals.values()) - float(desired[-1])
-                units: list[float] = []
-                allowed: list[bool] = []
-                for k, s in enumerate(symbols):
-                    bought = book.bought(acc.id, s)
-                    unit = float(price[k]) * cost_rate + (0.0 if bought > 0 else rules.commission)
-                    units.append(unit)
-                    allowed.append(
-                        unit <= spendable[acc.id] + 1e-9
-                        and (bought + 1.0) * float(price[k]) >= floor
-                        and (tax is None or tax.blocked(s) is None)
-                    )
-                k = best_extra_share(err, price.tolist(), cash_err, units, allowed)
-                if k is None:
-                    break
-                spendable[acc.id] -= book.buy(acc.id, symbols[k], 1.0, why(symbols[k], action))
 
+def _top_up_half_shares(
+    book: _Book,
+    start: _Start,
+    fl: _Flows,
+    spendable: dict[str, float],
+    reason: Callable[[str], Reason],
+) -> None:
+    """Whole shares leave cash over: top up what is furthest below its goal (in shares), to
+    within half a share of the goal, while the cash lasts (three passes at most)."""
+    hh, tax = book.household, book.tax
+    costs, floor = hh.trading.costs, order_floor(hh.trading)
+    symbols, price = start.symbols, start.price
+    for _ in range(3):
+        now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
+        short_shares = (fl.desired[:-1] - now * price) / price
+        bought_any = False
+        for k in np.argsort(-short_shares, kind="stable"):
+            if short_shares[k] < 0.5:
+                break
+            if tax is not None and tax.blocked(symbols[k]) is not None:
+                continue
+            acc = max(hh.accounts, key=lambda a: spendable[a.id])
+            n = min(
+                math.floor(short_shares[k] + 0.5),
+                costs.affordable_shares(spendable[acc.id], price[k]),
+            )
+            if n < 1 or (book.bought(acc.id, symbols[k]) + n) * price[k] < floor:
+                continue
+            spendable[acc.id] -= book.buy(acc.id, symbols[k], float(n), reason(symbols[k]))
+            bought_any = True
+        if not bought_any:
+            break
+
+
+def _top_up_marginal(
+    book: _Book,
+    start: _Start,
+    fl: _Flows,
+    spendable: dict[str, float],
+    reason: Callable[[str], Reason],
+) -> None:
+    """Then one more share at a time, of whatever most lowers the tracking error (cash
+    included), while one does."""
+    hh, tax = book.household, book.tax
+    costs, floor = hh.trading.costs, order_floor(hh.trading)
+    symbols, price = start.symbols, start.price
+    for _ in range(4 * len(symbols) + 8):
+        acc = max(hh.accounts, key=lambda a: spendable[a.id])
+        now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
+        err = (now * price - fl.desired[:-1]).tolist()
+        cash_err = sum(book.cash.values()) - sum(fl.withdrawn.values()) - float(fl.desired[-1])
+        units: list[float] = []
+        allowed: list[bool] = []
+        for k, s in enumerate(symbols):
+            bought = book.bought(acc.id, s)
+            unit = costs.cash_needed(float(price[k]), 0 if bought > 0 else 1)
+            units.append(unit)
+            allowed.append(
+                unit <= spendable[acc.id] + 1e-9
+                and (bought + 1.0) * float(price[k]) >= floor
+                and (tax is None or tax.blocked(s) is None)
+            )
+        best = best_extra_share(err, price.tolist(), cash_err, units, allowed)
+        if best is None:
+            break
+        spendable[acc.id] -= book.buy(acc.id, symbols[best], 1.0, reason(symbols[best]))
+
+
+def _settle(
+    book: _Book,
+    start: _Start,
+    decision: Decision,
+    flows: Sequence[CashFlow],
+    fl: _Flows,
+    targets: Mapping[str, float],
+) -> Plan:
+    """The holdings after the trades (wash sales settled), unmet withdrawals, the plan."""
+    hh, holdings, as_of = book.household, book.holdings, book.as_of
     trades = _merge(book.trades)
-    after = apply_trades(
-        holdings,
-        trades,
-        as_of,
-        [(f.account, f.amount) for f in flows],
-    )
-    if tax is not None:
-        trades, after, notes = tax.settle(trades, after)
+    after = apply_trades(holdings, trades, as_of, [(f.account, f.amount) for f in flows])
+    if book.tax is not None:
+        trades, after, notes = book.tax.settle(trades, after)
         book.warnings.extend(notes)
-    unmet = unmet_withdrawals(after, withdrawals, book.warnings)
+    unmet = unmet_withdrawals(after, fl.withdrawn, book.warnings)
+    s = start
     return finish_plan(
-        hh,
-        holdings,
-        after,
-        trades,
-        prices,
-        as_of,
-        decision,
-        names,
-        target_w,
-        weights_before,
-        total_before,
-        book.warnings,
-        unmet,
-        targets,
-    )
+        hh, holdings, after, trades, book.prices, as_of, decision, s.names, s.target_w,
+        s.weights_before, s.total_before, book.warnings, unmet, targets,
+    )  # fmt: skip
 
 
 def _merge(trades: list[Trade]) -> list[Trade]:

@@ -25,11 +25,22 @@ Timing as everywhere: decisions at the close of ``as_of``, fills at that close.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from poise.model import CASH, Holdings, Household, Lot, Plan, Side, Trade
+from poise.model import (
+    CASH,
+    Holdings,
+    Household,
+    Lot,
+    Plan,
+    Reason,
+    ReasonKind,
+    Side,
+    Trade,
+    TradingRules,
+)
 from poise.plan._apply import apply_trades
 from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
 from poise.plan._taxaware import sell_lots_trade
@@ -118,6 +129,31 @@ def _rate(household: Household, long_term: bool) -> float:
     return tax.long_term_rate if long_term else tax.short_term_rate
 
 
+@dataclass
+class _Work:
+    """The day's harvest while it is planned (never leaves this module): cash per account,
+    the trades and blocked losses so far, the symbols sold at a loss today (with their
+    groups), those bought today, and the (account, symbol) of each harvest sell."""
+
+    calendar: WashCalendar
+    cash: dict[str, float]
+    trades: list[Trade] = field(default_factory=list)
+    blocked: list[Blocked] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    harvested_groups: set[str] = field(default_factory=set)
+    bought_today: set[str] = field(default_factory=set)
+    harvest_keys: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _Go:
+    """A loss worth harvesting: its substitute, the estimated tax saving and the sell's cost."""
+
+    alt: str
+    saving: float
+    sell_cost: float
+
+
 def plan_harvest(
     household: Household,
     holdings: Holdings,
@@ -147,20 +183,27 @@ def plan_harvest(
     HarvestPlan
     """
     hh = household
-    rules = hh.harvest
-    warnings: list[str] = []
-    if not rules.enabled:
-        warnings.append("harvesting is off: set enabled = true under [harvest]")
-        return HarvestPlan(as_of, (), 0.0, 0.0, 0.0, (), holdings, holdings, tuple(warnings))
+    if not hh.harvest.enabled:
+        warnings = ("harvesting is off: set enabled = true under [harvest]",)
+        return HarvestPlan(as_of, (), 0.0, 0.0, 0.0, (), holdings, holdings, warnings)
     calendar = WashCalendar.build(hh, holdings, transactions, as_of)
-    trading = hh.trading
-    blocked: list[Blocked] = []
-    trades: list[Trade] = []
-    cash = {a: float(holdings.cash.get(a, 0.0)) for a in hh.account_ids}
-    harvested_groups: set[str] = set()  # symbols sold at a loss today (with their groups)
-    bought_today: set[str] = set()
-    harvest_keys: set[tuple[str, str]] = set()
+    work = _Work(calendar, {a: float(holdings.cash.get(a, 0.0)) for a in hh.account_ids})
+    for candidate in _candidates(hh, holdings, prices):
+        _harvest_one(work, hh, holdings, prices, as_of, *candidate)
+    trades = work.trades
+    if hh.harvest.swap_back:
+        trades += _swap_back(
+            hh, holdings, prices, as_of, calendar, work.cash, work.harvested_groups,
+            work.bought_today,
+        )  # fmt: skip
+    return _harvest_plan(hh, holdings, as_of, work, trades)
 
+
+def _candidates(
+    hh: Household, holdings: Holdings, prices: Mapping[str, float]
+) -> list[tuple[float, str, str, list[Lot]]]:
+    """(loss, account, symbol, loss lots) of each taxable position with lots to harvest,
+    largest loss first."""
     candidates: list[tuple[float, str, str, list[Lot]]] = []
     by_key: dict[tuple[str, str], list[Lot]] = {}
     for lot in holdings.lots:
@@ -173,114 +216,142 @@ def plan_harvest(
             loss = sum(lot.cost_basis - lot.quantity * prices[symbol] for lot in chosen)
             candidates.append((loss, account, symbol, chosen))
     candidates.sort(key=lambda c: -c[0])
+    return candidates
 
-    for loss, account, symbol, lots in candidates:
-        price = prices[symbol]
-        group = calendar.group(symbol)
-        if group & bought_today:
-            blocked.append(
-                Blocked(account, symbol, f"{symbol} is bought today as a substitute", -loss)
-            )
-            continue
-        quantity = sum(lot.quantity for lot in lots)
-        replacing = calendar.replacements(symbol, excluded=holdings.lots_of(account, symbol))
-        washed_share = min(replacing / quantity, 1.0) if quantity else 0.0
-        if washed_share >= 1.0 - 1e-9:
-            until = _last_purchase(calendar, symbol)
-            blocked.append(
-                Blocked(
-                    account,
-                    symbol,
-                    f"{replacing:,.6g} shares of {'/'.join(sorted(group))} bought in the last 30 "
-                    f"days would wash the loss (wash sale until {until})",
-                    -loss,
-                    until,
-                )
-            )
-            continue
-        alt, why_not = _substitute(hh, calendar, symbol, prices, harvested_groups)
-        if alt is None:
-            blocked.append(Blocked(account, symbol, why_not, -loss, calendar.window_end(symbol)))
-            continue
-        value = quantity * price
-        sell_cost = trading.cost(value)
-        buy_cost = trading.cost(value - sell_cost)
-        if not sell_covers_cost(value, sell_cost):
-            blocked.append(
-                Blocked(
-                    account,
-                    symbol,
-                    uncovered_sell_note(account, symbol, quantity, value, sell_cost),
-                    -loss,
-                )
-            )
-            continue
-        saving = sum(
-            (lot.cost_basis - lot.quantity * price) * _rate(hh, is_long_term(lot.acquired, as_of))
-            for lot in lots
-        ) * (1.0 - washed_share)
-        benefit = saving - sell_cost - buy_cost
-        if benefit < rules.min_net_benefit or benefit <= 0:
-            blocked.append(
-                Blocked(
-                    account,
-                    symbol,
-                    f"net benefit {benefit:,.2f} (tax saving {saving:,.2f} less costs "
-                    f"{sell_cost + buy_cost:,.2f}) is below min_net_benefit "
-                    f"{rules.min_net_benefit:,.2f}",
-                    -loss,
-                )
-            )
-            continue
-        sell = sell_lots_trade(
-            hh,
+
+def _screen(
+    work: _Work,
+    hh: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    loss: float,
+    account: str,
+    symbol: str,
+    lots: Sequence[Lot],
+) -> Blocked | _Go:
+    """Whether one loss may be harvested (a substitute, a saving above the costs), or why
+    not: bought today as a substitute, washed in full, no free substitute, a sell that does
+    not cover its cost, or a net benefit below ``min_net_benefit``."""
+    calendar, trading = work.calendar, hh.trading
+    price = prices[symbol]
+    group = calendar.group(symbol)
+    if group & work.bought_today:
+        return Blocked(account, symbol, f"{symbol} is bought today as a substitute", -loss)
+    quantity = sum(lot.quantity for lot in lots)
+    replacing = calendar.replacements(symbol, excluded=holdings.lots_of(account, symbol))
+    washed_share = min(replacing / quantity, 1.0) if quantity else 0.0
+    if washed_share >= 1.0 - 1e-9:
+        until = _last_purchase(calendar, symbol)
+        return Blocked(
             account,
             symbol,
-            [(lot, lot.quantity) for lot in lots],
-            price,
-            as_of,
-            f"harvest a loss of {loss + sell_cost:,.2f} on {symbol} (estimated tax saving "
-            f"{saving:,.2f}); "
-            f"buy {alt} in its place",
+            f"{replacing:,.6g} shares of {'/'.join(sorted(group))} bought in the last 30 "
+            f"days would wash the loss (wash sale until {until})",
+            -loss,
+            until,
         )
-        cash[account] += sell.cash_change
-        budget = min(sell.cash_change, cash[account] - trading.cash_reserve) - trading.commission
-        spread = 1.0 + trading.spread_bps * 1e-4
-        shares = max(budget, 0.0) / spread / prices[alt]
-        if not trading.fractional:
-            shares = float(math.floor(shares + 1e-9))
-        trades.append(sell)
-        harvest_keys.add((account, symbol))
-        calendar.note_loss_sale(account, symbol)
-        harvested_groups |= group
-        if not is_dust(shares, shares * prices[alt], order_floor(trading)):
-            buy = Trade(
-                account,
-                alt,
-                Side.BUY,
-                shares,
-                prices[alt],
-                trading.cost(shares * prices[alt]),
-                f"substitute for {symbol} after harvesting its loss (not substantially "
-                f"identical; {symbol} may be bought again from {calendar.window_end(symbol)})",
-            )
-            trades.append(buy)
-            cash[account] += buy.cash_change
-            bought_today |= calendar.group(alt)
-        else:
-            warnings.append(f"{account}: the proceeds of {symbol} are too small to buy {alt}")
-
-    if rules.swap_back:
-        trades += _swap_back(
-            hh, holdings, prices, as_of, calendar, cash, harvested_groups, bought_today
+    alt, why_not = _substitute(hh, calendar, symbol, prices, work.harvested_groups)
+    if alt is None:
+        return Blocked(account, symbol, why_not, -loss, calendar.window_end(symbol))
+    value = quantity * price
+    sell_cost = trading.cost(value)
+    buy_cost = trading.cost(value - sell_cost)
+    if not sell_covers_cost(value, sell_cost):
+        note = uncovered_sell_note(account, symbol, quantity, value, sell_cost)
+        return Blocked(account, symbol, note, -loss)
+    saving = sum(
+        (lot.cost_basis - lot.quantity * price) * _rate(hh, is_long_term(lot.acquired, as_of))
+        for lot in lots
+    ) * (1.0 - washed_share)
+    benefit = saving - sell_cost - buy_cost
+    if benefit < hh.harvest.min_net_benefit or benefit <= 0:
+        return Blocked(
+            account,
+            symbol,
+            f"net benefit {benefit:,.2f} (tax saving {saving:,.2f} less costs "
+            f"{sell_cost + buy_cost:,.2f}) is below min_net_benefit "
+            f"{hh.harvest.min_net_benefit:,.2f}",
+            -loss,
         )
+    return _Go(alt, saving, sell_cost)
 
+
+def _harvest_one(
+    work: _Work,
+    hh: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    loss: float,
+    account: str,
+    symbol: str,
+    lots: list[Lot],
+) -> None:
+    """Harvest one loss (sell its lots, buy the substitute with the proceeds), or record why
+    it is blocked."""
+    go = _screen(work, hh, holdings, prices, as_of, loss, account, symbol, lots)
+    if isinstance(go, Blocked):
+        work.blocked.append(go)
+        return
+    calendar, trading, alt = work.calendar, hh.trading, go.alt
+    action = (
+        f"harvest a loss of {loss + go.sell_cost:,.2f} on {symbol} (estimated tax saving "
+        f"{go.saving:,.2f}); buy {alt} in its place"
+    )
+    chosen = [(lot, lot.quantity) for lot in lots]
+    why = Reason(ReasonKind.HARVEST, action, symbol)
+    sell = sell_lots_trade(hh, account, symbol, chosen, prices[symbol], as_of, why)
+    work.cash[account] += sell.cash_change
+    shares = _proceeds_shares(trading, sell, work.cash[account], prices[alt])
+    work.trades.append(sell)
+    work.harvest_keys.add((account, symbol))
+    calendar.note_loss_sale(account, symbol)
+    work.harvested_groups |= calendar.group(symbol)
+    if is_dust(shares, shares * prices[alt], order_floor(trading)):
+        work.warnings.append(f"{account}: the proceeds of {symbol} are too small to buy {alt}")
+        return
+    action = (
+        f"substitute for {symbol} after harvesting its loss (not substantially "
+        f"identical; {symbol} may be bought again from {calendar.window_end(symbol)})"
+    )
+    buy = _buy(
+        trading, account, alt, shares, prices[alt], Reason(ReasonKind.SUBSTITUTE, action, symbol)
+    )
+    work.trades.append(buy)
+    work.cash[account] += buy.cash_change
+    work.bought_today |= calendar.group(alt)
+
+
+def _proceeds_shares(trading: TradingRules, sell: Trade, cash: float, price: float) -> float:
+    """Shares of ``price`` that a sell's proceeds buy (within the account's ``cash`` above its
+    reserve, costs paid); whole shares when the rules say so."""
+    budget = min(sell.cash_change, cash - trading.cash_reserve)
+    shares = max(trading.costs.affordable_value(budget), 0.0) / price
+    if not trading.fractional:
+        shares = float(math.floor(shares + 1e-9))
+    return shares
+
+
+def _buy(
+    trading: TradingRules, account: str, symbol: str, shares: float, price: float, why: Reason
+) -> Trade:
+    return Trade(
+        account, symbol, Side.BUY, shares, price, trading.cost(shares * price), str(why), why=why
+    )
+
+
+def _harvest_plan(
+    hh: Household, holdings: Holdings, as_of: date, work: _Work, trades: list[Trade]
+) -> HarvestPlan:
+    """Sells before buys, the holdings after them (wash sales settled), the losses the
+    harvest sells recognise and the tax all the sells save."""
     trades = [t for t in trades if t.side is Side.SELL] + [t for t in trades if t.side is Side.BUY]
     after = apply_trades(holdings, trades, as_of)
-    settled, after, notes = calendar.settle(trades, after)
-    warnings += notes
+    settled, after, notes = work.calendar.settle(trades, after)
+    warnings = [*work.warnings, *notes]
     harvest_sells = [
-        t for t in settled if t.side is Side.SELL and (t.account, t.symbol) in harvest_keys
+        t for t in settled if t.side is Side.SELL and (t.account, t.symbol) in work.harvest_keys
     ]
     st = float(sum(t.realized_short_term for t in harvest_sells))
     lt = float(sum(t.realized_long_term for t in harvest_sells))
@@ -293,7 +364,7 @@ def plan_harvest(
         st,
         lt,
         saving,
-        tuple(blocked),
+        tuple(work.blocked),
         holdings,
         after,
         tuple(warnings),
@@ -351,10 +422,36 @@ def _swap_back(
     harvested: set[str],
     bought: set[str],
 ) -> list[Trade]:
+    """Sell substitutes held in taxable accounts (lots at a loss or break-even) back into
+    their primaries whose wash-sale window has closed. ``cash`` and ``bought`` are updated in
+    place."""
     hh = household
-    trading = hh.trading
     out: list[Trade] = []
     swapped: set[tuple[str, str]] = set()
+    for primary, alt in _swap_pairs(hh, prices, calendar, harvested, bought):
+        for acc in hh.accounts:
+            if not acc.taxable or (acc.id, alt) in swapped:
+                continue
+            trades = _swap_one(hh, holdings, prices, as_of, calendar, cash, acc.id, primary, alt)
+            if trades:
+                swapped.add((acc.id, alt))
+                out += trades
+                if len(trades) > 1:
+                    bought |= calendar.group(primary)
+    return out
+
+
+def _swap_pairs(
+    hh: Household,
+    prices: Mapping[str, float],
+    calendar: WashCalendar,
+    harvested: set[str],
+    bought: set[str],
+) -> Iterator[tuple[str, str]]:
+    """(primary, substitute) pairs that may swap back now, checked lazily (each as it is
+    reached, after the swaps before it): the primary is targeted, priced, not blocked and not
+    harvested today; the substitute is not targeted, priced, not identical to it, not
+    harvested today and not bought today (its loss sale would be washed)."""
     for primary, alternates in hh.harvest.substitutes.items():
         if primary not in hh.targets or primary == CASH or primary not in prices:
             continue
@@ -366,54 +463,50 @@ def _swap_back(
             if alt in calendar.group(primary) or calendar.buy_block(primary) is not None:
                 continue
             if calendar.group(alt) & bought:
-                continue  # a loss sale of it would be washed by today's purchase
-            for acc in hh.accounts:
-                if not acc.taxable or (acc.id, alt) in swapped:
-                    continue
-                price = prices[alt]
-                lots = [
-                    lot
-                    for lot in holdings.lots_of(acc.id, alt)
-                    if lot.cost_basis >= lot.quantity * price
-                ]
-                if not lots:
-                    continue
-                sell = sell_lots_trade(
-                    hh,
-                    acc.id,
-                    alt,
-                    [(lot, lot.quantity) for lot in lots],
-                    price,
-                    as_of,
-                    f"swap back: {primary}'s wash-sale window has closed; "
-                    f"sell its substitute {alt}",
-                )
-                if is_dust(sell.quantity, sell.value, order_floor(trading)):
-                    continue
-                if not sell_covers_cost(sell.value, sell.cost):
-                    continue
-                swapped.add((acc.id, alt))
-                if any(sale.gain < 0 for sale in sell.lot_sales):
-                    calendar.note_loss_sale(acc.id, alt)
-                cash[acc.id] += sell.cash_change
-                budget = (
-                    min(sell.cash_change, cash[acc.id] - trading.cash_reserve) - trading.commission
-                )
-                shares = max(budget, 0.0) / (1.0 + trading.spread_bps * 1e-4) / prices[primary]
-                if not trading.fractional:
-                    shares = float(math.floor(shares + 1e-9))
-                out.append(sell)
-                if not is_dust(shares, shares * prices[primary], order_floor(trading)):
-                    buy = Trade(
-                        acc.id,
-                        primary,
-                        Side.BUY,
-                        shares,
-                        prices[primary],
-                        trading.cost(shares * prices[primary]),
-                        f"swap back into {primary} from its substitute {alt}",
-                    )
-                    cash[acc.id] += buy.cash_change
-                    out.append(buy)
-                    bought |= calendar.group(primary)
-    return out
+                continue
+            yield primary, alt
+
+
+def _swap_one(
+    hh: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    calendar: WashCalendar,
+    cash: dict[str, float],
+    account: str,
+    primary: str,
+    alt: str,
+) -> list[Trade]:
+    """In one account: the sell of the substitute's lots at a loss or break-even, and the buy
+    of the primary with the proceeds (when not dust); [] when nothing is swapped."""
+    trading = hh.trading
+    price = prices[alt]
+    lots = [lot for lot in holdings.lots_of(account, alt) if lot.cost_basis >= lot.quantity * price]
+    if not lots:
+        return []
+    action = f"swap back: {primary}'s wash-sale window has closed; sell its substitute {alt}"
+    chosen = [(lot, lot.quantity) for lot in lots]
+    why = Reason(ReasonKind.SWAP_BACK, action, primary)
+    sell = sell_lots_trade(hh, account, alt, chosen, price, as_of, why)
+    if is_dust(sell.quantity, sell.value, order_floor(trading)):
+        return []
+    if not sell_covers_cost(sell.value, sell.cost):
+        return []
+    if any(sale.gain < 0 for sale in sell.lot_sales):
+        calendar.note_loss_sale(account, alt)
+    cash[account] += sell.cash_change
+    shares = _proceeds_shares(trading, sell, cash[account], prices[primary])
+    if is_dust(shares, shares * prices[primary], order_floor(trading)):
+        return [sell]
+    action = f"swap back into {primary} from its substitute {alt}"
+    buy = _buy(
+        trading,
+        account,
+        primary,
+        shares,
+        prices[primary],
+        Reason(ReasonKind.SWAP_BACK, action, primary),
+    )
+    cash[account] += buy.cash_change
+    return [sell, buy]

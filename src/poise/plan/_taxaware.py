@@ -37,6 +37,7 @@ from poise.model import (
     Lot,
     LotMethod,
     LotSale,
+    Reason,
     Side,
     TaxEfficiency,
     Trade,
@@ -412,7 +413,7 @@ def sell_lots_trade(
     chosen: Sequence[tuple[Lot, float]],
     price: float,
     as_of: date,
-    reason: str,
+    reason: str | Reason,
 ) -> Trade:
     """A sell of specific lots (``chosen``: lot, shares), costed and with its realized gains.
 
@@ -443,8 +444,9 @@ def sell_lots_trade(
         quantity,
         price,
         cost,
-        reason,
+        str(reason),
         realized_short_term=short_term,
         realized_long_term=long_term,
         lot_sales=tuple(sales),
+        why=reason if isinstance(reason, Reason) else None,
     )

@@ -4,6 +4,7 @@ and any-of combinations. Each policy returns a ``Decision`` with human-readable 
 from poise.policy._base import (
     Decision,
     Frequency,
+    LabelledHistory,
     Policy,
     PolicyContext,
     RebalanceTo,
@@ -39,6 +40,7 @@ __all__ = [
     "CashFlowPolicy",
     "Decision",
     "Frequency",
+    "LabelledHistory",
     "NeverPolicy",
     "NoTrigger",
     "Policy",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Decision",
     "Frequency",
+    "LabelledHistory",
     "Policy",
     "PolicyContext",
     "RebalanceTo",
@@ -33,14 +34,23 @@ __all__ = [
 _CASH = "CASH"  # poise.model.CASH (the policy layer does not import the model)
 
 
-def aligned_history(history: pd.DataFrame, symbols: Sequence[str]) -> np.ndarray:
+@runtime_checkable
+class LabelledHistory(Protocol):
+    """Prices that give themselves by name: ``aligned(symbols)`` is what
+    :func:`aligned_history` makes of a DataFrame (a price table prepared once for many
+    decisions, :class:`poise.app.PriceDay`, answers from its own array)."""
+
+    def aligned(self, symbols: Sequence[str]) -> np.ndarray: ...
+
+
+def aligned_history(history: pd.DataFrame | LabelledHistory, symbols: Sequence[str]) -> np.ndarray:
     """The prices of ``symbols``, taken from ``history`` by name, as an array for a
     :class:`PolicyContext`: one column per symbol in ``symbols``' order (``CASH`` is a column of
     ones; a symbol without a column is all NaN).
 
     Parameters
     ----------
-    history : DataFrame
+    history : DataFrame or LabelledHistory
         Prices up to and including the decision day, one row per trading day, one column per
         symbol (labelled: the column order does not matter).
     symbols : sequence of str
@@ -51,6 +61,8 @@ def aligned_history(history: pd.DataFrame, symbols: Sequence[str]) -> np.ndarray
     TypeError
         ``history`` is not labelled (a bare array cannot say which column is which asset).
     """
+    if isinstance(history, LabelledHistory):
+        return history.aligned(symbols)
     if not hasattr(history, "columns"):
         raise TypeError(
             "history must be labelled: a DataFrame with one column per symbol, not an array"

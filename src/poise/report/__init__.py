@@ -17,11 +17,21 @@ if TYPE_CHECKING:
         harvest_to_dict,
         optimize_to_dict,
         plan_to_dict,
+        profile_to_dict,
         rebalance_to_dict,
         stress_to_dict,
         trade_to_dict,
     )
     from poise.report._orders import intent_to_dict, order_report_to_dict
+    from poise.report._results import (
+        backtest_attribution_to_dict,
+        backtest_result_to_dict,
+        metrics_to_dict,
+        monte_carlo_to_dict,
+        overlay_to_dict,
+        replay_outcome_to_dict,
+        replay_to_dict,
+    )
 
 __getattr__, __dir__ = attach(
     __name__,
@@ -34,27 +44,45 @@ __getattr__, __dir__ = attach(
             "harvest_to_dict",
             "optimize_to_dict",
             "plan_to_dict",
+            "profile_to_dict",
             "rebalance_to_dict",
             "stress_to_dict",
             "trade_to_dict",
         ],
         "poise.report._orders": ["intent_to_dict", "order_report_to_dict"],
+        "poise.report._results": [
+            "backtest_attribution_to_dict",
+            "backtest_result_to_dict",
+            "metrics_to_dict",
+            "monte_carlo_to_dict",
+            "overlay_to_dict",
+            "replay_outcome_to_dict",
+            "replay_to_dict",
+        ],
     },
 )
 
 __all__ = [
     "METRIC_ROWS",
     "attribution_to_dict",
+    "backtest_attribution_to_dict",
     "backtest_report",
+    "backtest_result_to_dict",
     "backtest_to_dict",
     "compare_to_dict",
     "format_metric",
     "harvest_to_dict",
     "intent_to_dict",
+    "metrics_to_dict",
+    "monte_carlo_to_dict",
     "optimize_to_dict",
     "order_report_to_dict",
+    "overlay_to_dict",
     "plan_to_dict",
+    "profile_to_dict",
     "rebalance_to_dict",
+    "replay_outcome_to_dict",
+    "replay_to_dict",
     "stress_to_dict",
     "trade_to_dict",
 ]

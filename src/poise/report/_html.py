@@ -41,7 +41,7 @@ METRIC_ROWS: tuple[tuple[str, str], ...] = (
     ("mean drift", "mean_drift"),
     ("days inside bands", "inside_bands"),
 )
-"""Rows of the metric tables (terminal and HTML): (label, key of ``BacktestResult.to_dict``)."""
+"""Rows of the metric tables (terminal and HTML): (label, key of ``backtest_result_to_dict``)."""
 
 _PERCENT = {
     "period_return",
@@ -141,7 +141,9 @@ def _x(index: Any) -> list[str]:
 
 
 def _metrics_html(results: Mapping[str, BacktestResult]) -> str:
-    dicts = {name: r.to_dict() for name, r in results.items()}
+    from poise.report._results import backtest_result_to_dict
+
+    dicts = {name: backtest_result_to_dict(r) for name, r in results.items()}
     head = "".join(f"<th>{html.escape(name)}</th>" for name in results)
     rows = []
     for label, key in METRIC_ROWS:

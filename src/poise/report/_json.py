@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from poise.model import Plan, Trade
+from poise.model import Plan, Reason, Trade
 
 if TYPE_CHECKING:
-    from poise.allocate import FrontierPoint
+    from collections.abc import Sequence
+    from datetime import date
+
+    from poise.allocate import FrontierPoint, GlidePathAllocation, Goal, RiskProfile
     from poise.app import (
         AttributionResult,
         BacktestOutcome,
@@ -27,6 +30,8 @@ __all__ = [
     "harvest_to_dict",
     "optimize_to_dict",
     "plan_to_dict",
+    "profile_to_dict",
+    "reason_to_dict",
     "rebalance_to_dict",
     "stress_to_dict",
     "trade_to_dict",
@@ -35,6 +40,23 @@ __all__ = [
 
 def _r(value: float, digits: int = 10) -> float:
     return round(float(value), digits) + 0.0
+
+
+def reason_to_dict(reason: Reason | None) -> dict[str, Any] | None:
+    """A trade's structured reason: ``kind``, ``action``, ``symbol``, ``weight`` and
+    ``target`` (fractions before the plan, null when not sized by drift), ``band`` (half-width
+    in weight points, null without one) and ``note``; None when the trade has none."""
+    if reason is None:
+        return None
+    return {
+        "kind": reason.kind.value,
+        "action": reason.action,
+        "symbol": reason.symbol,
+        "weight": None if reason.weight is None else _r(reason.weight),
+        "target": None if reason.target is None else _r(reason.target),
+        "band": _r(reason.band) if reason.band is not None and reason.has_band else None,
+        "note": reason.note,
+    }
 
 
 def trade_to_dict(trade: Trade) -> dict[str, Any]:
@@ -49,6 +71,7 @@ def trade_to_dict(trade: Trade) -> dict[str, Any]:
         "realized_short_term": _r(trade.realized_short_term),
         "realized_long_term": _r(trade.realized_long_term),
         "reason": trade.reason,
+        "why": reason_to_dict(trade.why),
         "lots": [
             {
                 "acquired": sale.lot.acquired.isoformat(),
@@ -122,20 +145,28 @@ def harvest_to_dict(result: HarvestResult) -> dict[str, Any]:
 
 def backtest_to_dict(outcome: BacktestOutcome) -> dict[str, Any]:
     """The ``poise backtest --json`` object (keys fixed by DESIGN.md; more may be added)."""
-    return outcome.result.to_dict()
+    from poise.report._results import backtest_result_to_dict
+
+    return backtest_result_to_dict(outcome.result)
 
 
 def compare_to_dict(outcome: CompareOutcome) -> dict[str, Any]:
     """Several backtests: the household and one object per rule, with its ``spec``."""
+    from poise.report._results import backtest_result_to_dict
+
     return {
         "household": outcome.household.name,
-        "policies": [{"spec": spec, **r.to_dict()} for spec, r in outcome.results.items()],
+        "policies": [
+            {"spec": spec, **backtest_result_to_dict(r)} for spec, r in outcome.results.items()
+        ],
     }
 
 
 def attribution_to_dict(result: AttributionResult) -> dict[str, Any]:
     """The ``poise attribution --json`` object (keys fixed by DESIGN.md; more may be added)."""
-    return result.attribution.to_dict()
+    from poise.report._results import backtest_attribution_to_dict
+
+    return backtest_attribution_to_dict(result.attribution)
 
 
 def _shock_to_dict(s: ShockResult) -> dict[str, Any]:
@@ -171,7 +202,10 @@ def _shock_to_dict(s: ShockResult) -> dict[str, Any]:
 
 def stress_to_dict(result: StressResult) -> dict[str, Any]:
     """The ``poise stress --json`` object: every section (a skipped one is empty or null)."""
+    from poise.report._results import monte_carlo_to_dict, overlay_to_dict, replay_to_dict
+
     hh = result.household
+    mc, overlay = result.montecarlo, result.overlay
     return {
         "household": hh.name,
         "policy": hh.policy.describe(),
@@ -189,10 +223,10 @@ def stress_to_dict(result: StressResult) -> dict[str, Any]:
         ],
         "concentration": list(result.concentration),
         "shocks": [_shock_to_dict(s) for s in result.shocks],
-        "crises": [c.to_dict() for c in result.crises],
+        "crises": [replay_to_dict(c) for c in result.crises],
         "crises_skipped": [{"name": w.name, "reason": why} for w, why in result.crises_skipped],
-        "monte_carlo": result.montecarlo.to_dict() if result.montecarlo is not None else None,
-        "overlay": result.overlay.to_dict() if result.overlay is not None else None,
+        "monte_carlo": monte_carlo_to_dict(mc) if mc is not None else None,
+        "overlay": overlay_to_dict(overlay) if overlay is not None else None,
     }
 
 
@@ -253,3 +287,39 @@ def optimize_to_dict(result: OptimizeResult, *, frontier: bool = False) -> dict[
     if frontier:
         out["frontier"] = _frontier_to_list(result.frontier, spec.risk_free_rate)
     return out
+
+
+def profile_to_dict(
+    profile: RiskProfile,
+    goals: Sequence[Goal] = (),
+    glide_path: Sequence[tuple[date, float]] = (),
+    allocation: GlidePathAllocation | None = None,
+) -> dict[str, Any]:
+    """The ``poise profile --json`` object: the questionnaire's score, band and split, the
+    goals, and the glide path (``(day, growth share)`` steps), each step with its targets
+    when the household's own glide-path ``allocation`` is given."""
+    return {
+        "score": profile.score,
+        "band": profile.band,
+        "growth_share": profile.growth_share,
+        "defensive_share": profile.defensive_share,
+        "answers": dict(profile.answers),
+        "goals": [
+            {
+                "name": g.name,
+                "kind": str(g.kind),
+                "date": g.target_date.isoformat(),
+                "target_amount": g.target_amount,
+                "liquidity": g.liquidity,
+            }
+            for g in goals
+        ],
+        "glide_path": [
+            {
+                "date": d.isoformat(),
+                "growth_share": share,
+                **({"targets": allocation.targets_for(share)} if allocation is not None else {}),
+            }
+            for d, share in glide_path
+        ],
+    }

@@ -94,70 +94,18 @@ class BacktestAttribution:
         return float(self.result.metrics.cagr - self.buy_and_hold.metrics.cagr)
 
     def to_dict(self) -> dict[str, Any]:
-        c = self.capm
-        b = self.brinson
-        r = self.result
-        groups = {
-            str(g): {
-                "allocation": float(b.linked_allocation[g]),
-                "selection": float(b.linked_selection[g]),
-                "interaction": float(b.linked_interaction[g]),
-            }
-            for g in b.linked_allocation.index
-        }
-        by_year = {
-            str(period): {k: float(v) for k, v in row.items()}
-            for period, row in b.by_period("YE").iterrows()
-        }
-        return {
-            "household": r.household,
-            "policy": r.policy,
-            "benchmark": self.benchmark_name,
-            "start": r.start.isoformat(),
-            "end": r.end.isoformat(),
-            "observations": c.observations,
-            "alpha": _f(c.alpha),
-            "beta": _f(c.beta),
-            "alpha_t": _f(c.alpha_t),
-            "beta_t": _f(c.beta_t),
-            "alpha_stderr": _f(c.alpha_stderr),
-            "beta_stderr": _f(c.beta_stderr),
-            "r_squared": _f(c.r_squared),
-            "tracking_error": _f(c.tracking_error),
-            "information_ratio": _f(c.information_ratio),
-            "residual_volatility": _f(c.residual_volatility),
-            "cagr": _f(r.metrics.cagr),
-            "benchmark_cagr": _f(self.benchmark_cagr),
-            "brinson": {
-                "benchmark": "the household's targets, held every day",
-                "linking": b.linking.value,
-                "periods": len(b.portfolio_returns),
-                "portfolio_return": _f(b.portfolio_total),
-                "benchmark_return": _f(b.benchmark_total),
-                "active_return": _f(b.active_return),
-                **{k: _f(v) for k, v in b.totals().items()},
-                "groups": groups,
-                "by_year": by_year,
-            },
-            "contributions": {str(k): _f(v) for k, v in self.contributions.items()},
-            "holdings_return": _f(self.holdings_return),
-            "actual_return": _f(self.actual_return),
-            "residual": _f(self.actual_return - self.holdings_return),
-            "rebalancing_effect": {
-                "cagr_rule": _f(r.metrics.cagr),
-                "cagr_buy_and_hold": _f(self.buy_and_hold.metrics.cagr),
-                "effect": _f(self.rebalancing_effect),
-                "final_value_rule": _f(r.final_value),
-                "final_value_buy_and_hold": _f(self.buy_and_hold.final_value),
-                "max_drawdown_rule": _f(r.metrics.max_drawdown),
-                "max_drawdown_buy_and_hold": _f(self.buy_and_hold.metrics.max_drawdown),
-            },
-            "cost_drag": _f(self.cost_drag),
-            "tax_drag": _f(self.tax_drag),
-            "total_cost": _f(r.total_cost),
-            "taxes_paid": _f(r.taxes_paid),
-            "notes": list(self.notes),
-        }
+        """Deprecated: use ``poise.report.backtest_attribution_to_dict``."""
+        import warnings
+
+        from poise.report import backtest_attribution_to_dict
+
+        warnings.warn(
+            "BacktestAttribution.to_dict() is deprecated; "
+            "use poise.report.backtest_attribution_to_dict()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return backtest_attribution_to_dict(self)
 
 
 PRICE_INDEX_NOTE = (
@@ -173,11 +121,6 @@ PRICE_INDEX_NOTE = (
 def benchmark_notes(benchmark_name: str) -> tuple[str, ...]:
     """Notes on a benchmark: the bundled ``sp500_index`` is a price index."""
     return (PRICE_INDEX_NOTE,) if benchmark_name.split(":")[0] == "sp500_index" else ()
-
-
-def _f(value: float) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None
 
 
 def _asset_returns(prices: pd.DataFrame, columns: Sequence[str], index: pd.Index) -> pd.DataFrame:

@@ -736,67 +736,17 @@ class MonteCarloResult:
         return np.power(np.maximum(self.growth, 0.0), 1.0 / years) - 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain-data summary (for ``--json``)."""
-        s = self.settings
-        terminal = self.terminal
-        q = (5, 25, 50, 75, 95)
-        pct = np.percentile(terminal, q)
-        cagr = np.percentile(self.annualised_returns(), q)
-        dd = np.percentile(self.max_drawdown, q)
-        years = s.years
-        out: dict[str, Any] = {
-            "paths": s.paths,
-            "years": years,
-            "block_months": s.block_months,
-            "seed": s.seed,
-            "start": self.step_dates[0].isoformat(),
-            "end": self.step_dates[-1].isoformat(),
-            "history": [self.history[0].isoformat(), self.history[1].isoformat()],
-            "policy": self.policy,
-            "initial_value": float(self.values[0, 0]),
-            "monthly_contribution": s.contribution,
-            "total_invested": float(self.invested[-1]),
-            "terminal_value": {
-                "mean": float(terminal.mean()),
-                **{f"p{k}": float(v) for k, v in zip(q, pct, strict=True)},
-            },
-            "annualised_return": {f"p{k}": float(v) for k, v in zip(q, cagr, strict=True)},
-            "max_drawdown": {f"p{k}": float(v) for k, v in zip(q, dd, strict=True)},
-            "probability_of_loss": float((terminal < self.invested[-1]).mean()),
-            "probability_depleted": float(self.depleted.mean()),
-            "rebalances_per_year": float(self.rebalances.mean() / years),
-            "mean_total_cost": float(self.costs.mean()),
-            "var": [],
-            "goals": [],
-            "notes": list(self.notes),
-        }
-        for level in s.levels:
-            for months in (12, None):
-                if months is not None and months > len(self.step_dates) - 1:
-                    continue
-                tail = self.tail(level, months)
-                out["var"].append(
-                    {
-                        "level": level,
-                        "months": tail.months,
-                        "var": tail.var,
-                        "cvar": tail.cvar,
-                        "var_fraction": tail.var_fraction,
-                        "cvar_fraction": tail.cvar_fraction,
-                    }
-                )
-        for goal in s.goals:
-            o = self.goal(goal)
-            out["goals"].append(
-                {
-                    "amount": goal.amount,
-                    "date": goal.when.isoformat(),
-                    "probability": o.probability,
-                    "probability_touched": o.probability_touched,
-                    "median_value": o.median_value,
-                }
-            )
-        return out
+        """Deprecated: use ``poise.report.monte_carlo_to_dict``."""
+        import warnings
+
+        from poise.report import monte_carlo_to_dict
+
+        warnings.warn(
+            "MonteCarloResult.to_dict() is deprecated; use poise.report.monte_carlo_to_dict()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return monte_carlo_to_dict(self)
 
 
 @contextmanager

@@ -13,7 +13,6 @@ drawdown saved against the return given up.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -228,27 +227,17 @@ class OverlayComparison:
         return float(self.without.metrics.cagr - self.with_overlay.metrics.cagr)
 
     def to_dict(self) -> dict[str, Any]:
-        def side(result: Any) -> dict[str, Any]:
-            m = result.metrics
-            return {
-                "final_value": float(result.final_value),
-                "cagr": _finite(m.cagr),
-                "volatility": _finite(m.volatility),
-                "max_drawdown": _finite(m.max_drawdown),
-                "rebalances": int(m.rebalances),
-                "total_cost": float(result.total_cost),
-                "taxes_paid": float(result.taxes_paid),
-            }
+        """Deprecated: use ``poise.report.overlay_to_dict``."""
+        import warnings
 
-        return {
-            "overlay": self.rules.describe(),
-            "kind": self.rules.kind.value,
-            "without": side(self.without),
-            "with_overlay": side(self.with_overlay),
-            "drawdown_saved": self.drawdown_saved,
-            "return_given_up": _finite(self.return_given_up),
-            "switches": [{"date": d.isoformat(), "reason": why} for d, why in self.switches],
-        }
+        from poise.report import overlay_to_dict
+
+        warnings.warn(
+            "OverlayComparison.to_dict() is deprecated; use poise.report.overlay_to_dict()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return overlay_to_dict(self)
 
 
 def backtest_overlay(
@@ -339,9 +328,3 @@ def backtest_overlay(
     return OverlayComparison(
         rules, plain, with_overlay, tuple((d, why) for d, why, _ in step.switches)
     )
-
-
-def _finite(value: float) -> float | None:
-    """A figure for JSON: None where it is not a finite number (e.g. CAGR below a year)."""
-    value = float(value)
-    return value if math.isfinite(value) else None

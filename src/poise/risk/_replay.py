@@ -134,17 +134,17 @@ class ReplayOutcome:
     total_cost: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "loss": float(self.loss),
-            "max_drawdown": float(self.max_drawdown),
-            "worst_day": self.worst_day.isoformat(),
-            "worst_day_return": float(self.worst_day_return),
-            "recovered_on": self.recovered_on.isoformat() if self.recovered_on else None,
-            "days_to_recover": self.days_to_recover,
-            "rebalances_in_window": self.rebalances,
-            "cost_in_window": float(self.total_cost),
-        }
+        """Deprecated: use ``poise.report.replay_outcome_to_dict``."""
+        import warnings
+
+        from poise.report import replay_outcome_to_dict
+
+        warnings.warn(
+            "ReplayOutcome.to_dict() is deprecated; use poise.report.replay_outcome_to_dict()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return replay_outcome_to_dict(self)
 
 
 @dataclass(frozen=True)
@@ -158,14 +158,17 @@ class ReplayResult:
     buy_and_hold: ReplayOutcome
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.window.name,
-            "label": self.window.label,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "with_rule": self.rule.to_dict(),
-            "buy_and_hold": self.buy_and_hold.to_dict(),
-        }
+        """Deprecated: use ``poise.report.replay_to_dict``."""
+        import warnings
+
+        from poise.report import replay_to_dict
+
+        warnings.warn(
+            "ReplayResult.to_dict() is deprecated; use poise.report.replay_to_dict()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return replay_to_dict(self)
 
 
 def _outcome(result: Any, start: pd.Timestamp, end: pd.Timestamp) -> ReplayOutcome:

@@ -296,7 +296,9 @@ def _pct(x: float | None) -> str:
 
 def montecarlo_blocks(montecarlo: Any) -> list[tuple[str, Any]]:
     """Report blocks for a Monte Carlo result: a summary table, the fan chart, the notes."""
-    d = montecarlo.to_dict()
+    from poise.report import monte_carlo_to_dict
+
+    d = monte_carlo_to_dict(montecarlo)
     tv = d["terminal_value"]
     rows = [
         ["paths × months", f"{d['paths']:,} × {12 * d['years']}"],
@@ -327,8 +329,9 @@ def attribution_blocks(attribution: Any) -> list[tuple[str, Any]]:
     """Report blocks for a backtest's attribution: CAPM table and scatter, Brinson-Fachler
     bars by group, contribution per asset and year."""
     from poise.analytics import daily_returns
+    from poise.report import backtest_attribution_to_dict
 
-    d = attribution.to_dict()
+    d = backtest_attribution_to_dict(attribution)
     rows = [
         ["alpha (annualised)", _pct(d["alpha"]), f"t = {d['alpha_t']:.2f}"],
         ["beta", f"{d['beta']:.3f}", f"t = {d['beta_t']:.2f}"],
@@ -409,7 +412,9 @@ def stress_report(
         blocks.append(("Hypothetical shocks", _table(rows, header)))
         blocks.append(("", shock_figure(shocks)))
     if overlay is not None:
-        d = overlay.to_dict()
+        from poise.report import overlay_to_dict
+
+        d = overlay_to_dict(overlay)
         rows = [
             [name, _pct(side["cagr"]), _pct(side["max_drawdown"]), f"{side['final_value']:,.0f}"]
             for name, side in (("without", d["without"]), ("with overlay", d["with_overlay"]))

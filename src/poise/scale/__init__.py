@@ -1,8 +1,10 @@
 """Many households at once: the vectorised book screen and batch planning on any
 ``concurrent.futures`` executor (this process, local processes, a Dask cluster).
 
-Doors (``poise batch rebalance``, the service's nightly run) call :func:`run_batch`; every
-plan comes from :func:`poise.app.rebalance`. Dask is imported only by :class:`DaskRunner`.
+Doors (``poise batch rebalance``, the service's nightly run) call :func:`run_batch` (a
+manifest of files) or :func:`plan_book` (a firm's households in the store, plans saved as
+proposed; the dashboard's "plan all breached" too); every plan comes from
+:func:`poise.app.rebalance`. Dask is imported only by :class:`DaskRunner`.
 """
 
 from poise.scale._batch import (
@@ -11,9 +13,12 @@ from poise.scale._batch import (
     DayPrices,
     HouseholdFiles,
     Progress,
+    StoredHousehold,
+    day_prices,
     plan_chunk,
     run_batch,
 )
+from poise.scale._book import BookOutcome, BookRequest, BookResult, firm_id, plan_book
 from poise.scale._manifest import Manifest, ManifestEntry, read_manifest
 from poise.scale._runners import (
     DaskRunner,
@@ -30,6 +35,9 @@ __all__ = [
     "BatchRequest",
     "BatchSummary",
     "Book",
+    "BookOutcome",
+    "BookRequest",
+    "BookResult",
     "DaskRunner",
     "DayPrices",
     "ExecutorRunner",
@@ -41,7 +49,11 @@ __all__ = [
     "Runner",
     "ScreenResult",
     "SerialExecutor",
+    "StoredHousehold",
     "book_of",
+    "day_prices",
+    "firm_id",
+    "plan_book",
     "plan_chunk",
     "read_manifest",
     "run_batch",

@@ -26,9 +26,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,8 @@ __all__ = [
     "DayPrices",
     "HouseholdFiles",
     "Progress",
+    "StoredHousehold",
+    "day_prices",
     "plan_chunk",
     "run_batch",
 ]
@@ -56,11 +58,22 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True, slots=True)
 class DayPrices:
-    """The day's price table (rows up to and including ``as_of``), shipped once per worker."""
+    """The day's price table (rows up to and including ``as_of``) and the same prices
+    prepared for planning (:class:`poise.app.PriceDay`: closes, history array, quality check
+    done once), shipped once per worker."""
 
     prices: pd.DataFrame
     as_of: date
     source: str
+    prepared: Any = None  # PriceDay; made from ``prices`` when None
+
+    def price_day(self) -> Any:
+        """The prepared prices (made here when the sender did not prepare them)."""
+        if self.prepared is not None:
+            return self.prepared
+        from poise.app import PriceDay
+
+        return PriceDay(self.prices, self.as_of, source=self.source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +88,21 @@ class HouseholdFiles:
     household_text: str | None = None
     holdings_text: str | None = None
     transactions_text: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHousehold:
+    """One stored household by value (``poise batch rebalance --firm``): its id, parsed model,
+    latest holdings and recorded transactions, and the name of the price table it is planned
+    with (a key of the shared day prices). ``error`` is set when it cannot be planned."""
+
+    index: int
+    household: str
+    model: Any = None  # Household
+    holdings: Any = None  # Holdings
+    transactions: tuple[Any, ...] | None = None
+    prices: str = ""
     error: str | None = None
 
 
@@ -145,36 +173,55 @@ class _Record:
     line: str | None  # None: not written (only-triggered, not triggered)
     triggered: bool
     ok: bool
+    plan: dict[str, Any] | None = None  # kept for the store: the plan's JSON object
+    legs: tuple[tuple[str, str, str, float, float, float], ...] = ()  # and its trades
 
 
 # ----------------------------------------------------------------------------- worker side
 
 
 def plan_chunk(
-    day_ref: Any, chunk: Sequence[HouseholdFiles], only_triggered: bool
+    day_ref: Any,
+    chunk: Sequence[HouseholdFiles | StoredHousehold],
+    only_triggered: bool,
+    keep: bool = False,
 ) -> list[_Record]:
-    """Plan one chunk of households (runs in a worker; never raises for a bad household)."""
+    """Plan one chunk of households (runs in a worker; never raises for a bad household).
+
+    ``day_ref`` stands for a :class:`DayPrices`, or a mapping of price-table names to them
+    (a :class:`StoredHousehold` names its table); ``keep`` returns each plan's object and
+    trades with its record (for saving them)."""
     from threadpoolctl import threadpool_limits
 
-    day: DayPrices = resolve(day_ref)
+    shared = resolve(day_ref)
+    days: Mapping[str, DayPrices] = {"": shared} if isinstance(shared, DayPrices) else shared
     with threadpool_limits(1):
-        parsed: list[tuple[HouseholdFiles, Any]] = []
+        parsed: list[tuple[HouseholdFiles | StoredHousehold, Any]] = []
         records: dict[int, _Record] = {}
-        for files in chunk:
+        for item in chunk:
             try:
-                parsed.append((files, _parse(files)))
+                parsed.append((item, _parse(item)))
             except Exception as exc:
-                records[files.index] = _error(files, exc)
-        plan_these = _screened(day, parsed) if only_triggered else None
-        for k, (files, inputs) in enumerate(parsed):
+                records[item.index] = _error(item, exc)
+        plan_these = _screened(days, parsed) if only_triggered else None
+        for k, (item, inputs) in enumerate(parsed):
             if plan_these is not None and not plan_these[k]:
-                records[files.index] = _Record(files.index, None, False, True)
+                records[item.index] = _Record(item.index, None, False, True)
                 continue
-            records[files.index] = _plan_one(day, files, inputs, only_triggered)
-    return [records[f.index] for f in chunk]
+            day = days[_prices_key(item)]
+            records[item.index] = _plan_one(day, item, inputs, only_triggered, keep)
+    return [records[item.index] for item in chunk]
 
 
-def _parse(files: HouseholdFiles) -> tuple[Any, Any, Any]:
+def _prices_key(item: HouseholdFiles | StoredHousehold) -> str:
+    return item.prices if isinstance(item, StoredHousehold) else ""
+
+
+def _parse(files: HouseholdFiles | StoredHousehold) -> tuple[Any, Any, Any]:
+    if isinstance(files, StoredHousehold):
+        if files.error is not None:
+            raise InputError(files.error)
+        return files.model, files.holdings, files.transactions
     from poise.io import (
         holdings_from_text,
         read_holdings,
@@ -201,34 +248,50 @@ def _parse(files: HouseholdFiles) -> tuple[Any, Any, Any]:
     return hh, lots, txs
 
 
-def _screened(day: DayPrices, parsed: Sequence[tuple[HouseholdFiles, Any]]) -> np.ndarray:
-    """Which parsed households the screen says to plan (all of them if it cannot screen)."""
+def _screened(
+    days: Mapping[str, DayPrices], parsed: Sequence[tuple[HouseholdFiles | StoredHousehold, Any]]
+) -> np.ndarray:
+    """Which parsed households the screen says to plan (all of them if it cannot screen),
+    screened per price table."""
     from poise.scale._screen import book_of, screen
 
-    try:
-        book, closes = book_of([(hh, lots) for _, (hh, lots, _) in parsed], day.prices, day.as_of)
-        return screen(book, closes).to_plan
-    except Exception:  # e.g. a target model that cannot be fitted: the plan will say why
-        return np.ones(len(parsed), dtype=bool)
+    keys = [_prices_key(item) for item, _ in parsed]
+    out = np.ones(len(parsed), dtype=bool)
+    for key in dict.fromkeys(keys):
+        rows = [k for k, kk in enumerate(keys) if kk == key]
+        day = days[key]
+        try:
+            book, closes = book_of(
+                [(parsed[k][1][0], parsed[k][1][1]) for k in rows], day.prices, day.as_of
+            )
+            out[rows] = screen(book, closes).to_plan
+        except Exception:  # e.g. a target model that cannot be fitted: the plan will say why
+            continue
+    return out
 
 
 def _plan_one(
-    day: DayPrices, files: HouseholdFiles, inputs: tuple[Any, Any, Any], only_triggered: bool
+    day: DayPrices,
+    files: HouseholdFiles | StoredHousehold,
+    inputs: tuple[Any, Any, Any],
+    only_triggered: bool,
+    keep: bool = False,
 ) -> _Record:
     from poise.app import RebalanceRequest, rebalance
     from poise.report import rebalance_to_dict
 
     hh, lots, txs = inputs
+    stored = isinstance(files, StoredHousehold)
     try:
         result = rebalance(
             RebalanceRequest(
                 household=hh,
                 holdings=lots,
-                prices=day.prices,
+                prices=day.price_day(),
                 as_of=day.as_of,
                 transactions=txs,
                 prices_source=day.source,
-                holdings_source=files.holdings,
+                holdings_source="holdings" if stored else files.holdings,
             )
         )
         plan = rebalance_to_dict(result)
@@ -238,10 +301,16 @@ def _plan_one(
     triggered = bool(plan["triggered"])
     if only_triggered and not triggered:
         return _Record(files.index, None, False, True)
-    return _Record(files.index, line, triggered, True)
+    if not keep:
+        return _Record(files.index, line, triggered, True)
+    legs = tuple(
+        (t.account, t.symbol, t.side.value, t.quantity, t.price, t.value)
+        for t in result.plan.trades
+    )
+    return _Record(files.index, line, triggered, True, plan, legs)
 
 
-def _error(files: HouseholdFiles, exc: BaseException) -> _Record:
+def _error(files: HouseholdFiles | StoredHousehold, exc: BaseException) -> _Record:
     if isinstance(exc, PoiseError):
         message = str(exc)
     else:
@@ -292,10 +361,15 @@ def run_batch(
     totals = _Totals(triggered=sum(t for _, t, _ in kept.values()))
     totals.errors = sum(not ok for _, _, ok in kept.values())
     chunks = [todo[k : k + request.chunk_size] for k in range(0, len(todo), request.chunk_size)]
+    job = _Job(
+        lambda chunk: [_files(request.manifest, i, e) for i, e in chunk],
+        request.only_triggered,
+        request.retries,
+    )
     with open(request.out, "a", encoding="utf-8") as sink:
         writer = _OrderedWriter(sink, len(chunks), totals)
         done = 0
-        for index, records in _run_chunks(runner, day, request, chunks):
+        for index, records in _run_chunks(runner, day, job, chunks):
             writer.add(index, records)
             done += len(records)
             if progress is not None:
@@ -316,19 +390,32 @@ def run_batch(
 
 
 def _day(request: BatchRequest) -> DayPrices:
-    table = request.prices
-    if request.as_of is None:
+    return day_prices(request.prices, request.as_of, request.prices_source)
+
+
+def day_prices(table: pd.DataFrame, as_of: date | None, source: str) -> DayPrices:
+    """The rows of ``table`` up to ``as_of`` (its last day when None).
+
+    Raises
+    ------
+    InputError
+        ``as_of`` is not a day of ``table`` (``field`` ``as_of``, ``source`` as given).
+    """
+    if as_of is None:
         on = table.index[-1].date()
     else:
-        on = request.as_of
+        on = as_of
         if pd.Timestamp(on) not in table.index:
             first, last = table.index[0].date(), table.index[-1].date()
             raise InputError(
                 f"no prices on {on} (the prices cover {first} to {last}); pick a trading day",
-                source=request.prices_source,
+                source=source,
                 field="as_of",
             )
-    return DayPrices(table.loc[: pd.Timestamp(on)], on, request.prices_source)
+    from poise.app import PriceDay
+
+    history = table.loc[: pd.Timestamp(on)]
+    return DayPrices(history, on, source, PriceDay(history, on, source=source))
 
 
 @dataclass
@@ -339,16 +426,27 @@ class _Totals:
 
 
 class _OrderedWriter:
-    """Writes chunks' records in chunk order as soon as every earlier chunk is in."""
+    """Writes chunks' records in chunk order as soon as every earlier chunk is in; ``finish``
+    (saving plans) sees each chunk's records first, in that order, and may replace them."""
 
-    def __init__(self, sink: Any, chunks: int, totals: _Totals) -> None:
+    def __init__(
+        self,
+        sink: Any,
+        chunks: int,
+        totals: _Totals,
+        finish: Callable[[list[_Record]], list[_Record]] | None = None,
+    ) -> None:
         self._sink, self._next, self._totals = sink, 0, totals
+        self._finish = finish
         self._waiting: dict[int, list[_Record]] = {}
 
     def add(self, index: int, records: list[_Record]) -> None:
         self._waiting[index] = records
         while self._next in self._waiting:
-            for record in self._waiting.pop(self._next):
+            ready = self._waiting.pop(self._next)
+            if self._finish is not None:
+                ready = self._finish(ready)
+            for record in ready:
                 if record.line is None:
                     continue
                 self._sink.write(record.line + "\n")
@@ -360,63 +458,70 @@ class _OrderedWriter:
 
 
 def _files(manifest: Manifest, index: int, entry: ManifestEntry) -> HouseholdFiles:
-    """Read one household's files here, to ship their text."""
+    """Read one household's files here, to ship their text. A file that cannot be read (missing,
+    a folder, unreadable, a spreadsheet, not UTF-8) makes the household an error record naming
+    the path as the manifest writes it and the manifest line."""
+    from poise.io._text import read_text_file
+
     texts: list[str | None] = []
-    for rel in (entry.household, entry.holdings, entry.transactions):
+    for rel, what in (
+        (entry.household, "TOML"),
+        (entry.holdings, "CSV"),
+        (entry.transactions, "CSV"),
+    ):
         if rel is None:
             texts.append(None)
             continue
         try:
-            texts.append(manifest.path(rel).read_bytes().decode("utf-8-sig"))
-        except FileNotFoundError:
-            message = f"{rel}: file not found; check the path (manifest line {entry.line})"
+            texts.append(read_text_file(manifest.path(rel), what))
+        except InputError as exc:
+            where = f"{exc.field}: " if exc.field else ""
+            message = f"{rel}: {where}{exc.message} (manifest line {entry.line})"
             return HouseholdFiles(
                 index, entry.household, entry.holdings, entry.transactions, error=message
-            )
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = "is not a UTF-8 text file" if isinstance(exc, UnicodeDecodeError) else exc
-            return HouseholdFiles(
-                index,
-                entry.household,
-                entry.holdings,
-                entry.transactions,
-                error=f"{rel}: cannot read the file ({reason})",
             )
     return HouseholdFiles(
         index, entry.household, entry.holdings, entry.transactions, texts[0], texts[1], texts[2]
     )
 
 
-@dataclass
-class _Task:
-    chunk: int
-    files: list[HouseholdFiles]
-    tries: int = 0
-    parts: list[list[_Record] | None] = field(default_factory=list)
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """How to run chunks: ``load`` turns a chunk's (index, entry) pairs into the households
+    shipped to a worker (here, in this process)."""
+
+    load: Callable[[Sequence[tuple[int, Any]]], list[HouseholdFiles | StoredHousehold]]
+    only_triggered: bool
+    retries: int
+    keep: bool = False
+
+
+_Item = HouseholdFiles | StoredHousehold
 
 
 def _run_chunks(
     runner: Runner,
-    day: DayPrices,
-    request: BatchRequest,
-    chunks: Sequence[Sequence[tuple[int, ManifestEntry]]],
+    day: Any,
+    job: _Job,
+    chunks: Sequence[Sequence[tuple[int, Any]]],
 ) -> Iterator[tuple[int, list[_Record]]]:
     """Yield (chunk number, its records) as chunks finish; at most a few chunks per worker
     are in flight, so memory stays bounded whatever the manifest's size."""
     if not chunks:
         return
     day_ref = runner.share(day)
-    in_flight: dict[Future[Any], tuple[int, list[HouseholdFiles], int]] = {}
+    in_flight: dict[Future[Any], tuple[int, list[_Item], int]] = {}
     pending = iter(enumerate(chunks))
     limit = max(2, 3 * runner.workers)
     split: dict[int, list[list[_Record] | None]] = {}  # chunk -> its singletons' records
 
-    def submit(number: int, files: list[HouseholdFiles], tries: int) -> None:
+    def submit(number: int, files: list[_Item], tries: int) -> None:
+        args = (day_ref, files, job.only_triggered, job.keep)
         try:
-            future = runner.submit(plan_chunk, day_ref, files, request.only_triggered)
+            future = runner.submit(plan_chunk, *args)
         except Exception:  # the pool broke since the last chunk: start a new one
             runner.recover()
-            future = runner.submit(plan_chunk, day_ref, files, request.only_triggered)
+            future = runner.submit(plan_chunk, *args)
         in_flight[future] = (number, files, tries)
 
     def fill() -> None:
@@ -425,9 +530,9 @@ def _run_chunks(
             if nxt is None:
                 return
             number, chunk = nxt
-            submit(number, [_files(request.manifest, i, e) for i, e in chunk], 0)
+            submit(number, job.load(chunk), 0)
 
-    def settle(number: int, files: list[HouseholdFiles], records: list[_Record]) -> bool:
+    def settle(number: int, files: list[_Item], records: list[_Record]) -> bool:
         """Record a finished task; True when its whole chunk is in (singletons gathered)."""
         if number not in split:
             finished_chunks[number] = records
@@ -445,13 +550,13 @@ def _run_chunks(
         fill()
         while in_flight:
             finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            again: list[tuple[int, list[HouseholdFiles], int]] = []
+            again: list[tuple[int, list[_Item], int]] = []
             for future in finished:
                 number, files, tries = in_flight.pop(future)
                 try:
                     records = future.result()
                 except Exception as exc:
-                    if tries + 1 < request.retries:
+                    if tries + 1 < job.retries:
                         again.append((number, files, tries + 1))
                         continue
                     records = [_error(f, _lost(exc)) for f in files]
@@ -474,8 +579,8 @@ def _run_chunks(
 
 
 def _resubmit_broken(
-    in_flight: dict[Future[Any], tuple[int, list[HouseholdFiles], int]],
-    submit: Callable[[int, list[HouseholdFiles], int], None],
+    in_flight: dict[Future[Any], tuple[int, list[_Item], int]],
+    submit: Callable[[int, list[_Item], int], None],
 ) -> None:
     """After the pool was rebuilt, send again the tasks that have not finished well (those of
     a broken pool fail without being at fault: their tries are not counted)."""

@@ -7,6 +7,8 @@ Other doors (the dashboard, order routes) add their routers to the app it return
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -54,7 +56,18 @@ def create_app(settings: Settings) -> FastAPI:
         audience=settings.audience,
         lifetime_seconds=settings.access_token_seconds,
     )
+    state = ServiceState(settings, engine, signer)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state.dispatcher.start()  # the order sender, when this process holds the lease
+        try:
+            yield
+        finally:
+            state.dispatcher.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="poise",
         summary="Portfolio rebalancing for households, as a service",
         version="1",
@@ -62,7 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
     )
-    app.state.poise = ServiceState(settings, engine, signer)
+    app.state.poise = state
     install_handlers(app)
     for router in (
         auth_router,

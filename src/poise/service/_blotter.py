@@ -39,10 +39,10 @@ from poise.execute import (
 )
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
 from poise.service._http import Conflict, documented
-from poise.service._orders import FillOut, _audit_fills, _status_after, _venue
+from poise.service._orders import FillOut
 from poise.service._plans import TRANSITIONS, set_status
-from poise.store import BrokerConnection, FirmScope, Plan, SqlOrderStore
-from poise.store import Household as HouseholdRow
+from poise.service._sending import audit_fills, status_after, venue_for
+from poise.store import BrokerConnection, FirmScope, HouseholdRow, PlanRow, SqlOrderStore
 from poise.store._orders import OrderFillRow, OrderIntentRow, OrderPlanRow, _intent, _utc
 
 __all__ = ["Blotter", "cancel_orders", "firm_orders", "router"]
@@ -53,7 +53,7 @@ ORDER_STATES = tuple(s.value for s in OrderState)
 """Every state an order can be in (new, submitting, ..., unknown)."""
 _CHUNK = 500
 _SENT = ("sent", "filled", "partially_filled", "rejected", "expired")
-"""Plan statuses a plan with orders can have."""
+"""PlanRow statuses a plan with orders can have."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +84,11 @@ def _firm_plans(scope: FirmScope, household: str | None) -> dict[str, _FirmPlan]
             select(HouseholdRow.id, HouseholdRow.name).where(HouseholdRow.firm_id == scope.firm_id)
         ).all()
     )
-    query = scope.select(Plan).where(Plan.status.in_(_SENT))
+    query = scope.select(PlanRow).where(PlanRow.status.in_(_SENT))
     if household:
-        query = query.where(Plan.household_id == household)
+        query = query.where(PlanRow.household_id == household)
     out = {}
-    for plan in scope.session.scalars(query.order_by(Plan.created_at.desc(), Plan.id.desc())):
+    for plan in scope.session.scalars(query.order_by(PlanRow.created_at.desc(), PlanRow.id.desc())):
         out[plan_digest({"id": plan.id})] = _FirmPlan(
             plan.id, plan.household_id, names.get(plan.household_id, plan.household_id), plan.status
         )
@@ -242,7 +242,7 @@ def cancel_orders(
         for intent in intents:
             by_plan.setdefault(intent.plan, []).append(intent)
         venues = {
-            digest: _venue(state, rows[connections[digest]], {})
+            digest: venue_for(state, rows[connections[digest]], {})
             for digest in by_plan
             if connections.get(digest) in rows
         }
@@ -258,7 +258,7 @@ def cancel_orders(
     stopped: list[Intent] = []
     for digest, mine in by_plan.items():
         plan = plans[digest]
-        store = SqlOrderStore(state.engine, _audit_fills(caller.firm_id, caller.email, plan.id))
+        store = SqlOrderStore(state.engine, audit_fills(caller.firm_id, caller.email, plan.id))
         venue = venues.get(digest)
         if venue is None:  # its connection is gone: stop what was never sent
             for intent in mine:
@@ -297,9 +297,9 @@ def _follow_plan(
     state: ServiceState, caller: Principal, plan_id: str, intents: Sequence[Intent]
 ) -> None:
     """Move the plan's status by what its orders did (as sending does)."""
-    status = _status_after(intents)
+    status = status_after(intents)
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         if status is not None and status in TRANSITIONS.get(plan.status, frozenset()):
             set_status(scope, plan, status, caller)
 

@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,6 +24,9 @@ from poise.store import (
     read_session,
     write_session,
 )
+
+if TYPE_CHECKING:
+    from poise.service._sending import OrderDispatcher
 
 __all__ = [
     "ROLE_RANK",
@@ -68,6 +72,19 @@ class ServiceState:
             per_address=settings.login_attempts_per_address,
             window_seconds=settings.login_window_seconds,
         )
+        self._dispatcher: OrderDispatcher | None = None
+        self._dispatcher_lock = threading.Lock()
+
+    @property
+    def dispatcher(self) -> OrderDispatcher:
+        """This process's order sender (made on first use; started by the app's start-up or by
+        the first send)."""
+        with self._dispatcher_lock:
+            if self._dispatcher is None:
+                from poise.service._sending import OrderDispatcher
+
+                self._dispatcher = OrderDispatcher(self)
+            return self._dispatcher
 
     def keyring(self) -> object:
         from poise.store._secrets import load_keys, make_ring

@@ -23,19 +23,19 @@ from poise.service._deps import Admin, Advisor, State, Viewer
 from poise.service._http import Limit, ObjectId, Offset, documented, reject_nul
 from poise.service._pages import Page
 from poise.store import (
-    Account,
+    AccountRow,
     BrokerConnection,
     CashBalance,
     FirmScope,
     HoldingsSnapshot,
+    HouseholdRow,
     LedgerTransaction,
     LotRow,
-    Plan,
+    PlanRow,
     SqlHouseholdStore,
     SqlLedgerStore,
     utcnow,
 )
-from poise.store import Household as HouseholdRow
 
 __all__ = ["household_document", "router"]
 
@@ -237,7 +237,9 @@ def sync_accounts(scope: FirmScope, household_id: str, household: Household) -> 
     connection survives an update that keeps the account)."""
     rows = {
         a.name: a
-        for a in scope.session.scalars(select(Account).where(Account.household_id == household_id))
+        for a in scope.session.scalars(
+            select(AccountRow).where(AccountRow.household_id == household_id)
+        )
     }
     wanted = {a.id: a.kind.value for a in household.accounts}
     for name, row in rows.items():
@@ -246,7 +248,7 @@ def sync_accounts(scope: FirmScope, household_id: str, household: Household) -> 
         else:
             row.kind = wanted[name]
     scope.session.add_all(
-        Account(household_id=household_id, name=name, kind=kind)
+        AccountRow(household_id=household_id, name=name, kind=kind)
         for name, kind in wanted.items()
         if name not in rows
     )
@@ -515,7 +517,7 @@ def export_household(household_id: ObjectId, caller: Viewer, state: State) -> di
             .order_by(LedgerTransaction.date, LedgerTransaction.id)
         )
         plans = scope.session.scalars(
-            scope.select(Plan).where(Plan.household_id == row.id).order_by(Plan.created_at)
+            scope.select(PlanRow).where(PlanRow.household_id == row.id).order_by(PlanRow.created_at)
         )
         return {
             "household": _detail(scope, row).model_dump(mode="json"),
@@ -556,7 +558,7 @@ AccountName = Annotated[str, PathParam(pattern=r"^[^\x00/]{1,100}$", description
 
 def _accounts_out(scope: FirmScope, household_id: str) -> list[AccountOut]:
     rows = scope.session.scalars(
-        select(Account).where(Account.household_id == household_id).order_by(Account.id)
+        select(AccountRow).where(AccountRow.household_id == household_id).order_by(AccountRow.id)
     )
     return [
         AccountOut(name=a.name, kind=a.kind, broker_connection=a.broker_connection_id) for a in rows
@@ -586,7 +588,9 @@ def link_account(
     with state.write(caller) as scope:
         scope.check_household(household_id)
         row = scope.session.scalar(
-            select(Account).where(Account.household_id == household_id, Account.name == account)
+            select(AccountRow).where(
+                AccountRow.household_id == household_id, AccountRow.name == account
+            )
         )
         if row is None:
             raise NotFoundError(f"no account {account}")

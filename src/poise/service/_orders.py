@@ -1,20 +1,25 @@
-"""Sending an approved plan to a broker connection (``POST /plans/{id}/orders``) and reading
+"""Sending an approved plan to broker connections (``POST /plans/{id}/orders``) and reading
 its orders and fills back (``GET /plans/{id}/orders``).
 
-The service does what ``poise orders submit`` does, synchronously: the plan's trades become
-one order per trade, sells before buys, each with the DESIGN ``client_order_id`` (``poise-`` +
-the first 12 hex digits of the sha256 of the plan's id + ``-`` + the leg); the intents are
-committed before anything is sent; the :class:`~poise.execute.OrderSender` sends them through
-the connection's venue and polls it until every order ended or a short bound passed. The plan
-moves ``approved`` → ``sent`` (audited with the connection) → ``filled``, ``partially_filled``
-or ``rejected`` by what filled; each new fill is audited in the transaction that records it.
-Sending a plan again sends nothing twice: the venue refuses a repeated id and the sender looks
-every possibly sent order up first.
+The plan's trades become one order per trade, sells before buys, each with the DESIGN
+``client_order_id`` (``poise-`` + the first 12 hex digits of the sha256 of the plan's id +
+``-`` + the leg). Each account's orders go to the broker connection the account is linked to
+(``PUT /households/{id}/accounts/{account}``); the request body's ``connection`` takes the
+orders of every account not linked (and names the plan's book). The routes are frozen when
+sending is first asked for. The intents are committed and the plan queued before anything is
+sent; whichever ``poise serve`` process holds the sender lease sends them with the
+:class:`~poise.execute.OrderSender` and polls the venues (see :mod:`poise.service._sending`),
+and the request waits for it, so the answer is the same whichever process received it. The
+plan moves ``approved`` → ``sent`` (audited with the connection) → ``filled``,
+``partially_filled`` or ``rejected`` by what filled; each new fill is audited in the
+transaction that records it. Sending a plan again sends nothing twice: the venue refuses a
+repeated id and the sender looks every possibly sent order up first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
@@ -22,11 +27,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from poise._errors import BrokerError
-from poise.execute import Intent, OrderSender, PreTradeRules, Venue, orders_for_trades, plan_digest
-from poise.model import Fill, Holdings, Side, Trade
+from poise.execute import Intent, OrderSender, orders_for_trades, plan_digest
+from poise.model import Holdings, Trade
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
 from poise.service._http import Conflict, ObjectId, documented
 from poise.service._plans import (
@@ -36,17 +40,29 @@ from poise.service._plans import (
     replay_response,
     set_status,
 )
-from poise.store import BrokerConnection, FirmScope, Plan, PlanTrade, SqlLedgerStore, SqlOrderStore
+from poise.service._sending import (
+    SEND_TIMEOUT,
+    group_key,
+    plan_keys,
+    plan_trades,
+    split_orders,
+    venue_for,
+)
+from poise.store import (
+    AccountRow,
+    BrokerConnection,
+    FirmScope,
+    PlanRow,
+    SendRequestRow,
+    SqlLedgerStore,
+    SqlOrderStore,
+    read_session,
+)
 from poise.store._orders import OrderPlanRow
 
 __all__ = ["orders_of_plan", "router", "send_plan"]
 
 router = APIRouter(tags=["orders"])
-
-POLL_INTERVAL = 0.05
-"""Seconds between look-ups at the venue while orders are open."""
-SEND_TIMEOUT = 20.0
-"""Seconds a request waits for the orders to end; open ones are finished by sending again."""
 
 _SENDABLE = frozenset({"approved", "sent", "partially_filled", "filled"})
 
@@ -88,104 +104,95 @@ class PlanOrdersOut(BaseModel):
 
 
 def _book(plan_id: str, connection_id: str) -> str:
-    # the book names the connection too: a plan is sent through one connection only
+    # the book names the default connection too: a plan is sent through one request only
     return f"plan:{plan_id}@{connection_id}"
 
 
-def _venue(state: ServiceState, connection: BrokerConnection, prices: dict[str, float]) -> Venue:
-    if connection.kind == "paper":
-        from poise.broker import PaperVenue, paper_url
-
-        home = state.settings.home
-        home.mkdir(parents=True, exist_ok=True)
-        return PaperVenue(paper_url(home), prices)
-    from poise.broker import AlpacaVenue
-    from poise.store._secrets import decrypt_secret
-
-    if connection.secret is None:
-        raise Conflict("this alpaca connection has no keys; add them again")
-    keys = decrypt_secret(state.keyring(), connection.secret)  # type: ignore[arg-type]
-    return AlpacaVenue(keys["api_key"], keys["api_secret"])
-
-
-def _audit_fills(firm_id: int, actor: str, plan_id: str) -> Any:
-    def audit(session: Session, intent: Intent, fills: Sequence[Fill]) -> None:
-        scope = FirmScope(session, firm_id, actor)
-        for f in fills:
-            scope.audit(
-                "order.fill",
-                f"plan:{plan_id}",
-                {
-                    "client_order_id": intent.client_order_id,
-                    "execution_id": f.execution_id,
-                    "side": f.side.value,
-                    "symbol": f.symbol,
-                    "quantity": f.quantity,
-                    "price": f.price,
-                },
-            )
-
-    return audit
-
-
-def _status_after(intents: Sequence[Intent]) -> str | None:
-    """The plan's status by what filled (None: orders still open and nothing filled)."""
-    filled = [i for i in intents if i.filled_quantity > 0]
-    if all(i.state.value == "filled" for i in intents):
-        return "filled"
-    if not all(i.state.ended for i in intents):
-        return "partially_filled" if filled else None
-    return "partially_filled" if filled else "rejected"
-
-
 def _orders_body(
-    store: SqlOrderStore, plan: Plan, connection: str | None, status: str
+    store: SqlOrderStore, plan: PlanRow, connection: str | None, status: str
 ) -> dict[str, Any]:
     from poise.report import intent_to_dict
 
-    digest = plan_digest({"id": plan.id})
+    with read_session(store.engine) as session:
+        keys = plan_keys(session, plan.id)
     fills: dict[str, list[dict[str, Any]]] = {}
-    for f in store.fills(digest):
-        fills.setdefault(f.client_order_id, []).append(
-            {
-                "execution_id": f.execution_id,
-                "quantity": f.quantity,
-                "price": f.price,
-                "filled_at": f.filled_at.isoformat(),
-            }
-        )
+    intents: list[Intent] = []
+    for key in keys:
+        for f in store.fills(key):
+            fills.setdefault(f.client_order_id, []).append(
+                {
+                    "execution_id": f.execution_id,
+                    "quantity": f.quantity,
+                    "price": f.price,
+                    "filled_at": f.filled_at.isoformat(),
+                }
+            )
+        intents.extend(store.intents(key))
+    intents.sort(key=lambda i: i.order.leg)
     orders = [
-        {**intent_to_dict(i), "fills": fills.get(i.client_order_id, [])}
-        for i in store.intents(digest)
+        {
+            **intent_to_dict(i),
+            "connection": i.plan.partition("@")[2] or connection,
+            "fills": fills.get(i.client_order_id, []),
+        }
+        for i in intents
     ]
     return {"plan_id": plan.id, "status": status, "connection": connection, "orders": orders}
 
 
 def _sent_connection(store: SqlOrderStore, plan_id: str) -> str | None:
-    with store.engine.connect() as conn:
-        book = conn.scalar(
+    """The default connection the plan was sent through (None: not sent)."""
+    with read_session(store.engine) as session:
+        request = session.get(SendRequestRow, plan_id)
+        if request is not None:
+            return request.connection
+        book = session.scalar(  # sent before the send queue existed
             select(OrderPlanRow.book).where(OrderPlanRow.plan == plan_digest({"id": plan_id}))
         )
     return None if book is None else str(book).rpartition("@")[2]
 
 
+def _routes(
+    scope: FirmScope, plan: PlanRow, trades: Sequence[Trade], default: str
+) -> dict[str, str]:
+    """Each of the plan's accounts linked to a connection other than ``default``, with it."""
+    accounts = {t.account for t in trades}
+    rows = scope.session.scalars(
+        select(AccountRow).where(
+            AccountRow.household_id == plan.household_id,
+            AccountRow.broker_connection_id.is_not(None),
+        )
+    )
+    return {
+        a.name: str(a.broker_connection_id)
+        for a in rows
+        if a.name in accounts and a.broker_connection_id != default
+    }
+
+
 def send_plan(
     state: ServiceState, caller: Principal, plan_id: str, connection_id: str
 ) -> tuple[int, dict[str, Any]]:
-    """Send plan ``plan_id`` through broker connection ``connection_id``, wait for its orders
-    and record their fills; returns the HTTP status (201 when this call sent it first, else
-    200) and the :class:`PlanOrdersOut` body.
+    """Send plan ``plan_id``: each account's orders through the broker connection the account
+    is linked to, the others through ``connection_id``; wait for its orders and return the HTTP
+    status (201 when this call asked for the sending first, else 200) and the
+    :class:`PlanOrdersOut` body.
+
+    The intents are committed and the request queued here; the process holding the sender
+    lease (this one or another, see :mod:`poise.service._sending`) sends them. The call waits
+    up to ``SEND_TIMEOUT`` seconds for every order to end; open ones are followed up by the
+    sender (and shown by ``GET``).
 
     Raises ``NotFoundError`` (404) for a plan or connection of another firm, :class:`Conflict`
     (409) for a plan that is not approved (or sent), whose household, holdings or prices
-    changed, or that was sent through another connection.
+    changed, or that was sent through another connection; ``BrokerError`` (502) when the
+    sender failed.
     """
-    store = SqlOrderStore(state.engine, _audit_fills(caller.firm_id, caller.email, plan_id))
+    store = SqlOrderStore(state.engine)
     digest = plan_digest({"id": plan_id})
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
-        connection = scope.get(BrokerConnection, connection_id)
-        kind = connection.kind
+        plan = scope.get(PlanRow, plan_id)
+        scope.get(BrokerConnection, connection_id)
         if plan.status not in _SENDABLE:
             raise Conflict(f"the plan is {plan.status}; only an approved plan can be sent")
         sent_through = _sent_connection(store, plan_id)
@@ -194,41 +201,69 @@ def send_plan(
         first = plan.status == "approved"
         if first:
             check_plan_current(scope, plan)
-        rows = scope.session.scalars(
-            select(PlanTrade).where(PlanTrade.plan_id == plan.id).order_by(PlanTrade.leg)
-        ).all()
-        trades = [
-            Trade(r.account, r.symbol, Side(r.side), r.quantity, r.price, 0.0, "") for r in rows
-        ]
+        if plan.status == "filled":
+            return 200, _orders_body(store, plan, connection_id, plan.status)
+        trades = plan_trades(scope, plan)
+        request = scope.session.get(SendRequestRow, plan_id)
+        if request is not None:
+            routes = dict(request.routes)
+        else:
+            routes = _routes(scope, plan, trades, connection_id)
+        prices = {t.symbol: t.price for t in trades}
+        groups = split_orders(orders_for_trades(trades, digest), routes, connection_id)
+        venues = {
+            c: venue_for(state, scope.get(BrokerConnection, c), prices) for c in groups
+        }  # 404/409/503 now rather than in the sender
         record = SqlLedgerStore(scope).holdings(plan.household_id)
         holdings = record.holdings if record is not None else Holdings((), {})
         as_of = plan.as_of
-        if plan.status == "filled":
-            return 200, _orders_body(store, plan, connection_id, plan.status)
-        if first:
+    for connection, orders in groups.items():
+        OrderSender(store, venues[connection]).add_plan(
+            group_key(digest, connection, connection_id),
+            _book(plan_id, connection_id),
+            as_of,
+            orders,
+            holdings,
+        )
+    with state.write(caller) as scope:
+        plan = scope.get(PlanRow, plan_id)
+        if plan.status == "approved":
             set_status(scope, plan, "sent", caller)
             scope.audit(
                 "plan.send",
                 f"plan:{plan.id}",
-                {"broker_connection": connection_id, "kind": kind, "orders": len(trades)},
+                {
+                    "broker_connection": connection_id,
+                    "kind": scope.get(BrokerConnection, connection_id).kind,
+                    "orders": len(trades),
+                    "routes": routes,
+                },
             )
-        venue = _venue(state, connection, {t.symbol: t.price for t in trades})
-    slip = getattr(venue, "slippage_bps", None)
-    rules = PreTradeRules(
-        min_notional=1.0,
-        require_open_market=True,
-        price_buffer_bps=float(slip) if slip is not None else 50.0,
-    )
-    sender = OrderSender(store, venue, rules, poll_interval=POLL_INTERVAL, timeout=SEND_TIMEOUT)
-    sender.add_plan(
-        digest, _book(plan_id, connection_id), as_of, orders_for_trades(trades, digest), holdings
-    )
-    intents = sender.run(digest)
-    status = _status_after(intents)
-    with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
-        if status is not None and status != plan.status:
-            set_status(scope, plan, status, caller)
+        request = scope.session.get(SendRequestRow, plan_id)
+        if request is None:
+            scope.session.add(
+                SendRequestRow(
+                    plan_id=plan_id,
+                    firm_id=caller.firm_id,
+                    user_id=caller.user_id,
+                    actor=caller.email,
+                    connection=connection_id,
+                    routes=routes,
+                    state="pending",
+                    error="",
+                    requested_at=datetime.now(UTC),
+                )
+            )
+        elif request.state == "done" and plan.status != "filled":
+            request.state, request.error = "pending", ""
+    dispatcher = state.dispatcher
+    dispatcher.start()
+    dispatcher.wake()
+    done = dispatcher.wait(plan_id, SEND_TIMEOUT)
+    if done is not None and done.error and done.state != "done":
+        raise BrokerError(done.error)
+    with state.read(caller) as scope:
+        plan = scope.get(PlanRow, plan_id)
         return (201 if first else 200), _orders_body(store, plan, connection_id, plan.status)
 
 
@@ -237,7 +272,7 @@ def orders_of_plan(state: ServiceState, caller: Principal, plan_id: str) -> dict
     (no orders before it is sent); ``NotFoundError`` for another firm's plan."""
     store = SqlOrderStore(state.engine)
     with state.read(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         return _orders_body(store, plan, _sent_connection(store, plan_id), plan.status)
 
 

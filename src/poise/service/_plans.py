@@ -12,7 +12,7 @@ Status machine::
 
 from __future__ import annotations
 
-import math
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -25,21 +25,22 @@ from sqlalchemy.exc import IntegrityError
 from poise._errors import InputError
 from poise.app import cash_flows, rebalance, stored_request
 from poise.plan import CashFlow
-from poise.report import rebalance_to_dict
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
 from poise.service._http import Conflict, Limit, ObjectId, Offset, documented
 from poise.service._pages import Page
 from poise.service._prices import prices_digest, resolve_prices
 from poise.store import (
     FirmScope,
+    HouseholdRow,
     IdempotencyRecord,
-    Plan,
-    PlanTrade,
+    PlanRow,
     SqlHouseholdStore,
     SqlLedgerStore,
+    price_day,
+    proposed_plan,
+    save_plan,
     utcnow,
 )
-from poise.store import Household as HouseholdRow
 
 __all__ = [
     "TRANSITIONS",
@@ -109,7 +110,7 @@ class PlanOut(BaseModel):
     trades: list[dict[str, Any]]
 
 
-def plan_out(plan: Plan) -> dict[str, Any]:
+def plan_out(plan: PlanRow) -> dict[str, Any]:
     """A stored plan as the API returns it."""
     return {
         **plan.body,
@@ -122,7 +123,7 @@ def plan_out(plan: Plan) -> dict[str, Any]:
     }
 
 
-def check_plan_current(scope: FirmScope, plan: Plan) -> None:
+def check_plan_current(scope: FirmScope, plan: PlanRow) -> None:
     """Raise :class:`Conflict` (409) when the household, its holdings or the prices changed
     since the plan was made: re-plan first."""
     household = scope.get(HouseholdRow, plan.household_id)
@@ -138,7 +139,7 @@ def check_plan_current(scope: FirmScope, plan: Plan) -> None:
         raise Conflict(f"{' and '.join(changed)} changed since this plan was made; make a new plan")
 
 
-def set_status(scope: FirmScope, plan: Plan, status: str, principal: Principal) -> None:
+def set_status(scope: FirmScope, plan: PlanRow, status: str, principal: Principal) -> None:
     """Move ``plan`` to ``status`` along :data:`TRANSITIONS` (409 otherwise) and audit it."""
     if status not in TRANSITIONS.get(plan.status, frozenset()):
         raise Conflict(f"the plan is {plan.status}; it cannot become {status}")
@@ -246,47 +247,13 @@ def create_plan(
             flows=flows,
             force=body.force,
         )
-    result = rebalance(stored.request)
-    out = rebalance_to_dict(result)
-    if not _finite(out):
-        raise InputError("the plan holds non-finite numbers; check the prices", field="prices")
+    # the day's prices prepared once (closes, history, quality check) for every plan of it
+    day = price_day(table, body.as_of)
+    result = rebalance(replace(stored.request, prices=day))
+    proposed = proposed_plan(stored, result, prices_name=prices_name, prices_digest=table.digest)
     try:
         with state.write(caller) as scope:
-            plan = Plan(
-                household_id=household_id,
-                snapshot_id=stored.holdings.snapshot,
-                household_version=stored.household.version,
-                prices_name=prices_name,
-                prices_digest=table.digest,
-                as_of=result.plan.as_of,
-                status="proposed",
-                body=out,
-                created_by=caller.user_id,
-            )
-            scope.add(plan)
-            scope.session.add_all(
-                PlanTrade(
-                    plan_id=plan.id,
-                    leg=i,
-                    account=t.account,
-                    symbol=t.symbol,
-                    side=t.side.value,
-                    quantity=t.quantity,
-                    price=t.price,
-                    value=t.value,
-                )
-                for i, t in enumerate(result.plan.trades, start=1)
-            )
-            scope.audit(
-                "plan.create",
-                f"plan:{plan.id}",
-                {
-                    "household": household_id,
-                    "trades": len(result.plan.trades),
-                    "triggered": result.plan.triggered,
-                    "prices_digest": table.digest,
-                },
-            )
+            plan = save_plan(scope, proposed, created_by=caller.user_id)
             response = plan_out(plan)
             remember_response(scope, caller, idempotency_key, path, 201, response)
     except IntegrityError:
@@ -296,16 +263,6 @@ def create_plan(
             raise
         return again
     return JSONResponse(status_code=201, content=response)
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_finite(v) for v in value)
-    return True
 
 
 @router.get(
@@ -323,11 +280,11 @@ def list_plans(
     offset: Offset = 0,
 ) -> Page[PlanOut]:
     with state.read(caller) as scope:
-        query = scope.select(Plan).order_by(Plan.created_at.desc(), Plan.id)
+        query = scope.select(PlanRow).order_by(PlanRow.created_at.desc(), PlanRow.id)
         if household_id is not None:
-            query = query.where(Plan.household_id == household_id)
+            query = query.where(PlanRow.household_id == household_id)
         if status is not None:
-            query = query.where(Plan.status == status)
+            query = query.where(PlanRow.status == status)
         rows, total = scope.page(query, limit=limit, offset=offset)
         return Page(
             items=[PlanOut.model_validate(plan_out(p)) for p in rows],
@@ -345,7 +302,7 @@ def list_plans(
 )
 def get_plan(plan_id: ObjectId, caller: Viewer, state: State) -> dict[str, Any]:
     with state.read(caller) as scope:
-        return plan_out(scope.get(Plan, plan_id))
+        return plan_out(scope.get(PlanRow, plan_id))
 
 
 @router.post(
@@ -358,7 +315,7 @@ def approve_plan(plan_id: ObjectId, caller: Advisor, state: State) -> dict[str, 
     """409 when the plan is not proposed, or its household, holdings or prices changed since
     it was made."""
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         if plan.status != "proposed":
             raise Conflict(f"the plan is {plan.status}; only a proposed plan can be approved")
         check_plan_current(scope, plan)
@@ -374,7 +331,7 @@ def approve_plan(plan_id: ObjectId, caller: Advisor, state: State) -> dict[str, 
 )
 def reject_plan(plan_id: ObjectId, caller: Advisor, state: State) -> dict[str, Any]:
     with state.write(caller) as scope:
-        plan = scope.get(Plan, plan_id)
+        plan = scope.get(PlanRow, plan_id)
         if plan.status not in ("proposed", "approved"):
             raise Conflict(f"the plan is {plan.status}; it can no longer be rejected")
         set_status(scope, plan, "rejected", caller)

@@ -18,7 +18,7 @@ from poise.store._migrate import alembic_config, open_store, upgrade
 from poise.store._models import (
     PLAN_STATUSES,
     ROLES,
-    Account,
+    AccountRow,
     ApiToken,
     AuditEvent,
     AuthSession,
@@ -26,11 +26,11 @@ from poise.store._models import (
     CashBalance,
     Firm,
     HoldingsSnapshot,
-    Household,
+    HouseholdRow,
     IdempotencyRecord,
     LedgerTransaction,
     LotRow,
-    Plan,
+    PlanRow,
     PlanTrade,
     PriceSet,
     RefreshToken,
@@ -48,6 +48,14 @@ from poise.store._orders import (
     SqlBarCache,
     SqlOrderStore,
 )
+from poise.store._plans import PlanLeg, ProposedPlan, proposed_plan, save_plan
+from poise.store._prices import (
+    PriceTable,
+    digest_text,
+    price_day,
+    prices_digest,
+    resolve_prices,
+)
 from poise.store._scope import (
     FirmScope,
     SqlHouseholdStore,
@@ -56,14 +64,34 @@ from poise.store._scope import (
     parse_household,
     positions_of,
 )
+from poise.store._sending import LEASE_NAME, SenderLease, SenderLeaseRow, SendRequestRow
 from poise.store._url import normalize_database_url, poise_home, resolve_database_url
+
+# Former names of the rows, before they were renamed so that no store name clashes with a
+# poise.model value (Account, Household, Plan): importable, not exported.
+_RENAMED = {"Account": "AccountRow", "Household": "HouseholdRow", "Plan": "PlanRow"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _RENAMED:
+        import warnings
+
+        warnings.warn(
+            f"poise.store.{name} is deprecated; use poise.store.{_RENAMED[name]}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "LEASE_NAME",
     "NAMING_CONVENTION",
     "PLAN_STATUSES",
     "ROLES",
-    "Account",
+    "AccountRow",
     "ApiToken",
     "AuditEvent",
     "AuthSession",
@@ -75,24 +103,31 @@ __all__ = [
     "Firm",
     "FirmScope",
     "HoldingsSnapshot",
-    "Household",
+    "HouseholdRow",
     "IdempotencyRecord",
     "LedgerTransaction",
     "LotRow",
     "OrderFillRow",
     "OrderIntentRow",
     "OrderPlanRow",
-    "Plan",
+    "PlanLeg",
+    "PlanRow",
     "PlanTrade",
     "PriceBarRow",
     "PriceSet",
+    "PriceTable",
+    "ProposedPlan",
     "RefreshToken",
+    "SendRequestRow",
+    "SenderLease",
+    "SenderLeaseRow",
     "SqlBarCache",
     "SqlHouseholdStore",
     "SqlLedgerStore",
     "SqlOrderStore",
     "User",
     "alembic_config",
+    "digest_text",
     "is_parsed",
     "is_sqlite",
     "make_engine",
@@ -102,8 +137,13 @@ __all__ = [
     "parse_household",
     "poise_home",
     "positions_of",
+    "price_day",
+    "prices_digest",
+    "proposed_plan",
     "read_session",
     "resolve_database_url",
+    "resolve_prices",
+    "save_plan",
     "upgrade",
     "utcnow",
     "write_session",

@@ -34,7 +34,7 @@ from poise.store._base import Base
 __all__ = [
     "PLAN_STATUSES",
     "ROLES",
-    "Account",
+    "AccountRow",
     "ApiToken",
     "AuditEvent",
     "AuthSession",
@@ -42,11 +42,11 @@ __all__ = [
     "CashBalance",
     "Firm",
     "HoldingsSnapshot",
-    "Household",
+    "HouseholdRow",
     "IdempotencyRecord",
     "LedgerTransaction",
     "LotRow",
-    "Plan",
+    "PlanRow",
     "PlanTrade",
     "PriceSet",
     "RefreshToken",
@@ -167,7 +167,7 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class Household(Base):
+class HouseholdRow(Base):
     """A household: ``document`` is its TOML's tables as JSON (the same keys)."""
 
     __tablename__ = "households"
@@ -181,7 +181,7 @@ class Household(Base):
     updated_at: Mapped[datetime] = _created()
 
 
-class Account(Base):
+class AccountRow(Base):
     """A household's account, and the broker connection its orders go to."""
 
     __tablename__ = "accounts"
@@ -278,7 +278,7 @@ class PriceSet(Base):
     updated_at: Mapped[datetime] = _created()
 
 
-class Plan(Base):
+class PlanRow(Base):
     """A rebalance plan: the ``poise rebalance --json`` object in ``body``, its status, and
     what it was made from (holdings snapshot, household version, prices digest), so approving
     or sending it after any of them changed can be refused."""

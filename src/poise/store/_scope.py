@@ -25,13 +25,13 @@ from poise.store._models import (
     CashBalance,
     Firm,
     HoldingsSnapshot,
+    HouseholdRow,
     IdempotencyRecord,
     LedgerTransaction,
     LotRow,
-    Plan,
+    PlanRow,
     PriceSet,
 )
-from poise.store._models import Household as HouseholdRow
 from poise.tax import Transaction
 
 __all__ = [
@@ -43,7 +43,7 @@ __all__ = [
     "positions_of",
 ]
 
-FirmOwned = TypeVar("FirmOwned", HouseholdRow, Plan, PriceSet, BrokerConnection, AuditEvent)
+FirmOwned = TypeVar("FirmOwned", HouseholdRow, PlanRow, PriceSet, BrokerConnection, AuditEvent)
 
 _CACHE_SIZE = 4096
 _cache: OrderedDict[tuple[str, int], Household] = OrderedDict()

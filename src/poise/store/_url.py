@@ -8,23 +8,13 @@ lives").
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from poise._errors import InputError
+from poise._home import poise_home
 
 __all__ = ["normalize_database_url", "poise_home", "resolve_database_url"]
 
 _SCHEMES = ("sqlite", "postgresql")
-
-
-def poise_home() -> Path:
-    """``POISE_HOME``, else the platform's user data folder for poise (not created here)."""
-    env = os.environ.get("POISE_HOME")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("poise", appauthor=False))
 
 
 def resolve_database_url(explicit: str | None = None) -> str:

@@ -27,11 +27,11 @@ from poise.store import (
     CashBalance,
     FirmScope,
     HoldingsSnapshot,
+    HouseholdRow,
     LotRow,
-    Plan,
+    PlanRow,
     parse_household,
 )
-from poise.store import Household as HouseholdRow
 
 __all__ = ["BookData", "load_book", "prices_for"]
 
@@ -134,9 +134,9 @@ def _plans(scope: FirmScope) -> tuple[dict[str, str], dict[str, date]]:
     latest: dict[str, str] = {}
     done: dict[str, date] = {}
     rows = scope.session.execute(
-        select(Plan.household_id, Plan.status, Plan.as_of)
-        .where(Plan.firm_id == scope.firm_id)
-        .order_by(Plan.created_at, Plan.id)
+        select(PlanRow.household_id, PlanRow.status, PlanRow.as_of)
+        .where(PlanRow.firm_id == scope.firm_id)
+        .order_by(PlanRow.created_at, PlanRow.id)
     )
     for household_id, status, as_of in rows:
         latest[household_id] = status

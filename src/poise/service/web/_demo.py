@@ -20,8 +20,15 @@ from sqlalchemy import Engine, select
 from poise._errors import InputError
 from poise.io import holdings_from_text
 from poise.service._households import household_document
-from poise.store import Firm, FirmScope, SqlLedgerStore, User, parse_household, write_session
-from poise.store import Household as HouseholdRow
+from poise.store import (
+    Firm,
+    FirmScope,
+    HouseholdRow,
+    SqlLedgerStore,
+    User,
+    parse_household,
+    write_session,
+)
 from poise.store._admin import create_firm, create_user
 from poise.store._passwords import hash_password
 

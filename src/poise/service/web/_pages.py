@@ -57,12 +57,12 @@ from poise.store import (
     ApiToken,
     AuditEvent,
     BrokerConnection,
-    Plan,
+    HouseholdRow,
+    PlanRow,
     SqlHouseholdStore,
     SqlLedgerStore,
     User,
 )
-from poise.store import Household as HouseholdRow
 from poise.store._audit import event_to_dict, verify_chain
 
 __all__ = ["install_dashboard", "router"]
@@ -365,13 +365,21 @@ def plan_breached(request: Request, csrf_token: CsrfField = None) -> Response:
     with state.read(caller.principal) as scope:
         book = load_book(scope)
     todo = [r for r in book.rows if r.triggered and r.plan_status not in ("proposed", "approved")]
-    made, failed = 0, []
-    for row in todo:
-        try:
-            create_plan(row.id, PlanRequest(), caller.principal, state, None)
-            made += 1
-        except (PoiseError, Conflict) as exc:
-            failed.append(f"{row.name}: {exc}")
+    from poise.scale import BookRequest, plan_book
+
+    principal = caller.principal
+    outcome = plan_book(
+        state.engine,
+        BookRequest(
+            firm_id=principal.firm_id,
+            household_ids=[r.id for r in todo],
+            actor=principal.email,
+            created_by=principal.user_id,
+        ),
+    )
+    names = {r.id: r.name for r in todo}
+    made = len(outcome.plan_ids)
+    failed = [f"{names[o.household]}: {o.error}" for o in outcome.outcomes if o.error]
     text = f"{made} plan{'s' if made != 1 else ''} proposed"
     if failed:
         text += f"; {len(failed)} failed ({'; '.join(failed[:3])})"
@@ -400,9 +408,9 @@ def _household_context(request: Request, caller: PageCaller, household_id: str) 
         transactions = ledger.transactions(household_id)
         prices_name, table = prices_for(scope, row.prices, scope.firm().prices)
         latest = scope.session.scalar(
-            scope.select(Plan)
-            .where(Plan.household_id == household_id)
-            .order_by(Plan.created_at.desc(), Plan.id.desc())
+            scope.select(PlanRow)
+            .where(PlanRow.household_id == household_id)
+            .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
             .limit(1)
         )
         plan = plan_out(latest) if latest is not None else None
@@ -497,7 +505,7 @@ def propose(request: Request, household_id: str, csrf_token: CsrfField = None) -
 
 def _plan_household(request: Request, caller: PageCaller, plan_id: str) -> str:
     with _state(request).read(caller.principal) as scope:
-        return scope.get(Plan, _valid_id(plan_id)).household_id
+        return scope.get(PlanRow, _valid_id(plan_id)).household_id
 
 
 @router.post("/plans/{plan_id}/approve")
@@ -592,11 +600,13 @@ def _orders_context(
                 "household_name": names.get(p.household_id, p.household_id),
             }
             for p in scope.session.scalars(
-                scope.select(Plan)
+                scope.select(PlanRow)
                 .where(
-                    Plan.status.in_(("approved", "sent", "filled", "partially_filled", "expired"))
+                    PlanRow.status.in_(
+                        ("approved", "sent", "filled", "partially_filled", "expired")
+                    )
                 )
-                .order_by(Plan.created_at.desc(), Plan.id.desc())
+                .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
                 .limit(500)
             )
         ]

@@ -1,0 +1,417 @@
+"""The service's order sender: one per store, whichever ``poise serve`` process holds the lease.
+
+Every service process runs an :class:`OrderDispatcher` with two threads:
+
+- the **keeper** takes or renews the sender lease (:class:`poise.store.SenderLease`) every
+  ``RENEW_SECONDS``; a lease lasts ``LEASE_SECONDS`` past its last renewal, so when the
+  holder dies (killed, crashed, cut off) another process takes over within about
+  ``LEASE_SECONDS + RENEW_SECONDS`` seconds;
+- the **worker**, while this process holds the lease, first *recovers*: looks up, by
+  ``client_order_id``, every order of every unfinished send request that may have reached a
+  venue and adopts what the venue says; then it works the queue (``send_requests``, oldest
+  first), sending each plan with the :class:`~poise.execute.OrderSender` through the broker
+  connection of each account (frozen when sending was asked for). A request is ``done`` once
+  every order of its plan has ended; one whose orders are still open (or ``unknown``) is tried
+  again after ``RETRY_SECONDS``.
+
+The worker checks the lease before every send and every look-up round (the sender's
+``guard``), so a process that lost the lease stops within a round; and because each order
+carries its deterministic id, which venues refuse to take twice, and fills are keyed by the
+venue's execution id, even two senders overlapping could neither double an order nor a fill.
+
+``POST /plans/{id}/orders`` commits the intents and the request, wakes the local worker and
+waits (up to ``SEND_TIMEOUT``) for whichever process holds the lease to finish the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from poise.execute import (
+    Intent,
+    Order,
+    OrderSender,
+    PreTradeRules,
+    Venue,
+    orders_for_trades,
+    plan_digest,
+)
+from poise.model import Fill, Side, Trade
+from poise.service._deps import Principal
+from poise.service._http import Conflict
+from poise.store import (
+    BrokerConnection,
+    FirmScope,
+    PlanRow,
+    PlanTrade,
+    SenderLease,
+    SendRequestRow,
+    SqlOrderStore,
+    read_session,
+    write_session,
+)
+from poise.store._orders import OrderPlanRow
+
+if TYPE_CHECKING:
+    from poise.service._deps import ServiceState
+
+__all__ = [
+    "LEASE_SECONDS",
+    "RENEW_SECONDS",
+    "SEND_TIMEOUT",
+    "OrderDispatcher",
+    "group_key",
+    "plan_keys",
+    "plan_trades",
+    "split_orders",
+    "status_after",
+    "venue_for",
+]
+
+log = logging.getLogger("poise.service.sending")
+
+LEASE_SECONDS = 5.0
+"""How long the sender lease lasts after its last renewal."""
+RENEW_SECONDS = 1.5
+"""How often the keeper takes or renews the lease."""
+RETRY_SECONDS = 5.0
+"""Pause before a request whose orders are still open (or that failed) is worked again."""
+POLL_INTERVAL = 0.05
+"""Seconds between look-ups at the venue while orders are open."""
+SEND_TIMEOUT = 20.0
+"""Seconds the sender (and a request waiting for it) waits for a plan's orders to end."""
+
+
+class _LeaseLost(RuntimeError):
+    """This process no longer holds the sender lease (or is shutting down)."""
+
+
+def group_key(digest: str, connection: str, default: str) -> str:
+    """The order store's plan key of one connection's share of a plan: the digest for the
+    request's default connection, ``digest@connection`` for any other."""
+    return digest if connection == default else f"{digest}@{connection}"
+
+
+def split_orders(
+    orders: Sequence[Order], routes: Mapping[str, str], default: str
+) -> dict[str, list[Order]]:
+    """The plan's orders by the connection they go to: an account's route, else ``default``
+    (connections in first-leg order; each keeps the plan's legs and ids)."""
+    out: dict[str, list[Order]] = {}
+    for order in orders:
+        out.setdefault(routes.get(order.account, default), []).append(order)
+    return out
+
+
+def plan_keys(session: Session, plan_id: str) -> list[str]:
+    """Every order-store plan key of service plan ``plan_id`` (one per connection)."""
+    digest = plan_digest({"id": plan_id})
+    return list(
+        session.scalars(
+            select(OrderPlanRow.plan)
+            .where(or_(OrderPlanRow.plan == digest, OrderPlanRow.plan.like(f"{digest}@%")))
+            .order_by(OrderPlanRow.plan)
+        )
+    )
+
+
+def status_after(intents: Sequence[Intent]) -> str | None:
+    """The plan's status by what filled (None: orders still open and nothing filled)."""
+    filled = [i for i in intents if i.filled_quantity > 0]
+    if intents and all(i.state.value == "filled" for i in intents):
+        return "filled"
+    if not intents or not all(i.state.ended for i in intents):
+        return "partially_filled" if filled else None
+    return "partially_filled" if filled else "rejected"
+
+
+def venue_for(state: ServiceState, connection: BrokerConnection, prices: dict[str, float]) -> Venue:
+    """The venue of a broker connection: the paper venue (``$POISE_HOME/paper.db`` or
+    ``POISE_PAPER_URL``, filling at ``prices``) or Alpaca with the connection's keys.
+    :class:`Conflict` (409) for an Alpaca connection without keys; ``SecretKeyError`` (503)
+    when the key ring to decrypt them is missing."""
+    if connection.kind == "paper":
+        from poise.broker import PaperVenue, paper_url
+
+        home = state.settings.home
+        home.mkdir(parents=True, exist_ok=True)
+        return PaperVenue(paper_url(home), prices)
+    from poise.broker import AlpacaVenue
+    from poise.store._secrets import decrypt_secret
+
+    if connection.secret is None:
+        raise Conflict("this alpaca connection has no keys; add them again")
+    keys = decrypt_secret(state.keyring(), connection.secret)  # type: ignore[arg-type]
+    return AlpacaVenue(keys["api_key"], keys["api_secret"])
+
+
+def rules_for(venue: Venue) -> PreTradeRules:
+    """The service's pre-trade rules for a venue (the price buffer is its slippage, if known)."""
+    slip = getattr(venue, "slippage_bps", None)
+    return PreTradeRules(
+        min_notional=1.0,
+        require_open_market=True,
+        price_buffer_bps=float(slip) if slip is not None else 50.0,
+    )
+
+
+def audit_fills(firm_id: int, actor: str, plan_id: str) -> Any:
+    """The order store's ``on_fills`` hook: each new fill audited in its own transaction."""
+
+    def audit(session: Session, intent: Intent, fills: Sequence[Fill]) -> None:
+        scope = FirmScope(session, firm_id, actor)
+        for f in fills:
+            scope.audit(
+                "order.fill",
+                f"plan:{plan_id}",
+                {
+                    "client_order_id": intent.client_order_id,
+                    "execution_id": f.execution_id,
+                    "side": f.side.value,
+                    "symbol": f.symbol,
+                    "quantity": f.quantity,
+                    "price": f.price,
+                },
+            )
+
+    return audit
+
+
+def plan_trades(scope: FirmScope, plan: PlanRow) -> list[Trade]:
+    """The plan's trades, in leg order."""
+    rows = scope.session.scalars(
+        select(PlanTrade).where(PlanTrade.plan_id == plan.id).order_by(PlanTrade.leg)
+    ).all()
+    return [Trade(r.account, r.symbol, Side(r.side), r.quantity, r.price, 0.0, "") for r in rows]
+
+
+class OrderDispatcher:
+    """This process's candidate order sender (see the module docstring).
+
+    Parameters
+    ----------
+    state : ServiceState
+        The service (engine, settings, key ring).
+    lease_seconds, renew_seconds : float
+        The lease's length and how often it is renewed.
+    """
+
+    def __init__(
+        self,
+        state: ServiceState,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        renew_seconds: float = RENEW_SECONDS,
+    ) -> None:
+        self.state = state
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = SenderLease(state.engine, self.holder, ttl=lease_seconds)
+        self.renew_seconds = renew_seconds
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._start_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._term = 0  # how many times this process took the lease
+        self._recovered_term = -1
+        self._retry_at: dict[str, float] = {}
+        self._finished = threading.Condition()
+
+    # -- life ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the keeper and the worker (once; later calls do nothing)."""
+        with self._start_lock:
+            if self._threads or self._stop.is_set():
+                return
+            for name, target in (("keeper", self._keep), ("worker", self._work)):
+                thread = threading.Thread(target=target, name=f"poise-sender-{name}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop both threads and give the lease up, so another process takes over at once."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=SEND_TIMEOUT + 10)
+        if self._threads:
+            try:
+                self.lease.release()
+            except Exception:  # the store is gone: the lease runs out by itself
+                log.warning("could not release the order-sender lease", exc_info=True)
+
+    @property
+    def leader(self) -> bool:
+        """Whether this process holds the sender lease now."""
+        return self.lease.held
+
+    def wake(self) -> None:
+        """Work the queue now (a request was added)."""
+        self._wake.set()
+
+    def wait(self, plan_id: str, timeout: float) -> SendRequestRow | None:
+        """Wait until plan ``plan_id``'s request is done, failed since it was queued, or
+        ``timeout`` seconds passed; returns the request as it then stands."""
+        deadline = time.monotonic() + timeout
+        while True:
+            row = self._request(plan_id)
+            if row is None or row.state == "done" or row.error:
+                return row
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return row
+            with self._finished:
+                self._finished.wait(min(left, 0.1))
+
+    # -- threads ---------------------------------------------------------------------------
+
+    def _keep(self) -> None:
+        held = False
+        while not self._stop.is_set():
+            try:
+                got = self.lease.acquire()
+            except Exception:
+                log.warning("could not renew the order-sender lease", exc_info=True)
+                got = False
+            if got and not held:
+                self._term += 1
+                log.info("this process (%s) now sends orders", self.holder)
+                self._wake.set()
+            elif held and not got:
+                log.warning("this process (%s) lost the order-sender lease", self.holder)
+            held = got
+            self._stop.wait(self.renew_seconds)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if self._stop.is_set() or not self.lease.held:
+                continue
+            try:
+                term = self._term
+                if self._recovered_term != term:
+                    self._recover_all()
+                    self._recovered_term = term
+                self._drain()
+            except _LeaseLost:
+                log.warning("stopped sending: the order-sender lease was lost")
+            except Exception:
+                log.exception("the order sender failed; it tries again")
+                self._stop.wait(1.0)
+
+    def _guard(self) -> None:
+        if self._stop.is_set() or not self.lease.held:
+            raise _LeaseLost()
+
+    # -- the queue -------------------------------------------------------------------------
+
+    def _request(self, plan_id: str) -> SendRequestRow | None:
+        with read_session(self.state.engine) as session:
+            return session.get(SendRequestRow, plan_id)
+
+    def _pending(self) -> list[SendRequestRow]:
+        with read_session(self.state.engine) as session:
+            return list(
+                session.scalars(
+                    select(SendRequestRow)
+                    .where(SendRequestRow.state == "pending")
+                    .order_by(SendRequestRow.requested_at)
+                )
+            )
+
+    def _recover_all(self) -> None:
+        """Look up every order of every unfinished request that may have reached a venue."""
+        for request in self._pending():
+            self._guard()
+            try:
+                for sender, key in self._senders(request):
+                    sender.recover(key)
+            except _LeaseLost:
+                raise
+            except Exception as exc:
+                log.warning("recovering plan %s failed: %s", request.plan_id, exc)
+
+    def _drain(self) -> None:
+        for request in self._pending():
+            self._guard()
+            if self._retry_at.get(request.plan_id, 0.0) > time.monotonic():
+                continue
+            try:
+                self._send(request)
+            except _LeaseLost:
+                raise
+            except Exception as exc:
+                log.warning("sending plan %s failed: %s", request.plan_id, exc)
+                self._retry_at[request.plan_id] = time.monotonic() + RETRY_SECONDS
+                self._finish(request.plan_id, done=False, error=str(exc) or type(exc).__name__)
+
+    def _principal(self, request: SendRequestRow) -> Principal:
+        return Principal(request.user_id, request.firm_id, request.actor, "advisor", None)
+
+    def _senders(self, request: SendRequestRow) -> list[tuple[OrderSender, str]]:
+        """One sender per connection the plan's orders go to, with its plan key."""
+        digest = plan_digest({"id": request.plan_id})
+        store = SqlOrderStore(
+            self.state.engine, audit_fills(request.firm_id, request.actor, request.plan_id)
+        )
+        with self.state.read(self._principal(request)) as scope:
+            plan = scope.get(PlanRow, request.plan_id)
+            trades = plan_trades(scope, plan)
+            prices = {t.symbol: t.price for t in trades}
+            groups = split_orders(
+                orders_for_trades(trades, digest), request.routes, request.connection
+            )
+            out = []
+            for connection_id in groups:
+                connection = scope.get(BrokerConnection, connection_id)
+                venue = venue_for(self.state, connection, prices)
+                sender = OrderSender(
+                    store,
+                    venue,
+                    rules_for(venue),
+                    poll_interval=POLL_INTERVAL,
+                    timeout=SEND_TIMEOUT,
+                    guard=self._guard,
+                )
+                out.append((sender, group_key(digest, connection_id, request.connection)))
+        return out
+
+    def _send(self, request: SendRequestRow) -> None:
+        from poise.service._plans import set_status
+
+        intents: list[Intent] = []
+        for sender, key in self._senders(request):
+            intents.extend(sender.run(key))
+        status = status_after(intents)
+        principal = self._principal(request)
+        with self.state.write(principal) as scope:
+            plan = scope.get(PlanRow, request.plan_id)
+            if status is not None and status != plan.status:
+                set_status(scope, plan, status, principal)
+        done = bool(intents) and all(i.state.ended for i in intents)
+        if not done:
+            self._retry_at[request.plan_id] = time.monotonic() + RETRY_SECONDS
+        self._finish(request.plan_id, done=done, error="")
+
+    def _finish(self, plan_id: str, *, done: bool, error: str) -> None:
+        values: dict[str, Any] = {"error": error[:500]}
+        if done:
+            values.update(state="done", finished_at=datetime.now(UTC))
+        with write_session(self.state.engine) as session:
+            session.execute(
+                update(SendRequestRow).where(SendRequestRow.plan_id == plan_id).values(**values)
+            )
+        with self._finished:
+            self._finished.notify_all()
