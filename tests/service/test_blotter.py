@@ -7,6 +7,7 @@ partly filled and its buys unsent."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -21,6 +22,19 @@ def _send(firm: FirmClient, plan: dict[str, Any], conn: str) -> Any:
     r = firm.call("advisor", "POST", f"/plans/{plan['id']}/orders", json={"connection": conn})
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def _send_open(firm: FirmClient, plan: dict[str, Any], conn: str) -> Any:
+    """Send, then wait until the service's sender has every sell partly filled (the sending
+    runs in the background; the request returns after a short wait)."""
+    _send(firm, plan, conn)
+    deadline = time.monotonic() + 20
+    while True:
+        body = firm.call("viewer", "GET", f"/plans/{plan['id']}/orders").json()
+        sells = {o["state"] for o in body["orders"] if o["side"] == "sell"}
+        if sells == {"partially_filled"} or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
 
 
 def _at_venue(api: Api, plan_id: str) -> dict[str, Any]:
@@ -88,7 +102,7 @@ def test_blotter_lists_each_leg_with_its_figures(
 def test_cancel_all_stops_open_orders_and_their_plans(api: Api, firm: FirmClient) -> None:
     plan = _approved_plan(firm)
     conn = _connection(firm)
-    sent = _send(firm, plan, conn)
+    sent = _send_open(firm, plan, conn)
     states: dict[str, set[str]] = {o["side"]: set() for o in sent["orders"]}
     for o in sent["orders"]:
         states[o["side"]].add(o["state"])
@@ -138,7 +152,7 @@ def test_cancel_all_stops_open_orders_and_their_plans(api: Api, firm: FirmClient
 def test_cancel_one_order(api: Api, firm: FirmClient) -> None:
     plan = _approved_plan(firm)
     conn = _connection(firm)
-    sent = _send(firm, plan, conn)
+    sent = _send_open(firm, plan, conn)
     sell = next(o for o in sent["orders"] if o["side"] == "sell")
     buy = next(o for o in sent["orders"] if o["side"] == "buy")
     path = f"/orders/{sell['client_order_id']}/cancel"

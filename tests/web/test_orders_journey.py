@@ -5,6 +5,7 @@ on orders left open. Screenshots of ``/orders`` at 1280 and 390 px."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,7 +116,13 @@ def test_advisor_cancels_every_open_order(epsilon: Any, open_orders_server: Serv
     assert advisor.post(f"/plans/{plan['id']}/approve").status_code == 200
     sent = advisor.post(f"/plans/{plan['id']}/orders", json={"connection": firm.connection})
     assert sent.status_code == 201, sent.text
-    legs = sent.json()["orders"]
+    deadline = time.monotonic() + 20  # the service's sender works in the background
+    while True:
+        legs = advisor.get(f"/plans/{plan['id']}/orders").json()["orders"]
+        sells = {o["state"] for o in legs if o["side"] == "sell"}
+        if sells == {"partially_filled"} or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert {o["state"] for o in legs if o["side"] == "sell"} == {"partially_filled"}
     assert {o["state"] for o in legs if o["side"] == "buy"} == {"new"}
 

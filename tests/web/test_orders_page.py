@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,7 +67,7 @@ def _token(html: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def sent(app: FastAPI) -> dict[str, Any]:
+def sent(app: FastAPI) -> Iterator[dict[str, Any]]:
     """Firm one's example household, its plan approved and sent with orders left open."""
     admin, advisor = _api(app, "admin@one.test"), _api(app, "advisor@one.test")
     body = tomllib.loads((EXAMPLES / "household.toml").read_text())
@@ -80,12 +81,25 @@ def sent(app: FastAPI) -> dict[str, Any]:
     plan = advisor.post(f"/households/{hid}/plans", json={"force": True}).json()
     assert advisor.post(f"/plans/{plan['id']}/approve").status_code == 200
     conn = admin.post("/broker-connections", json={"kind": "paper"}).json()["id"]
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp:  # for the whole module: the sender runs apart
         mp.setenv("POISE_PAPER_SLICES", "1000")
         mp.setattr("poise.service._orders.SEND_TIMEOUT", 0.3)
         r = advisor.post(f"/plans/{plan['id']}/orders", json={"connection": conn})
-    assert r.status_code == 201, r.text
-    return {"plan": plan, "household": hid, "orders": r.json()["orders"]}
+        assert r.status_code == 201, r.text
+        orders = wait_until_sells_open(advisor, plan["id"])
+        yield {"plan": plan, "household": hid, "orders": orders}
+
+
+def wait_until_sells_open(client: TestClient, plan_id: str) -> list[dict[str, Any]]:
+    """The plan's orders once the service's sender (in the background) has every sell
+    partly filled."""
+    deadline = time.monotonic() + 20
+    while True:
+        orders = client.get(f"/plans/{plan_id}/orders").json()["orders"]
+        sells = {o["state"] for o in orders if o["side"] == "sell"}
+        if sells == {"partially_filled"} or time.monotonic() > deadline:
+            return list(orders)
+        time.sleep(0.05)
 
 
 def test_viewer_sees_the_blotter_without_buttons_and_cannot_cancel(

@@ -245,6 +245,16 @@ class PaperVenue:
         ).first()
         if row is None or row.status not in ("new", "partially_filled"):
             return
+        # take the write lock and check again: a cancel may have ended the order since the read
+        # (a look-up must never bring a cancelled order back to life)
+        claimed = conn.execute(
+            _orders.update()
+            .where(_orders.c.id == row.id)
+            .where(_orders.c.status.in_(["new", "partially_filled"]))
+            .values(status=_orders.c.status)
+        ).rowcount
+        if not claimed:
+            return
         done = conn.execute(
             sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(_fills.c.quantity), 0.0)).where(
                 _fills.c.order_id == row.id

@@ -135,36 +135,46 @@ class OrderSender:
         return out
 
     def cancel_all(self, plans: Collection[str] | None = None) -> int:
-        """The kill switch: cancel every open order at the venue and every unsent intent (of
+        """The kill switch: cancel every unsent intent, then every open order at the venue (of
         ``plans`` only, when given: a firm's plans in the service).
 
-        Returns how many intents it stopped.
+        Unsent intents go first, so that a sender working the same plans meanwhile finds
+        nothing more to send once their sells end. Returns how many intents it stopped.
         """
-        count = 0
-        for intent in self.store.intents():
-            if intent.venue != self.venue.name:
-                continue
-            if plans is not None and intent.plan not in plans:
-                continue
-            if intent.state is OrderState.NEW or intent.state.may_be_at_venue:
-                self.cancel(intent)
-                count += 1
-        return count
+        mine = [
+            i
+            for i in self.store.intents()
+            if i.venue == self.venue.name and (plans is None or i.plan in plans)
+        ]
+        unsent = [i for i in mine if i.state is OrderState.NEW]
+        at_venue = [i for i in mine if i.state.may_be_at_venue]
+        for intent in (*unsent, *at_venue):
+            self.cancel(intent)
+        return len(unsent) + len(at_venue)
 
     def cancel(self, intent: Intent) -> Intent:
         """Cancel one intent: an unsent one (``new``) becomes ``cancelled`` here; one that may
         be at the venue is cancelled there and looked up (what already filled stays filled).
 
-        Returns the intent as it now stands (the same object when there was nothing to
-        cancel: it had ended, or its send is still under way and the venue has not seen it).
+        Returns the intent as it now stands (unchanged when there was nothing to cancel: it
+        had ended, or its send is under way and the venue has not seen it yet).
         """
         if intent.state is OrderState.NEW:
-            moved = intent.moved(OrderState.CANCELLED, reason="cancelled by user")
-            self.store.save(moved)
-            return moved
+            current = self._current(intent)  # a sender may have taken it since it was read
+            if current.state is OrderState.NEW:
+                moved = current.moved(OrderState.CANCELLED, reason="cancelled by user")
+                self.store.save(moved)
+                return moved
+            intent = current
         if intent.state.may_be_at_venue:
             self.venue.cancel(intent.client_order_id)
             return self._look_up(intent)
+        return intent
+
+    def _current(self, intent: Intent) -> Intent:
+        for stored in self.store.intents(intent.plan):
+            if stored.client_order_id == intent.client_order_id:
+                return stored
         return intent
 
     # -- steps -----------------------------------------------------------------------------

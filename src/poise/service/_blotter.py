@@ -18,13 +18,15 @@ are audited.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from poise._errors import BrokerError
 from poise.app import NotFoundError
@@ -42,7 +44,14 @@ from poise.service._http import Conflict, documented
 from poise.service._orders import FillOut
 from poise.service._plans import TRANSITIONS, set_status
 from poise.service._sending import audit_fills, status_after, venue_for
-from poise.store import BrokerConnection, FirmScope, HouseholdRow, PlanRow, SqlOrderStore
+from poise.store import (
+    BrokerConnection,
+    FirmScope,
+    HouseholdRow,
+    PlanRow,
+    SendRequestRow,
+    SqlOrderStore,
+)
 from poise.store._orders import OrderFillRow, OrderIntentRow, OrderPlanRow, _intent, _utc
 
 __all__ = ["Blotter", "cancel_orders", "firm_orders", "router"]
@@ -52,6 +61,10 @@ router = APIRouter(tags=["orders"])
 ORDER_STATES = tuple(s.value for s in OrderState)
 """Every state an order can be in (new, submitting, ..., unknown)."""
 _CHUNK = 500
+CANCEL_ROUNDS = 5
+"""Times a cancel looks again at orders that have not ended yet."""
+CANCEL_PAUSE = 0.1
+"""Seconds between those looks."""
 _SENT = ("sent", "filled", "partially_filled", "rejected", "expired")
 """PlanRow statuses a plan with orders can have."""
 
@@ -100,15 +113,21 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[i : i + _CHUNK]
 
 
+def _digest(key: str) -> str:
+    """The plan digest of an order-store plan key (``digest`` or ``digest@connection``)."""
+    return key.partition("@")[0]
+
+
 def _intents(scope: FirmScope, digests: Sequence[str]) -> list[Intent]:
+    """The intents of the plans with these digests, under every connection's key."""
     out: list[Intent] = []
     for chunk in _chunks(digests):
         rows = scope.session.scalars(
             select(OrderIntentRow)
-            .where(OrderIntentRow.plan.in_(chunk))
+            .where(func.substr(OrderIntentRow.plan, 1, 12).in_(chunk))
             .order_by(OrderIntentRow.plan, OrderIntentRow.leg)
         )
-        out.extend(_intent(r) for r in rows)
+        out.extend(r for r in map(_intent, rows) if _digest(r.plan) in chunk)
     return out
 
 
@@ -133,14 +152,15 @@ def _fills(scope: FirmScope, ids: Sequence[str]) -> dict[str, list[dict[str, Any
     return out
 
 
-def _connections(scope: FirmScope, digests: Sequence[str]) -> dict[str, str]:
-    """The broker connection each sent plan went through (digest → connection id)."""
+def _connections(scope: FirmScope, keys: Sequence[str]) -> dict[str, str]:
+    """The broker connection of each order-store plan key: the one it names
+    (``digest@connection``), else the plan's default (named by its book)."""
     out: dict[str, str] = {}
-    for chunk in _chunks(digests):
-        for digest, book in scope.session.execute(
+    for chunk in _chunks(keys):
+        for key, book in scope.session.execute(
             select(OrderPlanRow.plan, OrderPlanRow.book).where(OrderPlanRow.plan.in_(chunk))
         ):
-            out[digest] = str(book).rpartition("@")[2]
+            out[key] = key.partition("@")[2] or str(book).rpartition("@")[2]
     return out
 
 
@@ -194,13 +214,13 @@ def firm_orders(
         if order_state:
             intents = [i for i in intents if i.state.value == order_state]
         rank = {d: n for n, d in enumerate(digests)}
-        intents.sort(key=lambda i: (rank[i.plan], i.order.leg))
+        intents.sort(key=lambda i: (rank[_digest(i.plan)], i.order.leg))
         if limit is not None:
             intents = intents[:limit]
         fills = _fills(scope, [i.client_order_id for i in intents])
         connections = _connections(scope, sorted({i.plan for i in intents}))
     rows = [
-        _row(i, plans[i.plan], connections.get(i.plan), fills.get(i.client_order_id, []))
+        _row(i, plans[_digest(i.plan)], connections.get(i.plan), fills.get(i.client_order_id, []))
         for i in intents
     ]
     return Blotter(rows, summarize([order_figures(i) for i in intents]))
@@ -211,6 +231,12 @@ def cancel_orders(
 ) -> list[dict[str, Any]]:
     """Cancel one order of the caller's firm (``client_order_id``) or, when None, every open
     order of the firm (the kill switch); returns the orders it stopped as blotter rows.
+
+    The kill switch first marks the plans' send requests done, so the service's sender starts
+    no new round on them; then cancels (unsent orders first, see
+    :meth:`~poise.execute.OrderSender.cancel_all`) and looks again, up to
+    :data:`CANCEL_ROUNDS` times, until every order it aimed at has ended: a sender still
+    working a plan can only fail to move an order the venue has cancelled.
 
     Raises ``NotFoundError`` (404) for an order of another firm or an unknown id,
     :class:`Conflict` (409) for a single order that has already ended, ``BrokerError`` when a
@@ -229,7 +255,8 @@ def cancel_orders(
             if mine[0].state.ended:
                 raise Conflict(f"the order is {mine[0].state.value}; there is nothing to cancel")
             intents = mine
-        connections = _connections(scope, sorted({i.plan for i in intents}))
+        keys = sorted({i.plan for i in intents})
+        connections = _connections(scope, keys)
         rows = {
             c.id: c
             for c in scope.session.scalars(
@@ -238,53 +265,76 @@ def cancel_orders(
                 )
             )
         }
-        by_plan: dict[str, list[Intent]] = {}
-        for intent in intents:
-            by_plan.setdefault(intent.plan, []).append(intent)
         venues = {
-            digest: venue_for(state, rows[connections[digest]], {})
-            for digest in by_plan
-            if connections.get(digest) in rows
+            key: venue_for(state, rows[connections[key]], {})
+            for key in keys
+            if connections.get(key) in rows
         }
+    plan_ids = sorted({plans[_digest(i.plan)].id for i in intents})
     with state.write(caller) as scope:
         scope.audit(
             "orders.cancel" if client_order_id else "orders.cancel_all",
             f"order:{client_order_id}" if client_order_id else "orders",
-            {
-                "orders": [i.client_order_id for i in intents],
-                "plans": sorted({plans[i.plan].id for i in intents}),
-            },
+            {"orders": [i.client_order_id for i in intents], "plans": plan_ids},
         )
-    stopped: list[Intent] = []
-    for digest, mine in by_plan.items():
-        plan = plans[digest]
-        store = SqlOrderStore(state.engine, audit_fills(caller.firm_id, caller.email, plan.id))
-        venue = venues.get(digest)
-        if venue is None:  # its connection is gone: stop what was never sent
-            for intent in mine:
-                if intent.state is OrderState.NEW:
-                    stopped.append(_cancel_unsent(store, intent))
-        elif client_order_id is None:
-            OrderSender(store, venue).cancel_all({digest})
-            wanted = {i.client_order_id for i in mine}
-            stopped.extend(i for i in store.intents(digest) if i.client_order_id in wanted)
-        else:
-            stopped.extend(OrderSender(store, venue).cancel(i) for i in mine)
-        _follow_plan(state, caller, plan.id, store.intents(digest))
+        if client_order_id is None and plan_ids:
+            scope.session.execute(
+                update(SendRequestRow)
+                .where(
+                    SendRequestRow.firm_id == caller.firm_id,
+                    SendRequestRow.plan_id.in_(plan_ids),
+                    SendRequestRow.state == "pending",
+                )
+                .values(state="done", finished_at=datetime.now(UTC))
+            )
+    targets = {i.client_order_id for i in intents}
+    stores = {
+        key: SqlOrderStore(
+            state.engine, audit_fills(caller.firm_id, caller.email, plans[_digest(key)].id)
+        )
+        for key in keys
+    }
+    for attempt in range(CANCEL_ROUNDS):
+        if attempt:
+            time.sleep(CANCEL_PAUSE)
+        left = 0
+        for key in keys:
+            store = stores[key]
+            now = [i for i in store.intents(key) if i.client_order_id in targets]
+            now = [i for i in now if not i.state.ended]
+            venue = venues.get(key)
+            if venue is None:  # its connection is gone: stop what was never sent
+                for intent in now:
+                    if intent.state is OrderState.NEW:
+                        _cancel_unsent(store, intent)
+            elif client_order_id is None:
+                OrderSender(store, venue).cancel_all({key})
+            else:
+                for intent in now:
+                    OrderSender(store, venue).cancel(intent)
+            left += sum(
+                1 for i in store.intents(key) if i.client_order_id in targets and not i.state.ended
+            )
+        if not left:
+            break
+    stopped = [i for key in keys for i in stores[key].intents(key) if i.client_order_id in targets]
+    for plan_id in plan_ids:
+        digest = plan_digest({"id": plan_id})
+        mine = [i for key in keys if _digest(key) == digest for i in stores[key].intents(key)]
+        _follow_plan(state, caller, plan_id, mine)
     with state.write(caller) as scope:
         for intent in stopped:
             scope.audit(
                 "order.cancel",
-                f"plan:{plans[intent.plan].id}",
+                f"plan:{plans[_digest(intent.plan)].id}",
                 {
                     "client_order_id": intent.client_order_id,
                     "state": intent.state.value,
                     "filled_quantity": intent.filled_quantity,
                 },
             )
-    ids = {i.client_order_id for i in stopped}
     blotter = firm_orders(state, caller)
-    return [row for row in blotter.orders if row["client_order_id"] in ids]
+    return [row for row in blotter.orders if row["client_order_id"] in targets]
 
 
 def _cancel_unsent(store: SqlOrderStore, intent: Intent) -> Intent:

@@ -126,8 +126,7 @@ def _load(request: Request, household_id: str) -> tuple[Any, str, BacktestView]:
     from poise.service.web._data import prices_for
     from poise.service.web._pages import _state, _valid_id
     from poise.service.web._session import page_caller
-    from poise.store import Household as HouseholdRow
-    from poise.store import SqlHouseholdStore
+    from poise.store import HouseholdRow, SqlHouseholdStore
 
     state = _state(request)
     caller = page_caller(request, state)
