@@ -192,3 +192,33 @@ def test_cancel_routes_are_in_the_openapi_document(api: Api) -> None:
     assert {"200", "401", "403", "422", "502", "503"} <= set(every)
     listed = paths["/api/v1/orders"]["get"]["responses"]
     assert {"200", "401", "403", "422"} <= set(listed)
+
+
+@pytest.mark.usefixtures("open_orders")
+def test_orders_routed_to_two_connections(api: Api, firm: FirmClient) -> None:
+    """An account linked to its own connection: its orders are kept under that connection's
+    key; the blotter names each order's connection and the kill switch stops both."""
+    plan = _approved_plan(firm)
+    default, other = _connection(firm), _connection(firm)
+    path = f"/households/{plan['household_id']}/accounts/roth"
+    r = firm.call("admin", "PUT", path, json={"broker_connection": other})
+    assert r.status_code == 200, r.text
+    _send(firm, plan, default)
+    deadline = time.monotonic() + 20
+    while True:  # the default connection's sells partly filled (sent first, still open)
+        orders = firm.call("viewer", "GET", "/orders").json()["orders"]
+        first = {o["state"] for o in orders if o["connection"] == default and o["side"] == "sell"}
+        if first == {"partially_filled"} or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(orders) == len(plan["trades"])
+    expected = {t["account"]: other if t["account"] == "roth" else default for t in plan["trades"]}
+    assert {(o["account"], o["connection"]) for o in orders} == set(expected.items())
+    assert first == {"partially_filled"}
+
+    r = firm.call("advisor", "POST", "/orders/cancel-all")
+    assert r.status_code == 200, r.text
+    assert r.json()["cancelled"] == len(plan["trades"])
+    assert {o["state"] for o in r.json()["orders"]} == {"cancelled"}
+    listed = firm.call("viewer", "GET", "/orders").json()["orders"]
+    assert {o["state"] for o in listed} == {"cancelled"}
