@@ -72,8 +72,8 @@ def test_advisor_sends_a_plan_to_the_paper_venue_and_sees_the_fills(
     [plan] = api.get("/plans", params={"status": "filled"}).json()["items"]
     assert plan["household_id"] == household_id
 
-    page.get_by_role("link", name="Orders").click()
-    page.wait_for_url("**/orders")
+    page.get_by_role("link", name="See the fills of this plan's trades").click()
+    page.wait_for_url(f"**/orders?household={household_id}")
     orders = page.locator("#orders tbody tr")
     assert orders.count() == len(plan["trades"])
     # each leg filled at the venue's price: the plan's close (no slippage configured),
