@@ -61,16 +61,26 @@ def _outcome(request: RebalanceRequest) -> str:
         return f"InputError {exc.field}: {exc}"
 
 
+@pytest.mark.parametrize("max_age", [0, 5])
 @pytest.mark.parametrize("as_of", [AS_OF, None])
 def test_every_household_gets_the_same_plan_or_error(
-    table: pd.DataFrame, households: list[tuple[object, Holdings]], as_of: date | None
+    table: pd.DataFrame,
+    households: list[tuple[object, Holdings]],
+    as_of: date | None,
+    max_age: int,
 ) -> None:
     day = PriceDay(table, as_of, source="prices.csv")
     shipped = pickle.loads(pickle.dumps(day))  # as a batch worker receives it
     outcomes = {"plan": 0, "error": 0, "warned": 0}
     for k, (hh, lots) in enumerate(households):
         txs = [] if k % 2 else None  # with transactions: the optional prices are looked up
-        common = {"household": hh, "holdings": lots, "as_of": as_of, "transactions": txs}
+        common = {
+            "household": hh,
+            "holdings": lots,
+            "as_of": as_of,
+            "transactions": txs,
+            "max_price_age_days": max_age,
+        }
         expected = _outcome(
             RebalanceRequest(prices=table, prices_source="prices.csv", **common)  # type: ignore[arg-type]
         )
@@ -79,7 +89,8 @@ def test_every_household_gets_the_same_plan_or_error(
         outcomes["error" if expected.startswith("InputError") else "plan"] += 1
         outcomes["warned"] += '"data_warnings": []' not in expected
     assert outcomes["plan"] > 10  # both paths are exercised (on the day a close is missing)
-    assert outcomes["error"] > 10 if as_of else outcomes["error"] == 0
+    # a close missing on the day is refused when no carry is allowed, carried otherwise
+    assert outcomes["error"] > 10 if as_of and max_age == 0 else outcomes["error"] == 0
     assert outcomes["warned"] > 10
 
 

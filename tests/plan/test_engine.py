@@ -136,6 +136,10 @@ def test_deposit_buys_the_most_underweight_first():
     assert trades[("brokerage", "BND", Side.BUY)].value == pytest.approx(1300)
     assert trades[("brokerage", "VTI", Side.BUY)].value == pytest.approx(700)
     assert "deposit" in trades[("brokerage", "BND", Side.BUY)].reason
+    why = trades[("brokerage", "BND", Side.BUY)].why
+    assert why is not None
+    assert (why.kind, why.band) == ("deposit", None)  # a cash-flow policy has no bands
+    assert why.weight == pytest.approx(0.2)
     assert plan.holdings_after.cash["brokerage"] == pytest.approx(0.0, abs=1e-9)
 
 
@@ -160,6 +164,9 @@ def test_withdrawal_sells_most_overweight_in_its_own_account():
     assert (sell.account, sell.symbol, sell.side) == ("brokerage", "VTI", Side.SELL)
     assert sell.value == pytest.approx(1000)
     assert "withdrawal" in sell.reason
+    assert sell.why is not None
+    assert (sell.why.kind, sell.why.weight) == ("withdraw", pytest.approx(0.6))
+    assert sell.why.action == "sell to fund the withdrawal of 1,000.00 from brokerage"
     assert plan.holdings_after.cash["brokerage"] == pytest.approx(0.0, abs=1e-9)
     assert plan.holdings_after.value(PRICES) == pytest.approx(9000)
 

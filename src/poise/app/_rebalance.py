@@ -156,11 +156,14 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
     needed = list(dict.fromkeys([*targets_symbols, *lots.symbols]))
     if hh.allocation is not None:
         needed = list(dict.fromkeys([*needed, *hh.allocation.symbols]))
+    # the decision day's closes may carry a recent last close forward; the policy's history,
+    # the targets' fit and the data-quality warnings read the prices as given
+    closes = table
     if day is None:
-        table = carry_recent_prices(
+        closes = carry_recent_prices(
             table, request.as_of, needed, max_age_days=request.max_price_age_days, source=source
         )
-        on, price_map = prices_on(table, request.as_of, needed, source=source)
+        on, price_map = prices_on(closes, request.as_of, needed, source=source)
     else:
         on, price_map = day.as_of, day.prices_of(needed, max_age_days=request.max_price_age_days)
     check_acquired_by(lots, on, source=request.holdings_source, prices_source=source)
@@ -176,7 +179,7 @@ def rebalance(request: RebalanceRequest) -> RebalanceResult:
         check_transactions_by(request.transactions, on, source=request.transactions_source)
         txs = list(request.transactions)
         if day is None:
-            price_map.update(optional_prices(table, on, hh, price_map))
+            price_map.update(optional_prices(closes, on, hh, price_map))
         else:
             price_map.update(day.optional_prices(hh, price_map))
     plan = plan_rebalance(

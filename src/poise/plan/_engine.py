@@ -354,12 +354,7 @@ def plan_rebalance(
     if decision is None:
         decision = _decide(hh, start, as_of, policy_targets, last_rebalanced, previous_day, history)
     if force and not decision.triggered:
-        decision = Decision(
-            True,
-            ("forced rebalance (--force)", *decision.reasons),
-            RebalanceTo.TARGET,
-            decision.half_bands,
-        )
+        decision = _forced(decision)
     if hh.plan_method is PlanMethod.OPTIMIZE:
         from poise.plan._optimize import optimize_plan
 
@@ -367,16 +362,42 @@ def plan_rebalance(
             hh, holdings, prices, as_of, targets, decision, flows, transactions=transactions
         )
     if _USE_KERNEL:  # one tax-advantaged account: lots and taxes cannot matter (_kernel.py)
-        from poise.plan._kernel import kernel_plan, kernel_serves
+        from poise.plan._kernel import kernel_serves
 
         if kernel_serves(hh, holdings, transactions):
-            s = start
-            cash_now = s.cash[hh.accounts[0].id]
-            return kernel_plan(
-                hh, holdings, prices, as_of, s.names, s.price, s.held, cash_now,
-                s.target_w, s.weights_before, s.total_before, decision, flows,
-            )  # fmt: skip
+            return _kernel_plan(hh, holdings, prices, as_of, start, decision, flows)
     return _general_plan(hh, holdings, prices, as_of, start, decision, flows, tax, targets)
+
+
+def _forced(decision: Decision) -> Decision:
+    """``decision`` made to rebalance to target (``force``), its reasons kept after the
+    forcing one."""
+    return Decision(
+        True,
+        ("forced rebalance (--force)", *decision.reasons),
+        RebalanceTo.TARGET,
+        decision.half_bands,
+    )
+
+
+def _kernel_plan(
+    hh: Household,
+    holdings: Holdings,
+    prices: Mapping[str, float],
+    as_of: date,
+    start: _Start,
+    decision: Decision,
+    flows: Sequence[CashFlow],
+) -> Plan:
+    """The plan of the array kernel (``_kernel.py``), for a household it serves."""
+    from poise.plan._kernel import kernel_plan
+
+    s = start
+    cash_now = s.cash[hh.accounts[0].id]
+    return kernel_plan(
+        hh, holdings, prices, as_of, s.names, s.price, s.held, cash_now, s.target_w,
+        s.weights_before, s.total_before, decision, flows,
+    )  # fmt: skip
 
 
 def _check_flows(household: Household, flows: Sequence[CashFlow]) -> None:
