@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from poise.broker import PaperVenue, paper_url
 from poise.data import load_dataset
 from poise.service.web._format import money, quantity
-from tests.web.conftest import Server
+from tests.web.conftest import SCREENSHOTS, WIDTHS, Server
 from tests.web.test_browser import expected_reasons, login, shoot
 
 
@@ -182,4 +182,9 @@ def test_backtest_report_draws_inside_its_sandbox(delta: Any, server: Server) ->
     origin = page.frames[-1].evaluate("() => window.origin")
     assert origin == "null"
     assert violations == [], violations
-    shoot(page, "household-backtest")
+    shoot(page, "household-backtest")  # the checks; then pictures with the frame painted
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.locator("#backtest-report").scroll_into_view_if_needed()  # painted once seen
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(SCREENSHOTS / f"household-backtest-{width}.png"), full_page=True)
