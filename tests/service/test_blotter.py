@@ -182,6 +182,11 @@ def test_cancel_one_order(api: Api, firm: FirmClient) -> None:
     assert buy["client_order_id"] not in _at_venue(api, plan["id"])
     left = firm.call("viewer", "GET", "/orders?state=partially_filled").json()["orders"]
     assert sell["client_order_id"] not in {o["client_order_id"] for o in left}
+    # leave nothing open for the service's sender to keep working after this test
+    assert firm.call("advisor", "POST", "/orders/cancel-all").status_code == 200
+    assert {o["state"] for o in firm.call("viewer", "GET", "/orders").json()["orders"]} == {
+        "cancelled"
+    }
 
 
 def test_cancel_routes_are_in_the_openapi_document(api: Api) -> None:
