@@ -97,13 +97,17 @@ def _firm_plans(scope: FirmScope, household: str | None) -> dict[str, _FirmPlan]
             select(HouseholdRow.id, HouseholdRow.name).where(HouseholdRow.firm_id == scope.firm_id)
         ).all()
     )
-    query = scope.select(PlanRow).where(PlanRow.status.in_(_SENT))
+    query = select(PlanRow.id, PlanRow.household_id, PlanRow.status).where(  # not the bodies
+        PlanRow.firm_id == scope.firm_id, PlanRow.status.in_(_SENT)
+    )
     if household:
         query = query.where(PlanRow.household_id == household)
     out = {}
-    for plan in scope.session.scalars(query.order_by(PlanRow.created_at.desc(), PlanRow.id.desc())):
-        out[plan_digest({"id": plan.id})] = _FirmPlan(
-            plan.id, plan.household_id, names.get(plan.household_id, plan.household_id), plan.status
+    for plan_id, household_id, status in scope.session.execute(
+        query.order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
+    ):
+        out[plan_digest({"id": plan_id})] = _FirmPlan(
+            plan_id, household_id, names.get(household_id, household_id), status
         )
     return out
 
@@ -120,14 +124,24 @@ def _digest(key: str) -> str:
 
 def _intents(scope: FirmScope, digests: Sequence[str]) -> list[Intent]:
     """The intents of the plans with these digests, under every connection's key."""
+    keys: list[str] = []
+    for chunk in _chunks(digests):  # the plans table is small; the intents are read by index
+        wanted = set(chunk)
+        keys.extend(
+            key
+            for key in scope.session.scalars(
+                select(OrderPlanRow.plan).where(func.substr(OrderPlanRow.plan, 1, 12).in_(chunk))
+            )
+            if _digest(key) in wanted
+        )
     out: list[Intent] = []
-    for chunk in _chunks(digests):
+    for chunk in _chunks(keys):
         rows = scope.session.scalars(
             select(OrderIntentRow)
-            .where(func.substr(OrderIntentRow.plan, 1, 12).in_(chunk))
+            .where(OrderIntentRow.plan.in_(chunk))
             .order_by(OrderIntentRow.plan, OrderIntentRow.leg)
         )
-        out.extend(r for r in map(_intent, rows) if _digest(r.plan) in chunk)
+        out.extend(map(_intent, rows))
     return out
 
 
