@@ -144,6 +144,9 @@ def test_cancel_all_stops_open_orders_and_their_plans(api: Api, firm: FirmClient
     kill = next(e for e in events if e["action"] == "orders.cancel_all")
     assert kill["actor"] == firm.emails["advisor"]
     assert kill["detail"]["plans"] == [plan["id"]]
+    cancels = [e["detail"] for e in events if e["action"] == "order.cancel"]
+    assert {d["client_order_id"] for d in cancels} == {o["client_order_id"] for o in body["orders"]}
+    assert {d["from"] for d in cancels} == {"new", "partially_filled"}
     # nothing left to cancel
     assert firm.call("advisor", "POST", "/orders/cancel-all").json()["cancelled"] == 0
 

@@ -12,8 +12,10 @@ with the venue of the broker connection each plan was sent through: an unsent or
 (``new``) is cancelled here, an order that may be at the venue is cancelled there and looked
 up (what filled before stays filled and is recorded, audited, like any fill). Once every
 order of a plan has ended nothing of it is ever sent again (the sender sends only ``new``
-orders), and the plan's status follows what filled. The request and each order it stopped
-are audited.
+orders), and the plan's status follows what filled. The request is audited before anything
+is cancelled (``orders.cancel_all`` or ``orders.cancel``), and each order that becomes
+``cancelled`` is audited (``order.cancel``) in the transaction that records it, through the
+order store's ``on_save`` hook.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from poise._errors import BrokerError
 from poise.app import NotFoundError
@@ -304,7 +307,9 @@ def cancel_orders(
     targets = {i.client_order_id for i in intents}
     stores = {
         key: SqlOrderStore(
-            state.engine, audit_fills(caller.firm_id, caller.email, plans[_digest(key)].id)
+            state.engine,
+            audit_fills(caller.firm_id, caller.email, plans[_digest(key)].id),
+            _audit_cancel(caller.firm_id, caller.email, plans[_digest(key)].id),
         )
         for key in keys
     }
@@ -331,24 +336,31 @@ def cancel_orders(
             )
         if not left:
             break
-    stopped = [i for key in keys for i in stores[key].intents(key) if i.client_order_id in targets]
     for plan_id in plan_ids:
         digest = plan_digest({"id": plan_id})
         mine = [i for key in keys if _digest(key) == digest for i in stores[key].intents(key)]
         _follow_plan(state, caller, plan_id, mine)
-    with state.write(caller) as scope:
-        for intent in stopped:
-            scope.audit(
+    blotter = firm_orders(state, caller)
+    return [row for row in blotter.orders if row["client_order_id"] in targets]
+
+
+def _audit_cancel(firm_id: int, actor: str, plan_id: str) -> Any:
+    """The order store's ``on_save`` hook: an order becoming ``cancelled`` is audited in the
+    transaction that records it."""
+
+    def audit(session: Session, intent: Intent, before: OrderState) -> None:
+        if intent.state is OrderState.CANCELLED and before is not OrderState.CANCELLED:
+            FirmScope(session, firm_id, actor).audit(
                 "order.cancel",
-                f"plan:{plans[_digest(intent.plan)].id}",
+                f"plan:{plan_id}",
                 {
                     "client_order_id": intent.client_order_id,
-                    "state": intent.state.value,
+                    "from": before.value,
                     "filled_quantity": intent.filled_quantity,
                 },
             )
-    blotter = firm_orders(state, caller)
-    return [row for row in blotter.orders if row["client_order_id"] in targets]
+
+    return audit
 
 
 def _cancel_unsent(store: SqlOrderStore, intent: Intent) -> Intent:
