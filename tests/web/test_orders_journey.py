@@ -154,7 +154,12 @@ def test_advisor_cancels_every_open_order(epsilon: Any, open_orders_server: Serv
     sells = {o["client_order_id"] for o in legs if o["side"] == "sell"}
     assert at_venue == dict.fromkeys(sells, "cancelled")  # no buy was ever sent
     page.get_by_role("link", name="Audit").click()
-    assert "orders.cancel_all" in page.locator("#events").inner_text()
+    events = page.locator("#events").inner_text()
+    assert "orders.cancel_all" in events
+    assert "order.cancel" in events
+    page.get_by_role("button", name="Verify the chain").click()
+    page.wait_for_selector("#chain-status .badge")
+    assert "intact" in page.locator("#chain-status").inner_text()
     page.goto("/orders")
     shoot(page, "orders-cancelled")
 
