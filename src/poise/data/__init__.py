@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     )
     from poise.data._fresh import DEFAULT_MAX_PRICE_AGE_DAYS, carry_recent_prices, latest_prices
     from poise.data._loader import set_feed_loader
+    from poise.data._quotes import Quote, QuoteSource, quote_price
 
 __getattr__, __dir__ = attach(
     __name__,
@@ -54,6 +55,7 @@ __getattr__, __dir__ = attach(
             "parse_feed",
         ],
         "poise.data._loader": ["set_feed_loader"],
+        "poise.data._quotes": ["Quote", "QuoteSource", "quote_price"],
         "poise.data._fresh": ["DEFAULT_MAX_PRICE_AGE_DAYS", "carry_recent_prices", "latest_prices"],
     },
 )
@@ -66,6 +68,8 @@ __all__ = [
     "BarCache",
     "MemoryBarCache",
     "PriceFeed",
+    "Quote",
+    "QuoteSource",
     "YahooBars",
     "bundled_note",
     "carry_recent_prices",
@@ -76,5 +80,6 @@ __all__ = [
     "load_dataset",
     "load_feed",
     "parse_feed",
+    "quote_price",
     "set_feed_loader",
 ]

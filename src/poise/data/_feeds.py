@@ -19,6 +19,7 @@ import pandas as pd
 
 from poise._errors import DataError, InputError
 from poise.data._loader import installed_feed_loader, set_feed_loader
+from poise.data._quotes import Quote, quote_price
 
 __all__ = [
     "AlpacaBars",
@@ -198,6 +199,35 @@ class AlpacaBars:
             days = [pd.Timestamp(str(b["t"])[:10]) for b in bars]
             columns[symbol] = pd.Series([float(b["c"]) for b in bars], index=days)
         return pd.DataFrame(columns).sort_index()
+
+    def latest_quote(self, symbols: Sequence[str]) -> dict[str, Quote]:
+        """The latest quote of each symbol (``GET /v2/stocks/quotes/latest`` through
+        alpaca-py's ``StockLatestQuoteRequest``, with this client's timeout): the bid/ask
+        midpoint, or the one side quoted; symbols without a usable quote are left out.
+
+        Raises ``DataError`` when the data API does not answer or refuses.
+        """
+        from alpaca.data.requests import StockLatestQuoteRequest
+        from requests import RequestException
+
+        if not symbols:
+            return {}
+        request = StockLatestQuoteRequest(symbol_or_symbols=list(symbols))
+        try:
+            raw: Any = self.client.get_stock_latest_quote(request)
+        except RequestException as exc:
+            raise DataError(f"Alpaca's data API did not answer ({type(exc).__name__})") from None
+        except Exception as exc:  # alpaca-py's APIError: the status and message
+            raise DataError(f"Alpaca's data API refused the request: {exc}") from None
+        out = {}
+        for symbol, q in (raw or {}).items():
+            price = quote_price(float(q.get("bp") or 0.0), float(q.get("ap") or 0.0))
+            if price is None:
+                continue
+            stamp = pd.Timestamp(str(q["t"])).floor("us")  # Alpaca sends nanoseconds
+            stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+            out[str(symbol)] = Quote(str(symbol), price, stamp.to_pydatetime())
+        return out
 
 
 class YahooBars:

@@ -14,6 +14,10 @@ The rules, in the order they are applied:
    venue cannot say, the intent is ``unknown`` and is never sent again; a person decides.
 4. Sells go first; buys are sent once every sell has ended, sized to the cash the book then
    has (see :mod:`poise.execute._checks`).
+   Before anything of a plan is sent, a venue that quotes prices (:class:`QuoteSource`) is
+   asked once for the plan's symbols: a quote newer than the plan's day becomes the reference
+   price of that symbol's unsent orders (slippage is measured, and buys sized, against it);
+   without one (or when the venue cannot say) the plan's price stays.
 5. Fills are read by polling the venue. New fills, the book's lots and cash and the intent's
    state are written in one transaction, keyed by the venue's execution id.
 """
@@ -25,6 +29,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+from poise._errors import BrokerError, DataError
 from poise.execute._checks import PreTradeRules, refusal, size_buys
 from poise.execute._failpoint import failpoint
 from poise.execute._orders import Intent, Order, OrderState
@@ -94,6 +99,7 @@ class OrderSender:
         self.sleep = sleep
         self.guard = guard or (lambda: None)
         self._books: dict[str, str] = {}
+        self._records: dict[str, PlanRecord] = {}
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -113,6 +119,7 @@ class OrderSender:
         say or the timeout passed).
         """
         self.recover(plan)
+        self._refresh_references(plan)
         intents = self.store.intents(plan)
         sells = [i for i in intents if i.order.side is Side.SELL]
         self._send_all(sells)
@@ -135,46 +142,59 @@ class OrderSender:
         return out
 
     def cancel_all(self, plans: Collection[str] | None = None) -> int:
-        """The kill switch: cancel every unsent intent, then every open order at the venue (of
+        """The kill switch: cancel every open order at the venue and every unsent intent (of
         ``plans`` only, when given: a firm's plans in the service).
 
-        Unsent intents go first, so that a sender working the same plans meanwhile finds
-        nothing more to send once their sells end. Returns how many intents it stopped.
+        Unsent intents go first, so that a sender working at the same time (the service's,
+        in any process) cannot send one of them once its sells are cancelled; then every
+        order that may be at the venue, read again. Returns how many intents it stopped.
         """
-        mine = [
-            i
-            for i in self.store.intents()
-            if i.venue == self.venue.name and (plans is None or i.plan in plans)
-        ]
-        unsent = [i for i in mine if i.state is OrderState.NEW]
-        at_venue = [i for i in mine if i.state.may_be_at_venue]
-        for intent in (*unsent, *at_venue):
-            self.cancel(intent)
-        return len(unsent) + len(at_venue)
+
+        def mine() -> list[Intent]:
+            return [
+                i
+                for i in self.store.intents()
+                if i.venue == self.venue.name and (plans is None or i.plan in plans)
+            ]
+
+        stopped: set[str] = set()
+        for intent in mine():
+            if intent.state is OrderState.NEW:
+                self.cancel(intent)
+                stopped.add(intent.client_order_id)
+        for intent in mine():
+            if intent.state.may_be_at_venue:
+                self.cancel(intent)
+                stopped.add(intent.client_order_id)
+        return len(stopped)
 
     def cancel(self, intent: Intent) -> Intent:
         """Cancel one intent: an unsent one (``new``) becomes ``cancelled`` here; one that may
         be at the venue is cancelled there and looked up (what already filled stays filled).
 
-        Returns the intent as it now stands (unchanged when there was nothing to cancel: it
-        had ended, or its send is under way and the venue has not seen it yet).
+        An intent read as ``new`` is cancelled here only if it is still ``new`` in the store
+        (a sender may have just taken it); otherwise it is cancelled at the venue.
+
+        Returns the intent as it now stands (the same object when there was nothing to
+        cancel: it had ended, or its send is still under way and the venue has not seen it).
         """
         if intent.state is OrderState.NEW:
-            current = self._current(intent)  # a sender may have taken it since it was read
-            if current.state is OrderState.NEW:
-                moved = current.moved(OrderState.CANCELLED, reason="cancelled by user")
-                self.store.save(moved)
+            moved = intent.moved(OrderState.CANCELLED, reason="cancelled by user")
+            try:
+                self.store.save(moved, expect=OrderState.NEW)
                 return moved
-            intent = current
+            except BrokerError:  # it moved on meanwhile: as it stands now
+                found = [
+                    i
+                    for i in self.store.intents(intent.plan)
+                    if i.client_order_id == intent.client_order_id
+                ]
+                if not found:
+                    raise
+                intent = found[0]
         if intent.state.may_be_at_venue:
             self.venue.cancel(intent.client_order_id)
             return self._look_up(intent)
-        return intent
-
-    def _current(self, intent: Intent) -> Intent:
-        for stored in self.store.intents(intent.plan):
-            if stored.client_order_id == intent.client_order_id:
-                return stored
         return intent
 
     # -- steps -----------------------------------------------------------------------------
@@ -300,6 +320,35 @@ class OrderSender:
             self.guard()
             for intent in open_:
                 self._look_up(intent)
+
+    def _refresh_references(self, plan: str) -> None:
+        """A quote newer than the plan's day becomes the reference price of unsent orders."""
+        from poise.data import QuoteSource
+
+        if not isinstance(self.venue, QuoteSource):
+            return
+        new = [i for i in self.store.intents(plan) if i.state is OrderState.NEW]
+        if not new:
+            return
+        record = self._record(plan)
+        if record is None:
+            return
+        try:
+            quotes = self.venue.latest_quote(sorted({i.order.symbol for i in new}))
+        except (BrokerError, DataError):  # no quote: the plan's price stays the reference
+            return
+        for intent in new:
+            quote = quotes.get(intent.order.symbol)
+            if quote is None or not quote.price > 0 or quote.at.date() <= record.as_of:
+                continue
+            if quote.price != intent.order.reference_price:
+                order = replace(intent.order, reference_price=quote.price)
+                self.store.save(replace(intent, order=order))
+
+    def _record(self, plan: str) -> PlanRecord | None:
+        if plan not in self._records:
+            self._records.update((r.plan, r) for r in self.store.plans())
+        return self._records.get(plan)
 
     def _book(self, plan: str) -> str:
         if plan not in self._books:

@@ -28,7 +28,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from poise._errors import BrokerError
@@ -39,14 +39,13 @@ from poise.execute import (
     OrderSender,
     OrderState,
     order_figures,
-    plan_digest,
     summarize,
 )
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
 from poise.service._http import Conflict, documented
 from poise.service._orders import FillOut
 from poise.service._plans import TRANSITIONS, set_status
-from poise.service._sending import audit_fills, status_after, venue_for
+from poise.service._sending import audit_fills, order_keys, status_after, venue_for
 from poise.store import (
     BrokerConnection,
     FirmScope,
@@ -94,7 +93,8 @@ def _round(value: float | None, places: int = 6) -> float | None:
 
 
 def _firm_plans(scope: FirmScope, household: str | None) -> dict[str, _FirmPlan]:
-    """The firm's plans that may have orders, by their order-store digest."""
+    """The firm's plans that may have orders, newest first, by their order-store keys (the
+    digest, and ``digest@connection`` for accounts routed to another connection)."""
     names = dict(
         scope.session.execute(
             select(HouseholdRow.id, HouseholdRow.name).where(HouseholdRow.firm_id == scope.firm_id)
@@ -105,14 +105,16 @@ def _firm_plans(scope: FirmScope, household: str | None) -> dict[str, _FirmPlan]
     )
     if household:
         query = query.where(PlanRow.household_id == household)
-    out = {}
+    by_id = {}
     for plan_id, household_id, status in scope.session.execute(
         query.order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
     ):
-        out[plan_digest({"id": plan_id})] = _FirmPlan(
+        by_id[plan_id] = _FirmPlan(
             plan_id, household_id, names.get(household_id, household_id), status
         )
-    return out
+    keys = order_keys(scope.session, list(by_id))
+    position = {plan_id: n for n, plan_id in enumerate(by_id)}
+    return {key: by_id[keys[key]] for key in sorted(keys, key=lambda k: position[keys[k]])}
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -120,31 +122,15 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[i : i + _CHUNK]
 
 
-def _digest(key: str) -> str:
-    """The plan digest of an order-store plan key (``digest`` or ``digest@connection``)."""
-    return key.partition("@")[0]
-
-
 def _intents(scope: FirmScope, digests: Sequence[str]) -> list[Intent]:
-    """The intents of the plans with these digests, under every connection's key."""
-    keys: list[str] = []
-    for chunk in _chunks(digests):  # the plans table is small; the intents are read by index
-        wanted = set(chunk)
-        keys.extend(
-            key
-            for key in scope.session.scalars(
-                select(OrderPlanRow.plan).where(func.substr(OrderPlanRow.plan, 1, 12).in_(chunk))
-            )
-            if _digest(key) in wanted
-        )
     out: list[Intent] = []
-    for chunk in _chunks(keys):
+    for chunk in _chunks(digests):
         rows = scope.session.scalars(
             select(OrderIntentRow)
             .where(OrderIntentRow.plan.in_(chunk))
             .order_by(OrderIntentRow.plan, OrderIntentRow.leg)
         )
-        out.extend(map(_intent, rows))
+        out.extend(_intent(r) for r in rows)
     return out
 
 
@@ -169,15 +155,14 @@ def _fills(scope: FirmScope, ids: Sequence[str]) -> dict[str, list[dict[str, Any
     return out
 
 
-def _connections(scope: FirmScope, keys: Sequence[str]) -> dict[str, str]:
-    """The broker connection of each order-store plan key: the one it names
-    (``digest@connection``), else the plan's default (named by its book)."""
+def _connections(scope: FirmScope, digests: Sequence[str]) -> dict[str, str]:
+    """The broker connection each sent plan went through (digest → connection id)."""
     out: dict[str, str] = {}
-    for chunk in _chunks(keys):
-        for key, book in scope.session.execute(
+    for chunk in _chunks(digests):
+        for digest, book in scope.session.execute(
             select(OrderPlanRow.plan, OrderPlanRow.book).where(OrderPlanRow.plan.in_(chunk))
         ):
-            out[key] = key.partition("@")[2] or str(book).rpartition("@")[2]
+            out[digest] = digest.partition("@")[2] or str(book).rpartition("@")[2]
     return out
 
 
@@ -230,14 +215,15 @@ def firm_orders(
         intents = _intents(scope, digests)
         if order_state:
             intents = [i for i in intents if i.state.value == order_state]
-        rank = {d: n for n, d in enumerate(digests)}
-        intents.sort(key=lambda i: (rank[_digest(i.plan)], i.order.leg))
+        position = {p: n for n, p in enumerate(dict.fromkeys(p.id for p in plans.values()))}
+        rank = {d: position[plans[d].id] for d in digests}
+        intents.sort(key=lambda i: (rank[i.plan], i.order.leg))
         if limit is not None:
             intents = intents[:limit]
         fills = _fills(scope, [i.client_order_id for i in intents])
         connections = _connections(scope, sorted({i.plan for i in intents}))
     rows = [
-        _row(i, plans[_digest(i.plan)], connections.get(i.plan), fills.get(i.client_order_id, []))
+        _row(i, plans[i.plan], connections.get(i.plan), fills.get(i.client_order_id, []))
         for i in intents
     ]
     return Blotter(rows, summarize([order_figures(i) for i in intents]))
@@ -249,12 +235,6 @@ def cancel_orders(
     """Cancel one order of the caller's firm (``client_order_id``) or, when None, every open
     order of the firm (the kill switch); returns the orders it stopped as blotter rows.
 
-    The kill switch first marks the plans' send requests done, so the service's sender starts
-    no new round on them; then cancels (unsent orders first, see
-    :meth:`~poise.execute.OrderSender.cancel_all`) and looks again, up to
-    :data:`CANCEL_ROUNDS` times, until every order it aimed at has ended: a sender still
-    working a plan can only fail to move an order the venue has cancelled.
-
     Raises ``NotFoundError`` (404) for an order of another firm or an unknown id,
     :class:`Conflict` (409) for a single order that has already ended, ``BrokerError`` when a
     venue fails (what was cancelled before stays cancelled; cancel again).
@@ -264,7 +244,8 @@ def cancel_orders(
         intents = [i for i in _intents(scope, list(plans)) if not i.state.ended]
         if client_order_id is not None:
             everything = _intents(
-                scope, [d for d in plans if client_order_id.startswith(f"poise-{d}-")]
+                scope,
+                [d for d in plans if client_order_id.startswith(f"poise-{d.partition('@')[0]}-")],
             )
             mine = [i for i in everything if i.client_order_id == client_order_id]
             if not mine:
@@ -272,8 +253,7 @@ def cancel_orders(
             if mine[0].state.ended:
                 raise Conflict(f"the order is {mine[0].state.value}; there is nothing to cancel")
             intents = mine
-        keys = sorted({i.plan for i in intents})
-        connections = _connections(scope, keys)
+        connections = _connections(scope, sorted({i.plan for i in intents}))
         rows = {
             c.id: c
             for c in scope.session.scalars(
@@ -282,19 +262,22 @@ def cancel_orders(
                 )
             )
         }
+        by_plan: dict[str, list[Intent]] = {}
+        for intent in intents:
+            by_plan.setdefault(intent.plan, []).append(intent)
         venues = {
-            key: venue_for(state, rows[connections[key]], {})
-            for key in keys
-            if connections.get(key) in rows
+            digest: venue_for(state, rows[connections[digest]], {})
+            for digest in by_plan
+            if connections.get(digest) in rows
         }
-    plan_ids = sorted({plans[_digest(i.plan)].id for i in intents})
+    plan_ids = sorted({plans[i.plan].id for i in intents})
     with state.write(caller) as scope:
         scope.audit(
             "orders.cancel" if client_order_id else "orders.cancel_all",
             f"order:{client_order_id}" if client_order_id else "orders",
             {"orders": [i.client_order_id for i in intents], "plans": plan_ids},
         )
-        if client_order_id is None and plan_ids:
+        if client_order_id is None and plan_ids:  # the service's sender starts no new pass
             scope.session.execute(
                 update(SendRequestRow)
                 .where(
@@ -308,19 +291,19 @@ def cancel_orders(
     stores = {
         key: SqlOrderStore(
             state.engine,
-            audit_fills(caller.firm_id, caller.email, plans[_digest(key)].id),
-            _audit_cancel(caller.firm_id, caller.email, plans[_digest(key)].id),
+            audit_fills(caller.firm_id, caller.email, plans[key].id),
+            _audit_cancel(caller.firm_id, caller.email, plans[key].id),
         )
-        for key in keys
+        for key in by_plan
     }
-    for attempt in range(CANCEL_ROUNDS):
+    for attempt in range(CANCEL_ROUNDS):  # a sender working meanwhile may need a second look
         if attempt:
             time.sleep(CANCEL_PAUSE)
         left = 0
-        for key in keys:
-            store = stores[key]
-            now = [i for i in store.intents(key) if i.client_order_id in targets]
-            now = [i for i in now if not i.state.ended]
+        for key, store in stores.items():
+            now = [
+                i for i in store.intents(key) if i.client_order_id in targets and not i.state.ended
+            ]
             venue = venues.get(key)
             if venue is None:  # its connection is gone: stop what was never sent
                 for intent in now:
@@ -336,10 +319,10 @@ def cancel_orders(
             )
         if not left:
             break
-    for plan_id in plan_ids:
-        digest = plan_digest({"id": plan_id})
-        mine = [i for key in keys if _digest(key) == digest for i in stores[key].intents(key)]
-        _follow_plan(state, caller, plan_id, mine)
+    for plan_id in dict.fromkeys(plans[d].id for d in by_plan):  # each plan once, all its keys
+        keys = [k for k, p in plans.items() if p.id == plan_id]
+        everything = [i for k in keys for i in SqlOrderStore(state.engine).intents(k)]
+        _follow_plan(state, caller, plan_id, everything)
     blotter = firm_orders(state, caller)
     return [row for row in blotter.orders if row["client_order_id"] in targets]
 
@@ -365,7 +348,10 @@ def _audit_cancel(firm_id: int, actor: str, plan_id: str) -> Any:
 
 def _cancel_unsent(store: SqlOrderStore, intent: Intent) -> Intent:
     moved = intent.moved(OrderState.CANCELLED, reason="cancelled by user")
-    store.save(moved)
+    try:
+        store.save(moved, expect=OrderState.NEW)  # unless a sender has just taken it
+    except BrokerError:
+        return intent
     return moved
 
 

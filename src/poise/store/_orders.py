@@ -192,6 +192,7 @@ def _intent(row: OrderIntentRow) -> Intent:
 def _intent_values(intent: Intent) -> dict[str, Any]:
     return {
         "quantity": intent.order.quantity,
+        "reference_price": intent.order.reference_price,
         "state": intent.state.value,
         "decided_at": intent.decided_at,
         "sent_at": intent.sent_at,
@@ -301,8 +302,11 @@ class SqlOrderStore:
             return [_intent(r) for r in session.scalars(query)]
 
     @staticmethod
-    def _lock(session: Session, intent: Intent) -> tuple[str, str, str]:
-        """The stored (state, plan, venue) of the intent, its row locked; the move checked."""
+    def _lock(
+        session: Session, intent: Intent, expect: OrderState | None = None
+    ) -> tuple[str, str, str]:
+        """The stored (state, plan, venue) of the intent, its row locked; the move checked
+        (and the stored state against ``expect``, when given)."""
         t = _table(OrderIntentRow)
         row = session.execute(
             select(t.c.state, t.c.plan, t.c.venue)
@@ -311,6 +315,8 @@ class SqlOrderStore:
         ).first()
         if row is None:
             raise BrokerError(f"no order intent {intent.client_order_id}")
+        if expect is not None and row[0] != expect.value:
+            raise BrokerError(f"order {intent.client_order_id} is {row[0]}, not {expect}")
         check_transition(OrderState(row[0]), intent.state)
         return row[0], row[1], row[2]
 
@@ -323,9 +329,9 @@ class SqlOrderStore:
             .values(**_intent_values(intent))
         )
 
-    def save(self, intent: Intent) -> None:
+    def save(self, intent: Intent, *, expect: OrderState | None = None) -> None:
         with write_session(self.engine) as session:
-            before, _, _ = self._lock(session, intent)
+            before, _, _ = self._lock(session, intent, expect)
             self._update(session, intent)
             if self.on_save is not None:
                 self.on_save(session, intent, OrderState(before))
