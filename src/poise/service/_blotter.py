@@ -12,19 +12,24 @@ with the venue of the broker connection each plan was sent through: an unsent or
 (``new``) is cancelled here, an order that may be at the venue is cancelled there and looked
 up (what filled before stays filled and is recorded, audited, like any fill). Once every
 order of a plan has ended nothing of it is ever sent again (the sender sends only ``new``
-orders), and the plan's status follows what filled. The request and each order it stopped
-are audited.
+orders), and the plan's status follows what filled. The request is audited before anything
+is cancelled (``orders.cancel_all`` or ``orders.cancel``), and each order that becomes
+``cancelled`` is audited (``order.cancel``) in the transaction that records it, through the
+order store's ``on_save`` hook.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from poise._errors import BrokerError
 from poise.app import NotFoundError
@@ -41,7 +46,14 @@ from poise.service._http import Conflict, documented
 from poise.service._orders import FillOut
 from poise.service._plans import TRANSITIONS, set_status
 from poise.service._sending import audit_fills, order_keys, status_after, venue_for
-from poise.store import BrokerConnection, FirmScope, HouseholdRow, PlanRow, SqlOrderStore
+from poise.store import (
+    BrokerConnection,
+    FirmScope,
+    HouseholdRow,
+    PlanRow,
+    SendRequestRow,
+    SqlOrderStore,
+)
 from poise.store._orders import OrderFillRow, OrderIntentRow, OrderPlanRow, _intent, _utc
 
 __all__ = ["Blotter", "cancel_orders", "firm_orders", "router"]
@@ -51,6 +63,10 @@ router = APIRouter(tags=["orders"])
 ORDER_STATES = tuple(s.value for s in OrderState)
 """Every state an order can be in (new, submitting, ..., unknown)."""
 _CHUNK = 500
+CANCEL_ROUNDS = 5
+"""Times a cancel looks again at orders that have not ended yet."""
+CANCEL_PAUSE = 0.1
+"""Seconds between those looks."""
 _SENT = ("sent", "filled", "partially_filled", "rejected", "expired")
 """PlanRow statuses a plan with orders can have."""
 
@@ -84,13 +100,17 @@ def _firm_plans(scope: FirmScope, household: str | None) -> dict[str, _FirmPlan]
             select(HouseholdRow.id, HouseholdRow.name).where(HouseholdRow.firm_id == scope.firm_id)
         ).all()
     )
-    query = scope.select(PlanRow).where(PlanRow.status.in_(_SENT))
+    query = select(PlanRow.id, PlanRow.household_id, PlanRow.status).where(  # not the bodies
+        PlanRow.firm_id == scope.firm_id, PlanRow.status.in_(_SENT)
+    )
     if household:
         query = query.where(PlanRow.household_id == household)
     by_id = {}
-    for plan in scope.session.scalars(query.order_by(PlanRow.created_at.desc(), PlanRow.id.desc())):
-        by_id[plan.id] = _FirmPlan(
-            plan.id, plan.household_id, names.get(plan.household_id, plan.household_id), plan.status
+    for plan_id, household_id, status in scope.session.execute(
+        query.order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
+    ):
+        by_id[plan_id] = _FirmPlan(
+            plan_id, household_id, names.get(household_id, household_id), status
         )
     keys = order_keys(scope.session, list(by_id))
     position = {plan_id: n for n, plan_id in enumerate(by_id)}
@@ -250,48 +270,80 @@ def cancel_orders(
             for digest in by_plan
             if connections.get(digest) in rows
         }
+    plan_ids = sorted({plans[i.plan].id for i in intents})
     with state.write(caller) as scope:
         scope.audit(
             "orders.cancel" if client_order_id else "orders.cancel_all",
             f"order:{client_order_id}" if client_order_id else "orders",
-            {
-                "orders": [i.client_order_id for i in intents],
-                "plans": sorted({plans[i.plan].id for i in intents}),
-            },
+            {"orders": [i.client_order_id for i in intents], "plans": plan_ids},
         )
-    stopped: list[Intent] = []
-    for digest, mine in by_plan.items():
-        plan = plans[digest]
-        store = SqlOrderStore(state.engine, audit_fills(caller.firm_id, caller.email, plan.id))
-        venue = venues.get(digest)
-        if venue is None:  # its connection is gone: stop what was never sent
-            for intent in mine:
-                if intent.state is OrderState.NEW:
-                    stopped.append(_cancel_unsent(store, intent))
-        elif client_order_id is None:
-            OrderSender(store, venue).cancel_all({digest})
-            wanted = {i.client_order_id for i in mine}
-            stopped.extend(i for i in store.intents(digest) if i.client_order_id in wanted)
-        else:
-            stopped.extend(OrderSender(store, venue).cancel(i) for i in mine)
+        if client_order_id is None and plan_ids:  # the service's sender starts no new pass
+            scope.session.execute(
+                update(SendRequestRow)
+                .where(
+                    SendRequestRow.firm_id == caller.firm_id,
+                    SendRequestRow.plan_id.in_(plan_ids),
+                    SendRequestRow.state == "pending",
+                )
+                .values(state="done", finished_at=datetime.now(UTC))
+            )
+    targets = {i.client_order_id for i in intents}
+    stores = {
+        key: SqlOrderStore(
+            state.engine,
+            audit_fills(caller.firm_id, caller.email, plans[key].id),
+            _audit_cancel(caller.firm_id, caller.email, plans[key].id),
+        )
+        for key in by_plan
+    }
+    for attempt in range(CANCEL_ROUNDS):  # a sender working meanwhile may need a second look
+        if attempt:
+            time.sleep(CANCEL_PAUSE)
+        left = 0
+        for key, store in stores.items():
+            now = [
+                i for i in store.intents(key) if i.client_order_id in targets and not i.state.ended
+            ]
+            venue = venues.get(key)
+            if venue is None:  # its connection is gone: stop what was never sent
+                for intent in now:
+                    if intent.state is OrderState.NEW:
+                        _cancel_unsent(store, intent)
+            elif client_order_id is None:
+                OrderSender(store, venue).cancel_all({key})
+            else:
+                for intent in now:
+                    OrderSender(store, venue).cancel(intent)
+            left += sum(
+                1 for i in store.intents(key) if i.client_order_id in targets and not i.state.ended
+            )
+        if not left:
+            break
     for plan_id in dict.fromkeys(plans[d].id for d in by_plan):  # each plan once, all its keys
         keys = [k for k, p in plans.items() if p.id == plan_id]
         everything = [i for k in keys for i in SqlOrderStore(state.engine).intents(k)]
         _follow_plan(state, caller, plan_id, everything)
-    with state.write(caller) as scope:
-        for intent in stopped:
-            scope.audit(
+    blotter = firm_orders(state, caller)
+    return [row for row in blotter.orders if row["client_order_id"] in targets]
+
+
+def _audit_cancel(firm_id: int, actor: str, plan_id: str) -> Any:
+    """The order store's ``on_save`` hook: an order becoming ``cancelled`` is audited in the
+    transaction that records it."""
+
+    def audit(session: Session, intent: Intent, before: OrderState) -> None:
+        if intent.state is OrderState.CANCELLED and before is not OrderState.CANCELLED:
+            FirmScope(session, firm_id, actor).audit(
                 "order.cancel",
-                f"plan:{plans[intent.plan].id}",
+                f"plan:{plan_id}",
                 {
                     "client_order_id": intent.client_order_id,
-                    "state": intent.state.value,
+                    "from": before.value,
                     "filled_quantity": intent.filled_quantity,
                 },
             )
-    ids = {i.client_order_id for i in stopped}
-    blotter = firm_orders(state, caller)
-    return [row for row in blotter.orders if row["client_order_id"] in ids]
+
+    return audit
 
 
 def _cancel_unsent(store: SqlOrderStore, intent: Intent) -> Intent:

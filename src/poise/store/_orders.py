@@ -232,9 +232,13 @@ class SqlOrderStore:
         self,
         engine: Engine,
         on_fills: Callable[[Session, Intent, Sequence[Fill]], None] | None = None,
+        on_save: Callable[[Session, Intent, OrderState], None] | None = None,
     ) -> None:
         self.engine = engine
         self.on_fills = on_fills
+        self.on_save = on_save
+        """Called with the session, the intent written and its state before, in the
+        transaction that writes it (e.g. to audit a cancel with the change itself)."""
 
     def add_plan(self, record: PlanRecord, intents: Sequence[Intent], book: Holdings) -> bool:
         with write_session(self.engine) as session:
@@ -327,8 +331,10 @@ class SqlOrderStore:
 
     def save(self, intent: Intent, *, expect: OrderState | None = None) -> None:
         with write_session(self.engine) as session:
-            self._lock(session, intent, expect)
+            before, _, _ = self._lock(session, intent, expect)
             self._update(session, intent)
+            if self.on_save is not None:
+                self.on_save(session, intent, OrderState(before))
 
     def record_fills(self, intent: Intent, fills: Sequence[Fill]) -> int:
         now = datetime.now(UTC)
@@ -351,6 +357,8 @@ class SqlOrderStore:
                 if self.on_fills is not None:
                     self.on_fills(session, intent, new)  # e.g. audit them, same transaction
             self._update(session, intent)
+            if self.on_save is not None:
+                self.on_save(session, intent, OrderState(_state))
         return len(new)
 
     def _apply(
