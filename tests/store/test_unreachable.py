@@ -35,3 +35,14 @@ def test_an_unreachable_store_exits_2(args, url, tmp_path: Path, monkeypatch) ->
     assert "--database-url: cannot open the database" in out.stderr
     assert "secret" not in out.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_a_poise_home_that_is_a_file_exits_2(tmp_path: Path, monkeypatch) -> None:
+    home = tmp_path / "home"
+    home.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("POISE_HOME", str(home))
+    monkeypatch.delenv("POISE_DATABASE_URL", raising=False)
+    out = run_cli(["orders", "list"])
+    assert out.code == 2, out.stderr
+    assert "POISE_HOME: cannot use" in out.stderr
+    assert "Traceback" not in out.stderr
