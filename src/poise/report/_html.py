@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
+import json
 import math
+import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -202,11 +206,19 @@ def _figure(data: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
 
 
 def _template() -> dict[str, Any]:
+    """plotly.py's default template ("plotly"), as its package stores it."""
     if not _TEMPLATE:
-        import plotly.io as pio
-
-        _TEMPLATE.append(pio.templates[pio.templates.default].to_plotly_json())
+        text = _package_data("templates/plotly.json")
+        _TEMPLATE.append(json.loads(text))
     return _TEMPLATE[0]
+
+
+def _package_data(name: str) -> str:
+    """A file of plotly.py's ``package_data`` (read without importing plotly)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("plotly is needed for the HTML report (pip install plotly)")
+    return (Path(spec.origin).parent / "package_data" / name).read_text(encoding="utf-8")
 
 
 _TEMPLATE: list[dict[str, Any]] = []
@@ -381,7 +393,7 @@ def _costs_taxes_figure(results: Mapping[str, BacktestResult]) -> dict[str, Any]
                 "legendgroup": name,
                 "marker": {"color": _color(i)},
                 "name": name,
-                "x": list(by_year.index),
+                "x": by_year.index.tolist(),
                 "xaxis": f"x{axes}",
                 "y": _array(by_year.to_numpy()),
                 "yaxis": f"y{axes}",
@@ -521,19 +533,37 @@ def backtest_report(
 
 
 def _div(fig: Any, include_js: bool) -> str:
-    """The figure's ``<div>`` and script; ``fig`` is a plotly figure or, as ``_figure``
-    builds it, the figure's JSON dict (written as it is, without plotly's validation)."""
-    import plotly.io as pio
+    """The figure's ``<div>`` and script: a plotly figure through ``plotly.io.to_html``, or
+    a figure's JSON dict (as ``_figure`` builds it) written as ``to_html`` writes one."""
+    if not isinstance(fig, dict):
+        import plotly.io as pio
 
-    return str(
-        pio.to_html(
-            fig,
-            full_html=False,
-            include_plotlyjs=include_js,
-            config={"displaylogo": False, "responsive": True},
-            validate=not isinstance(fig, dict),
+        return str(pio.to_html(fig, full_html=False, include_plotlyjs=include_js, config=_CONFIG))
+    div_id = str(uuid.uuid4())
+    height = fig["layout"].get("height")
+    load = ""
+    if include_js:
+        load = (
+            "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
+            f"<script>{_package_data('plotly.min.js')}</script>"
         )
+    return (
+        f'<div style="height:{f"{height}px" if height else "100%"}; width:100%;">{load}'
+        f'<div id="{div_id}" class="plotly-graph-div" style="height:100%; width:100%;"></div>'
+        "<script>window.PLOTLYENV=window.PLOTLYENV || {};"
+        f'if (document.getElementById("{div_id}")) {{Plotly.newPlot("{div_id}", '
+        f"{_json(fig['data'])}, {_json(fig['layout'])}, {json.dumps(_CONFIG)})}};"
+        "</script></div>"
     )
+
+
+_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def _json(value: Any) -> str:
+    """JSON safe inside ``<script>`` (as plotly.py escapes it)."""
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("/", "\\u002f")
 
 
 def _plain(text: str) -> str:
