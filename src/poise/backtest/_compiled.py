@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,7 @@ WARM_UP = 3
 
 _SCREEN = 1e-12 - MARGIN
 _SURE = 1e-12 + MARGIN
+_buffers = threading.local()  # each thread's prefix-sum buffers (``CompiledStretch.prefix``)
 _BAD = 2.0**30  # added to a prefix count for each infinite return
 
 
@@ -363,7 +365,11 @@ class CompiledStretch:
         (``prefix_sums``), once per history; stubs for other rules."""
         if self.kind == _VOLATILITY and self._hist is not hist:
             rows, cols = hist.shape
-            arrays = [np.empty((rows, cols)) for _ in range(3)]
+            # the buffers are reused by the thread's next run: fresh pages cost more than
+            # the sums (runs of one thread follow each other; a run uses them in advance)
+            arrays = getattr(_buffers, "prefix", None)
+            if arrays is None or arrays.shape != (3, rows, cols):
+                arrays = _buffers.prefix = np.empty((3, rows, cols))
             err = np.empty((2, cols))
             prefix_sums(hist, arrays[0], arrays[1], arrays[2], err)
             self._prefix = (arrays[0], arrays[1], arrays[2], err)
