@@ -7,9 +7,11 @@ paid from the trading account's cash and a buy's cost is added to its lot's basi
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,14 +31,15 @@ from poise.model import (
     Trade,
     TradingRules,
 )
-from poise.plan._apply import apply_trades, group_lots
+from poise.plan._apply import apply_trades, holdings_after_sells
 from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
 from poise.plan._flows import CashFlow
 from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
 from poise.plan._sizing import best_extra_share, desired_values, level_fill
 from poise.plan._taxaware import TaxAware, fold_substitutes, group_context
 from poise.policy import Decision, LabelledHistory, PolicyContext, RebalanceTo, aligned_history
-from poise.tax import Transaction, is_long_term, select_lots
+from poise.tax import Transaction, select_lots
+from poise.tax._lots import long_term_cutoff
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["plan_rebalance"]
 
 _EPS = 1e-9
+_SALE_FIELDS = tuple(f.name for f in fields(LotSale))
 _USE_KERNEL = True  # False forces the general path (tests compare the two)
 TOPUP_RULE = "marginal"
 """Whole-share top-up after the buys: ``"marginal"`` (the half-share top-up, then one share
@@ -126,6 +130,18 @@ class _Book:
         earlier = self.buys.get((account, symbol))
         return earlier.quantity if earlier is not None else 0.0
 
+    def lots_of(self, account: str, symbol: str) -> list[Lot]:
+        """The open lots of one position, as this plan's sells leave them (the holdings'
+        group, copied on first use)."""
+        key = (account, symbol)
+        lots = self.open_lots.get(key)
+        if lots is None:
+            group = self.holdings.groups().get(key)
+            if group is None:
+                return []
+            lots = self.open_lots[key] = list(group)
+        return lots
+
     def _sell_trade(
         self, account: str, symbol: str, quantity: float, reason: str | Reason
     ) -> Trade:
@@ -133,31 +149,15 @@ class _Book:
         price = self.prices[symbol]
         value = quantity * price
         cost = hh.trading.cost(value)
-        if not self.open_lots and self.holdings.lots:
-            self.open_lots = group_lots(self.holdings.lots)
-        lots = self.open_lots.setdefault((account, symbol), [])
-        sales: list[LotSale] = []
-        short_term = long_term = 0.0
-        taxable = hh.account(account).taxable
+        lots = self.lots_of(account, symbol)
         chosen = (
             select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of, hh.tax)
             if self.tax is None
             else self.tax.select(lots, quantity, price)
         )
-        left: dict[int, Lot | None] = {}  # what is left of each lot sold (by identity)
-        for lot, take in chosen:
-            share = take / quantity
-            proceeds = value * share - cost * share
-            basis = lot.basis_per_share * take
-            gain = proceeds - basis
-            long = is_long_term(lot.acquired, self.as_of)
-            sales.append(LotSale(lot, take, proceeds, basis, gain, long))
-            left[id(lot)] = lot.take(take)[1]
-            if taxable:
-                if long:
-                    long_term += gain
-                else:
-                    short_term += gain
+        sales, short_term, long_term, left = lot_sales(
+            chosen, quantity, value, cost, self.as_of, hh.account(account).taxable
+        )
         if left:  # one pass over the position's lots, not one search per lot sold
             kept = [left.get(id(lot), lot) for lot in lots]
             lots[:] = [lot for lot in kept if lot is not None]
@@ -174,6 +174,83 @@ class _Book:
             lot_sales=tuple(sales),
             why=reason if isinstance(reason, Reason) else None,
         )
+
+
+_BULK = 48  # sells of this many lots or more are costed with arrays
+_NEW = object.__new__
+_SET_SALE = tuple(LotSale.__dict__[name].__set__ for name in _SALE_FIELDS)
+
+
+def lot_sales(
+    chosen: Sequence[tuple[Lot, float]],
+    quantity: float,
+    value: float,
+    cost: float,
+    as_of: date,
+    taxable: bool,
+) -> tuple[list[LotSale], float, float, dict[int, Lot | None]]:
+    """The ``LotSale`` of each (lot, shares) ``chosen`` for a sell of ``quantity`` shares
+    worth ``value`` at a trade cost of ``cost`` (shared among the lots by quantity), the
+    realized short- and long-term gains (0 unless ``taxable``, summed in ``chosen`` order),
+    and what is left of each lot sold (None when it is sold whole), by ``id`` of the lot.
+
+    Many lots are costed with arrays, in the same IEEE operations as one at a time, so the
+    figures are the same to the bit.
+    """
+    cutoff = long_term_cutoff(as_of)
+    short_term = long_term = 0.0
+    left: dict[int, Lot | None] = {}
+    if len(chosen) < _BULK:
+        sales: list[LotSale] = []
+        for lot, take in chosen:
+            share = take / quantity
+            proceeds = value * share - cost * share
+            basis = lot.basis_per_share * take
+            gain = proceeds - basis
+            long = lot.acquired <= cutoff
+            sales.append(LotSale(lot, take, proceeds, basis, gain, long))
+            left[id(lot)] = lot.take(take)[1]
+            if taxable:
+                if long:
+                    long_term += gain
+                else:
+                    short_term += gain
+        return sales, short_term, long_term, left
+    lots = [lot for lot, _ in chosen]
+    take_a = np.array([t for _, t in chosen], dtype=float)
+    held = np.array([lot.quantity for lot in lots], dtype=float)
+    basis_total = np.array([lot.cost_basis for lot in lots], dtype=float)
+    shares = take_a / quantity
+    proceeds_a = value * shares - cost * shares
+    per_share = np.zeros_like(held)
+    np.divide(basis_total, held, out=per_share, where=held != 0)
+    basis_a = per_share * take_a
+    gain_a = proceeds_a - basis_a
+    longs = [lot.acquired <= cutoff for lot in lots]
+    gains = gain_a.tolist()
+    if taxable:
+        for g, long in zip(gains, longs, strict=True):
+            if long:
+                long_term += g
+            else:
+                short_term += g
+    takes = take_a.tolist()
+    columns: dict[str, Iterable[object]] = {
+        "lot": lots,
+        "quantity": takes,
+        "proceeds": proceeds_a.tolist(),
+        "basis": basis_a.tolist(),
+        "gain": gains,
+        "long_term": longs,
+        "washed": repeat(0.0),
+    }
+    sales = list(map(_NEW, repeat(LotSale, len(lots))))
+    for name, setter in zip(_SALE_FIELDS, _SET_SALE, strict=True):
+        deque(map(setter, sales, columns[name]), maxlen=0)  # set in C, as __init__ would
+    whole = (take_a >= held - 1e-12).tolist()
+    for lot, t, gone in zip(lots, takes, whole, strict=True):
+        left[id(lot)] = None if gone else lot.take(t)[1]
+    return sales, short_term, long_term, left
 
 
 def _by_account(flows: Iterable[CashFlow]) -> dict[str, float]:
@@ -609,7 +686,11 @@ def _rebalancing_sells(
             [(acc.id, book.held(acc.id, sym)) for acc in order]
             if tax is None
             else tax.sell_sources(
-                book.open_lots or group_lots(book.holdings.lots), book.qty, sym, -delta[i], price[i]
+                {(a.id, sym): book.lots_of(a.id, sym) for a in hh.accounts},
+                book.qty,
+                sym,
+                -delta[i],
+                price[i],
             )
         )
         for acc_id, have in sources:
@@ -790,7 +871,12 @@ def _settle(
     """The holdings after the trades (wash sales settled), unmet withdrawals, the plan."""
     hh, holdings, as_of = book.household, book.holdings, book.as_of
     trades = _merge(book.trades)
-    after = apply_trades(holdings, trades, as_of, [(f.account, f.amount) for f in flows])
+    moves = [(f.account, f.amount) for f in flows]
+    after = (
+        holdings_after_sells(holdings, book.open_lots, trades, as_of, moves)
+        if book.sells
+        else apply_trades(holdings, trades, as_of, moves)
+    )
     if book.tax is not None:
         trades, after, notes = book.tax.settle(trades, after)
         book.warnings.extend(notes)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import pairwise
+from operator import attrgetter
 
 from poise._errors import InputError
 from poise.model import Lot, LotMethod, TaxRules
@@ -20,6 +21,9 @@ __all__ = [
     "pick_lots",
     "select_lots",
 ]
+
+
+_ACQUIRED = attrgetter("acquired")
 
 
 @lru_cache(maxsize=65536)
@@ -43,6 +47,17 @@ def is_long_term(acquired: date, sold: date) -> bool:
     return sold >= long_term_date(acquired)
 
 
+@lru_cache(maxsize=4096)
+def long_term_cutoff(sold: date) -> date:
+    """The last acquisition date whose lots are long-term when sold on ``sold``:
+    ``is_long_term(acquired, sold)`` exactly when ``acquired <= long_term_cutoff(sold)``
+    (``long_term_date`` never falls as ``acquired`` rises, and is at least 366 days later)."""
+    acquired = sold - timedelta(days=365)
+    while long_term_date(acquired) > sold:
+        acquired -= timedelta(days=1)
+    return acquired
+
+
 def order_lots(lots: Sequence[Lot], method: LotMethod, price: float, as_of: date) -> list[Lot]:
     """``lots`` in the order ``method`` sells them.
 
@@ -52,9 +67,9 @@ def order_lots(lots: Sequence[Lot], method: LotMethod, price: float, as_of: date
     gains (smallest first).
     """
     if method is LotMethod.FIFO:
-        return sorted(lots, key=lambda lot: lot.acquired)
+        return sorted(lots, key=_ACQUIRED)
     if method is LotMethod.LIFO:
-        return sorted(lots, key=lambda lot: lot.acquired, reverse=True)
+        return sorted(lots, key=_ACQUIRED, reverse=True)
     if method is LotMethod.HIFO:
         return sorted(lots, key=lambda lot: (-lot.basis_per_share, lot.acquired))
 
