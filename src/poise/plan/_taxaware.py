@@ -219,6 +219,8 @@ class TaxAware:
         gains, taxable short-term gains; otherwise tax-advantaged accounts first, then taxable
         ones. Deferred lots are never offered; if they leave the sell short, a note says so.
         """
+        if not self.tax_min:
+            return self._sources_by_account(open_lots, held, symbol, value / price)
         hh = self.household
         washable = self.calendar is not None and self.calendar.replacements(symbol) > _EPS
         ranked: list[tuple[tuple[int, float, int], str, float]] = []
@@ -260,6 +262,56 @@ class TaxAware:
             take = min(quantity, need)
             per_account[account] = per_account.get(account, 0.0) + take
             need -= take
+        self._note_deferred(symbol, need, deferred)
+        return list(per_account.items())
+
+    def _sources_by_account(
+        self,
+        open_lots: Mapping[tuple[str, str], Sequence[Lot]],
+        held: Mapping[tuple[str, str], float],
+        symbol: str,
+        need: float,
+    ) -> list[tuple[str, float]]:
+        """``sell_sources`` without tax_min: tax-advantaged accounts first, then taxable ones
+        (each in the household's order), every lot not deferred in its order, one pass."""
+        order = sorted(range(len(self.household.accounts)), key=self._taxable_rank)
+        per_account: dict[str, float] = {}
+        deferred: list[tuple[int, Lot]] = []
+        defer = self.defer_days > 0
+        for n in order:
+            acc = self.household.accounts[n]
+            lots = open_lots.get((acc.id, symbol), ())
+            if not lots:
+                have = held.get((acc.id, symbol), 0.0)
+                if have > _EPS:
+                    if need <= _EPS:
+                        break
+                    take = min(have, need)
+                    per_account[acc.id] = per_account.get(acc.id, 0.0) + take
+                    need -= take
+                continue
+            total = per_account.get(acc.id, 0.0)
+            touched = False
+            for lot in lots:
+                if defer and self.deferred(lot):
+                    deferred.append((n, lot))
+                    continue
+                if need <= _EPS:
+                    break
+                take = min(lot.quantity, need)
+                total += take
+                touched = True
+                need -= take
+            if touched:
+                per_account[acc.id] = total
+        deferred.sort(key=lambda item: item[0])  # in the household's order, as sell_sources
+        self._note_deferred(symbol, need, [lot for _, lot in deferred])
+        return list(per_account.items())
+
+    def _taxable_rank(self, n: int) -> int:
+        return 1 if self.household.accounts[n].taxable else 0
+
+    def _note_deferred(self, symbol: str, need: float, deferred: Sequence[Lot]) -> None:
         if need > _EPS and deferred:
             first = min(deferred, key=lambda lot: long_term_date(lot.acquired))
             self.notes.append(
@@ -267,7 +319,6 @@ class TaxAware:
                 f"within {self.defer_days} days are deferred (first on "
                 f"{long_term_date(first.acquired)}, {first.account})"
             )
-        return list(per_account.items())
 
     def after_sell(self, trade: Trade) -> None:
         """Record a sell: a loss sale blocks buys of its group for the rest of the plan."""
