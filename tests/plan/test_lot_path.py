@@ -264,7 +264,8 @@ def test_sell_sources_equal_the_ranked_reference(case, defer, fraction):
     )
     holdings = Holdings(tuple(lots), {})
     tax = TaxAware.build(hh, holdings, prices, AS_OF, ())
-    assert tax is not None and not tax.tax_min
+    assert tax is not None
+    assert not tax.tax_min
     sym = lots[0].symbol
     groups = holdings.groups()
     held = holdings.quantities()
