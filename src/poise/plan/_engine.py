@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from itertools import repeat
 from typing import TYPE_CHECKING
@@ -51,8 +51,12 @@ _SALE_FIELDS = tuple(f.name for f in fields(LotSale))
 _USE_KERNEL = True  # False forces the general path (tests compare the two)
 TOPUP_RULE = "marginal"
 """Whole-share top-up after the buys: ``"marginal"`` (the half-share top-up, then one share
-at a time while it lowers the tracking error, cash included) or ``"half_share"`` (the
-earlier rule alone, kept for the study in ``benchmarks/whole_shares.py``)."""
+at a time while it lowers the tracking error, cash included), ``"local"`` (as marginal, and
+also one share fewer of a buy while that lowers it, until neither move does: no plan one
+share away tracks better) or ``"half_share"`` (the earlier rule alone, kept for the study in
+``benchmarks/whole_shares.py``). ``"local"`` is the general path's only: the array kernel
+(``_kernel.py``, ``_compiled.py``) plans ``"marginal"``, so it becomes the default when
+they follow it."""
 
 
 @dataclass
@@ -124,6 +128,26 @@ class _Book:
         self.buys[(account, symbol)] = trade
         self.cash[account] = self.cash.get(account, 0.0) + trade.cash_change
         return before - self.cash[account]
+
+    def unbuy(self, account: str, symbol: str) -> float:
+        """One share fewer of this plan's buy of ``symbol`` in ``account`` (the buy dropped
+        when none is left); returns the cash it gives back, cost included."""
+        key = (account, symbol)
+        earlier = self.buys[key]
+        self.qty[key] = self.held(account, symbol) - 1.0
+        before = self.cash[account]
+        self.cash[account] = before - earlier.cash_change
+        quantity = earlier.quantity - 1.0
+        if quantity <= 1e-9:
+            del self.buys[key]
+        else:
+            price = earlier.price
+            trade = replace(
+                earlier, quantity=quantity, cost=self.household.trading.cost(quantity * price)
+            )
+            self.buys[key] = trade
+            self.cash[account] += trade.cash_change
+        return self.cash[account] - before
 
     def bought(self, account: str, symbol: str) -> float:
         """Shares of ``symbol`` already being bought in ``account`` by this plan."""
@@ -577,8 +601,8 @@ def _general_plan(
             return why(sym, kind, action)
 
         _top_up_half_shares(book, start, fl, spendable, reason)
-        if TOPUP_RULE == "marginal":
-            _top_up_marginal(book, start, fl, spendable, reason)
+        if TOPUP_RULE in ("marginal", "local"):
+            _top_up_marginal(book, start, fl, spendable, reason, local=TOPUP_RULE == "local")
     return _settle(book, start, decision, flows, fl, targets)
 
 
@@ -832,13 +856,18 @@ def _top_up_marginal(
     fl: _Flows,
     spendable: dict[str, float],
     reason: Callable[[str], Reason],
+    *,
+    local: bool = False,
 ) -> None:
     """Then one more share at a time, of whatever most lowers the tracking error (cash
-    included), while one does."""
+    included), while one does. ``local``: when no share does, one share fewer of the buy
+    whose reduction most lowers it, then shares again, until neither move does (the error
+    falls at every move, so this ends; a share bought early for a large fall may no longer
+    pay once later shares have spent the cash)."""
     hh, tax = book.household, book.tax
     costs, floor = hh.trading.costs, order_floor(hh.trading)
     symbols, price = start.symbols, start.price
-    for _ in range(4 * len(symbols) + 8):
+    for _ in range(4 * len(symbols) + 8 if not local else 100 * len(symbols) + 10_000):
         acc = max(hh.accounts, key=lambda a: spendable[a.id])
         now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
         err = (now * price - fl.desired[:-1]).tolist()
@@ -855,9 +884,38 @@ def _top_up_marginal(
                 and (tax is None or tax.blocked(s) is None)
             )
         best = best_extra_share(err, price.tolist(), cash_err, units, allowed)
-        if best is None:
+        if best is not None:
+            spendable[acc.id] -= book.buy(acc.id, symbols[best], 1.0, reason(symbols[best]))
+            continue
+        fewer = _one_share_fewer(book, start, err, cash_err, floor) if local else None
+        if fewer is None:
             break
-        spendable[acc.id] -= book.buy(acc.id, symbols[best], 1.0, reason(symbols[best]))
+        account, k = fewer
+        spendable[account] += book.unbuy(account, symbols[k])
+
+
+def _one_share_fewer(
+    book: _Book, start: _Start, err: list[float], cash_err: float, floor: float
+) -> tuple[str, int] | None:
+    """The buy (account, symbol index) one share fewer of which most lowers the squared
+    tracking error Σ err² + cash_err² (its value less one share, its cash back), or None."""
+    best, found = -1e-9, None
+    for (account, symbol), trade in book.buys.items():
+        k = start.position.get(symbol, len(err))
+        if k >= len(err):  # a substitute bought in a target's place: not in the error
+            continue
+        p, q = trade.price, trade.quantity
+        if q < 1.0 - 1e-9 or (q - 1.0 > 1e-9 and (q - 1.0) * p < floor):
+            continue
+        rest = q - 1.0
+        back = -trade.cash_change - (
+            rest * p + book.household.trading.cost(rest * p) if rest > 1e-9 else 0.0
+        )
+        e, c = err[k], cash_err
+        delta = (e - p) * (e - p) - e * e + (c + back) * (c + back) - c * c
+        if delta < best:
+            best, found = delta, (account, k)
+    return found
 
 
 def _settle(
