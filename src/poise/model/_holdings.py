@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 
 from poise.model._household import CASH
 
@@ -74,12 +75,13 @@ class Holdings:
     ) -> Holdings:
         """Holdings whose lots are ``groups``' lots (per (account, symbol), in that order),
         empty lots (quantity ≤ 1e-12) dropped; the groups are kept, not rebuilt on first use."""
-        kept = {
-            key: tuple(lot for lot in group if lot.quantity > 1e-12)
-            for key, group in groups.items()
-        }
-        kept = {key: group for key, group in kept.items() if group}
-        out = cls(tuple(lot for group in kept.values() for lot in group), cash)
+        kept: dict[tuple[str, str], tuple[Lot, ...]] = {}
+        for key, group in groups.items():
+            full = [lot for lot in group if lot.quantity > 1e-12]
+            if full:
+                same = isinstance(group, tuple) and len(full) == len(group)
+                kept[key] = group if same else tuple(full)  # type: ignore[assignment]
+        out = cls(tuple(chain.from_iterable(kept.values())), cash)
         object.__setattr__(out, "_groups", kept)
         return out
 
