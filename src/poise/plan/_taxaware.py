@@ -51,7 +51,7 @@ from poise.tax import (
     select_lots,
 )
 from poise.tax._location import LOCATION_ORDER, buy_priority
-from poise.tax._lots import turns_long_term_within
+from poise.tax._lots import long_term_cutoff, turns_long_term_within
 from poise.tax._wash import Transaction
 
 __all__ = ["TaxAware", "fold_substitutes", "group_context", "sell_lots_trade"]
@@ -185,7 +185,7 @@ class TaxAware:
         """Lots a sell of ``quantity`` disposes of: the lot method's order (tax_min: the
         cheapest choice in tax), deferred lots last."""
         if self.household.tax.lot_method is LotMethod.TAX_MIN:
-            free = [lot for lot in lots if not self.deferred(lot)]
+            free = [lot for lot in lots if not self.deferred(lot)] if self.defer_days > 0 else lots
             pool = free if sum(lot.quantity for lot in free) >= quantity - 1e-12 else lots
             return select_lots(
                 pool, quantity, LotMethod.TAX_MIN, price, self.as_of, self.household.tax
@@ -225,6 +225,8 @@ class TaxAware:
         washable = self.calendar is not None and self.calendar.replacements(symbol) > _EPS
         ranked: list[tuple[tuple[int, float, int], str, float]] = []
         deferred: list[Lot] = []
+        defer = self.defer_days > 0
+        cutoff = long_term_cutoff(self.as_of)
         for n, acc in enumerate(hh.accounts):
             lots = open_lots.get((acc.id, symbol), ())
             if not lots:
@@ -233,7 +235,7 @@ class TaxAware:
                     ranked.append(((1 if acc.taxable else 0, 0.0, n), acc.id, have))
                 continue
             for lot in lots:
-                if self.deferred(lot):
+                if defer and self.deferred(lot):
                     deferred.append(lot)
                     continue
                 if not self.tax_min:
@@ -246,7 +248,7 @@ class TaxAware:
                     key = (0, gain, n)
                 elif gain < 0:
                     key = (1, 0.0, n)
-                elif is_long_term(lot.acquired, self.as_of):
+                elif lot.acquired <= cutoff:  # long-term
                     key = (2, gain, n)
                 else:
                     key = (3, gain, n)

@@ -73,11 +73,13 @@ def order_lots(lots: Sequence[Lot], method: LotMethod, price: float, as_of: date
     if method is LotMethod.HIFO:
         return sorted(lots, key=lambda lot: (-lot.basis_per_share, lot.acquired))
 
+    cutoff = long_term_cutoff(as_of)
+
     def tax_min_key(lot: Lot) -> tuple[int, float, date]:
         gain = price - lot.basis_per_share
         if gain < 0:
             return (0, gain, lot.acquired)
-        if is_long_term(lot.acquired, as_of):
+        if lot.acquired <= cutoff:  # long-term
             return (1, gain, lot.acquired)
         return (2, gain, lot.acquired)
 
@@ -134,8 +136,13 @@ def min_tax_lots(
     def by_gain(group: list[Lot]) -> list[Lot]:
         return sorted(group, key=lambda lot: (lot.basis_per_share * -1.0, lot.acquired))
 
-    short = by_gain([lot for lot in lots if not is_long_term(lot.acquired, as_of)])
-    long = by_gain([lot for lot in lots if is_long_term(lot.acquired, as_of)])
+    cutoff = long_term_cutoff(as_of)
+    short_lots: list[Lot] = []
+    long_lots: list[Lot] = []
+    for lot in lots:
+        (long_lots if lot.acquired <= cutoff else short_lots).append(lot)
+    short = by_gain(short_lots)
+    long = by_gain(long_lots)
 
     def curve(group: list[Lot]) -> tuple[list[float], list[float]]:
         qs, gs = [0.0], [0.0]  # cumulative shares and gains, smallest gain first
