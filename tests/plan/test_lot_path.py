@@ -194,6 +194,12 @@ def test_holdings_groups_and_quantities_equal_a_scan_of_the_lots(case):
     assert list(holdings.quantities()) == list(want_q)  # the same key order
     assert {k: list(v) for k, v in holdings.groups().items()} == want_g
     assert holdings.symbols == tuple(dict.fromkeys(lot.symbol for lot in lots))
+    for subset in (lots, [lot for lot in lots if lot.account == "a"]):
+        want_s: dict[str, float] = {}
+        for lot in subset:  # summed in lot order, across accounts
+            want_s[lot.symbol] = want_s.get(lot.symbol, 0.0) + lot.quantity
+        got_s = Holdings(tuple(subset), {}).symbol_quantities()
+        assert list(got_s.items()) == list(want_s.items())
     assert holdings.lots_of("b", lots[0].symbol) == [
         lot for lot in lots if lot.account == "b" and lot.symbol == lots[0].symbol
     ]

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import reduce
 from itertools import chain
+from operator import add, attrgetter
 
 from poise.model._household import CASH
 
 __all__ = ["Holdings", "Lot"]
+
+_KEY = attrgetter("account", "symbol")
+_QUANTITY = attrgetter("quantity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +96,7 @@ class Holdings:
         groups = self._groups
         if groups is None:
             building: dict[tuple[str, str], list[Lot]] = {}
-            for lot in self.lots:
-                key = (lot.account, lot.symbol)
+            for key, lot in zip(map(_KEY, self.lots), self.lots, strict=True):
                 group = building.get(key)
                 if group is None:
                     building[key] = [lot]
@@ -108,16 +112,16 @@ class Holdings:
         qty = self._quantities
         if qty is None:
             qty = {}
-            for key, group in self.groups().items():
-                total = 0.0
-                for lot in group:
-                    total += lot.quantity
-                qty[key] = total
+            for key, group in self.groups().items():  # in order, one addition at a time
+                qty[key] = reduce(add, map(_QUANTITY, group), 0.0)
             object.__setattr__(self, "_quantities", qty)
         return dict(qty)
 
     def symbol_quantities(self) -> dict[str, float]:
         """Shares held per symbol across the household."""
+        qty = self.quantities()
+        if len({symbol for _, symbol in qty}) == len(qty):  # one position per symbol
+            return {symbol: q for (_, symbol), q in qty.items()}
         out: dict[str, float] = {}
         for lot in self.lots:
             out[lot.symbol] = out.get(lot.symbol, 0.0) + lot.quantity

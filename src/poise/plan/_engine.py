@@ -11,7 +11,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
-from itertools import repeat
+from functools import reduce
+from itertools import compress, repeat
+from operator import add, attrgetter, itemgetter, not_
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -183,8 +185,7 @@ class _Book:
             chosen, quantity, value, cost, self.as_of, hh.account(account).taxable
         )
         if left:  # one pass over the position's lots, not one search per lot sold
-            kept = [left.get(id(lot), lot) for lot in lots]
-            lots[:] = [lot for lot in kept if lot is not None]
+            lots[:] = list(filter(None, map(left.get, map(id, lots), lots)))  # None: sold
         return Trade(
             account,
             symbol,
@@ -202,6 +203,12 @@ class _Book:
 
 _BULK = 48  # sells of this many lots or more are costed with arrays
 _NEW = object.__new__
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_QUANTITY, _COST_BASIS, _ACQUIRED = (
+    attrgetter("quantity"),
+    attrgetter("cost_basis"),
+    attrgetter("acquired"),
+)
 _SET_SALE = tuple(LotSale.__dict__[name].__set__ for name in _SALE_FIELDS)
 
 
@@ -240,25 +247,22 @@ def lot_sales(
                 else:
                     short_term += gain
         return sales, short_term, long_term, left
-    lots = [lot for lot, _ in chosen]
-    take_a = np.array([t for _, t in chosen], dtype=float)
-    held = np.array([lot.quantity for lot in lots], dtype=float)
-    basis_total = np.array([lot.cost_basis for lot in lots], dtype=float)
+    lots = list(map(_FIRST, chosen))
+    takes = list(map(_SECOND, chosen))
+    take_a = np.array(takes, dtype=float)
+    held = np.array(list(map(_QUANTITY, lots)), dtype=float)
+    basis_total = np.array(list(map(_COST_BASIS, lots)), dtype=float)
     shares = take_a / quantity
     proceeds_a = value * shares - cost * shares
     per_share = np.zeros_like(held)
     np.divide(basis_total, held, out=per_share, where=held != 0)
     basis_a = per_share * take_a
     gain_a = proceeds_a - basis_a
-    longs = [lot.acquired <= cutoff for lot in lots]
+    longs = list(map(cutoff.__ge__, map(_ACQUIRED, lots)))  # acquired <= cutoff
     gains = gain_a.tolist()
-    if taxable:
-        for g, long in zip(gains, longs, strict=True):
-            if long:
-                long_term += g
-            else:
-                short_term += g
-    takes = take_a.tolist()
+    if taxable:  # summed in order, one addition at a time, as the per-lot loop
+        long_term = reduce(add, compress(gains, longs), 0.0)
+        short_term = reduce(add, compress(gains, map(not_, longs)), 0.0)
     columns: dict[str, Iterable[object]] = {
         "lot": lots,
         "quantity": takes,
@@ -271,9 +275,9 @@ def lot_sales(
     sales = list(map(_NEW, repeat(LotSale, len(lots))))
     for name, setter in zip(_SALE_FIELDS, _SET_SALE, strict=True):
         deque(map(setter, sales, columns[name]), maxlen=0)  # set in C, as __init__ would
-    whole = (take_a >= held - 1e-12).tolist()
-    for lot, t, gone in zip(lots, takes, whole, strict=True):
-        left[id(lot)] = None if gone else lot.take(t)[1]
+    left = dict(zip(map(id, lots), repeat(None)))
+    for i in np.flatnonzero(take_a < held - 1e-12).tolist():  # lots sold in part
+        left[id(lots[i])] = lots[i].take(takes[i])[1]
     return sales, short_term, long_term, left
 
 

@@ -200,7 +200,8 @@ class TaxAware:
         for lot in ordered:
             if remaining <= 1e-12:
                 break
-            take = min(lot.quantity, remaining)
+            q = lot.quantity
+            take = remaining if remaining < q else q  # min(q, remaining), without the call
             out.append((lot, take))
             remaining -= take
         return out
@@ -300,7 +301,8 @@ class TaxAware:
                     continue
                 if need <= _EPS:
                     break
-                take = min(lot.quantity, need)
+                q = lot.quantity
+                take = need if need < q else q  # min(q, need)
                 total += take
                 touched = True
                 need -= take

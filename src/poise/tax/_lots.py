@@ -107,7 +107,8 @@ def select_lots(
     for lot in order_lots(lots, method, price, as_of):
         if remaining <= 1e-12:
             break
-        take = min(lot.quantity, remaining)
+        q = lot.quantity
+        take = remaining if remaining < q else q  # min(q, remaining), without the call
         out.append((lot, take))
         remaining -= take
     return out
