@@ -178,6 +178,22 @@ def test_whole_share_plans_land_within_one_share_of_target(case):
             assert over <= prices[sym] + max(0.0, cash_left - cash_goal) + prices[sym] + 1e-6, sym
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(households(fractional=False))
+def test_local_top_up_keeps_the_money_and_the_order_rules(case):
+    # one share fewer gives its cash back (cost included, the commission when the buy goes)
+    hh, holdings, prices = case
+    with topup_rule("local"):
+        plan = plan_rebalance(hh, holdings, prices, AS_OF, force=True)
+    _check_common(plan, holdings, prices, [])
+    floor = max(hh.trading.min_trade_value, 0.01)
+    for t in plan.trades:
+        if t.side is Side.BUY:
+            assert t.quantity == int(t.quantity) >= 1
+            assert t.value >= floor - 1e-9
+            assert t.cost == pytest.approx(hh.trading.cost(t.value), abs=1e-12)
+
+
 def _squared_error(shares, prices, goals, cash, cash_goal):
     return sum((shares[s] * prices[s] - goals[s]) ** 2 for s in goals) + (cash - cash_goal) ** 2
 
