@@ -304,3 +304,7 @@ def test_plan_of_many_lots_sells_in_bulk_and_holds_as_the_reference():
     assert plan.holdings_after == reference_apply(holdings, plan.trades, AS_OF)
     # the next plan reads the groups the first one left, not a rescan of the lots
     assert plan.holdings_after._groups is not None
+    moved = plan.holdings_after.with_cash({"ira": 5.0, "roth": 1.0})
+    assert moved == Holdings(plan.holdings_after.lots, {"ira": 5.0, "roth": 1.0})
+    assert moved.groups() is plan.holdings_after.groups()
+    assert moved.quantities() == reference_apply(holdings, plan.trades, AS_OF).quantities()

@@ -90,6 +90,14 @@ class Holdings:
         object.__setattr__(out, "_groups", kept)
         return out
 
+    def with_cash(self, cash: Mapping[str, float]) -> Holdings:
+        """The same lots with ``cash`` (currency per account); the lot groups and quantities
+        already built are kept, not rebuilt by the next plan."""
+        out = Holdings(self.lots, cash)
+        object.__setattr__(out, "_groups", self._groups)
+        object.__setattr__(out, "_quantities", self._quantities)
+        return out
+
     def groups(self) -> dict[tuple[str, str], tuple[Lot, ...]]:
         """Lots per (account, symbol), in their order in ``lots``, keys in first-seen order.
         Built once per ``Holdings``; do not modify the returned mapping."""
