@@ -240,7 +240,7 @@ def lot_sales(
             gain = proceeds - basis
             long = lot.acquired <= cutoff
             sales.append(LotSale(lot, take, proceeds, basis, gain, long))
-            left[id(lot)] = lot.take(take)[1]
+            left[id(lot)] = None if take >= lot.quantity - 1e-12 else lot.take(take)[1]
             if taxable:
                 if long:
                     long_term += gain

@@ -139,6 +139,7 @@ class TaxAware:
     sold: set[str] = field(default_factory=set)
     chosen: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     taxable_ids: frozenset[str] = frozenset()
+    _account_order: list[int] | None = None  # tax-advantaged accounts first (sell sources)
 
     @classmethod
     def build(
@@ -277,7 +278,11 @@ class TaxAware:
     ) -> list[tuple[str, float]]:
         """``sell_sources`` without tax_min: tax-advantaged accounts first, then taxable ones
         (each in the household's order), every lot not deferred in its order, one pass."""
-        order = sorted(range(len(self.household.accounts)), key=self._taxable_rank)
+        order = self._account_order
+        if order is None:
+            order = self._account_order = sorted(
+                range(len(self.household.accounts)), key=self._taxable_rank
+            )
         per_account: dict[str, float] = {}
         deferred: list[tuple[int, Lot]] = []
         defer = self.defer_days > 0
