@@ -38,8 +38,14 @@ PASSWORD = "benchmark password 1"
 def build_store(url: str, households: int) -> None:
     from poise.io import household_from_dict, read_holdings
     from poise.model import Holdings, Lot
-    from poise.store import FirmScope, SqlLedgerStore, make_engine, upgrade, write_session
-    from poise.store import Household as HouseholdRow
+    from poise.store import (
+        FirmScope,
+        HouseholdRow,
+        SqlLedgerStore,
+        make_engine,
+        upgrade,
+        write_session,
+    )
     from poise.store._admin import create_firm, create_user
 
     engine = make_engine(url)

@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "poise"
 # Top to bottom; a package may import its own layer and those below it.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("doors", frozenset({"cli", "service", "scale", "__main__"})),
-    ("adapters", frozenset({"store", "broker"})),
+    ("adapters", frozenset({"store", "broker", "feeds"})),
     ("use cases", frozenset({"app"})),
     ("replay, risk, figures", frozenset({"backtest", "risk", "analytics", "report"})),
     ("execution", frozenset({"execute"})),
@@ -122,14 +122,9 @@ def test_imports_point_down() -> None:
     assert gone == set(), "these upward imports are gone: remove them from KNOWN"
 
 
-# DESIGN.md counts the market-data feeds (alpaca, yahoo) among the adapters; they live beside
-# the bundled data in data/ and load alpaca-py lazily, only when a feed is asked for.
-FEED_ADAPTERS = frozenset({"data/_feeds.py", "data/_alpaca_http.py"})
-
-
 @pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(SRC)))
 def test_no_door_library_at_or_below_app(path: Path) -> None:
-    if RANK[_package(path)] > RANK["app"] or str(path.relative_to(SRC)) in FEED_ADAPTERS:
+    if RANK[_package(path)] > RANK["app"]:
         return
     used = {name.split(".")[0] for name in _imports(path)} & DOOR_ONLY
     assert used == set(), f"{path.relative_to(SRC)} imports {sorted(used)}"

@@ -27,6 +27,7 @@ _PLAIN = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 _CURRENCY = re.compile(r"^([+-]?)\s*\$\s*")
+_SIMPLE = re.compile(r"-?\d+(?:\.\d+)?")  # most cells: read at once, checked the same way
 
 
 def number_problem(value: float) -> str | None:
@@ -58,6 +59,14 @@ def parse_number(text: str, *, source: str | None = None, field: str | None = No
         or too small to mean anything, or anything else that is not a number; the message says
         how to write it.
     """
+    if _SIMPLE.fullmatch(text):
+        value = float(text)  # finite unless hundreds of digits long
+        if value == 0.0 or MIN_MAGNITUDE <= abs(value) <= MAX_MAGNITUDE:
+            return value
+        problem = number_problem(value)
+        if problem is not None:
+            raise InputError(f"{text!r} {problem}", source=source, field=field)
+        return value
     raw = text.strip()
     body = _CURRENCY.sub(r"\1", raw)
     if not body:

@@ -107,6 +107,11 @@ def test_warnings_and_history_are_the_tables(table: pd.DataFrame) -> None:
     np.testing.assert_array_equal(aligned, aligned_history(table.loc[:"2022-06-01"], names))
     assert not aligned.flags.writeable  # shared between households: nobody may change it
     assert day.aligned(names) is aligned
+    # a table is read by its columns even when one of them is called "aligned"
+    named = pd.DataFrame({"aligned": [1.0, 2.0]}, index=pd.bdate_range("2024-01-01", periods=2))
+    np.testing.assert_array_equal(
+        aligned_history(named, ("aligned", "CASH")), [[1.0, 1.0], [2.0, 1.0]]
+    )
 
 
 def test_errors_name_the_day_and_the_prices(table: pd.DataFrame) -> None:

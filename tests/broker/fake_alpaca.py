@@ -3,8 +3,10 @@
 It answers the routes the adapter uses with Alpaca's status codes and JSON shapes: orders
 (``POST /v2/orders``, ``GET /v2/orders:by_client_order_id``, ``GET|DELETE /v2/orders/{id}``,
 ``DELETE /v2/orders``), ``GET /v2/account``, ``GET /v2/positions``, ``GET /v2/clock``,
-``GET /v2/account/activities/FILL`` and ``GET /v2/stocks/bars``. A repeated client_order_id is
-422 ``client_order_id must be unique``; an unknown one is 404.
+``GET /v2/account/activities/FILL``, ``GET /v2/stocks/bars`` and
+``GET /v2/stocks/quotes/latest`` (from ``quotes``: symbol → (bid, ask), else the symbol's
+price on both sides; ``quote_fault`` set to a status answers that status instead). A repeated
+client_order_id is 422 ``client_order_id must be unique``; an unknown one is 404.
 
 Faults, consumed one per ``POST /v2/orders`` (``faults`` list): ``"504_after_accept"`` (stores
 the order, answers 504), ``"429"`` (stores nothing, 429), ``"500_before_accept"``,
@@ -41,6 +43,9 @@ class FakeAlpaca:
         self.is_open = True
         self.bars: dict[str, list[tuple[str, float]]] = {}
         self.bar_requests: list[dict[str, str]] = []
+        self.quotes: dict[str, tuple[float, float]] = {}
+        self.quote_requests: list[dict[str, str]] = []
+        self.quote_fault: int | None = None
         self.posts = 0
         self.lock = threading.Lock()
         fake = self
@@ -122,6 +127,11 @@ class FakeAlpaca:
             )
         if path == "/v2/account/activities/FILL":
             return self._send(req, 200, self._fills(query))
+        if path == "/v2/stocks/quotes/latest":
+            self.quote_requests.append(query)
+            if self.quote_fault is not None:
+                return self._send(req, self.quote_fault, {"code": 50010000, "message": "down"})
+            return self._send(req, 200, self._latest_quotes(query))
         if path == "/v2/stocks/bars":
             self.bar_requests.append(query)
             return self._send(req, 200, self._bars(query))
@@ -296,3 +306,26 @@ class FakeAlpaca:
                     for d, c in rows
                 ]
         return {"bars": out, "next_page_token": None}
+
+    def _latest_quotes(self, query: dict[str, str]) -> dict[str, Any]:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"  # nanoseconds
+        out = {}
+        for sym in query.get("symbols", "").split(","):
+            if sym in self.quotes:
+                bid, ask = self.quotes[sym]
+            elif sym in self.prices:
+                bid = ask = self.prices[sym]
+            else:
+                continue
+            out[sym] = {
+                "t": now,
+                "ax": "V",
+                "ap": ask,
+                "as": 1,
+                "bx": "V",
+                "bp": bid,
+                "bs": 1,
+                "c": ["R"],
+                "z": "C",
+            }
+        return {"quotes": out}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -140,3 +141,81 @@ def test_refusals_clock_account_positions(fake):
     fake.cash = 1000.0
     venue.submit(order)
     assert venue.positions() == {"BBB": 10.0}
+
+
+def test_latest_quote_from_the_data_api(fake):
+    fake.quotes = {"AAA": (99.0, 101.0), "BBB": (0.0, 50.5)}
+    venue = _venue(fake)
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    quotes = venue.latest_quote(["AAA", "BBB", "CCC", "ZZZ"])
+    assert sorted(quotes) == ["AAA", "BBB", "CCC"]  # ZZZ has no quote: left out
+    assert quotes["AAA"].price == 100.0  # (99 + 101) / 2
+    assert quotes["BBB"].price == 50.5  # only the ask is quoted
+    assert quotes["CCC"].price == 20.0
+    assert all(before <= q.at <= datetime.now(UTC) + timedelta(seconds=5) for q in quotes.values())
+    assert fake.quote_requests[-1]["symbols"] == "AAA,BBB,CCC,ZZZ"
+    fake.quote_fault = 500
+    with pytest.raises(VenueUnavailableError):
+        venue.latest_quote(["AAA"])
+    assert len(fake.quote_requests) == 2  # no retry of its own
+
+
+def test_latest_quote_times_out_instead_of_hanging() -> None:
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never answers
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        venue = AlpacaVenue("key", "secret", url=url, timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(VenueUnavailableError):
+            venue.latest_quote(["AAA"])
+        assert time.monotonic() - started < 3.0
+    finally:
+        silent.close()
+
+
+def test_a_fresh_quote_becomes_the_reference_price(fake):
+    """The plan priced AAA at 100 and BBB at 50 on 2024-03-01; the market now quotes AAA at
+    101/103 and BBB at 50.9/51.1 and fills at the midpoints: the orders' reference prices
+    are the midpoints (102, 51), so the slippage is 0, and the cash is worked out by hand."""
+    from datetime import date
+
+    from poise.execute import order_figures
+
+    fake.prices = {"AAA": 102.0, "BBB": 51.0}
+    fake.quotes = {"AAA": (101.0, 103.0), "BBB": (50.9, 51.1)}
+    venue = _venue(fake)
+    trades = [
+        Trade("ira", "AAA", Side.SELL, 4.0, 100.0, 0.0, "sell"),
+        Trade("ira", "BBB", Side.BUY, 2.0, 50.0, 0.0, "buy"),
+    ]
+    store = MemoryOrderStore()
+    sender = OrderSender(store, venue, PreTradeRules(price_buffer_bps=0.0), poll_interval=0.01)
+    before = Holdings.of([Lot("ira", "AAA", 4.0, 300.0, date(2020, 1, 2))], {"ira": 200.0})
+    digest = "feedfeedfeed"
+    sender.add_plan(digest, digest, date(2024, 3, 1), orders_for_trades(trades, digest), before)
+    intents = sender.run(digest)
+    assert [i.state for i in intents] == [OrderState.FILLED] * 2
+    assert [i.order.reference_price for i in intents] == [102.0, 51.0]
+    assert [order_figures(i).slippage_bps for i in intents] == [0.0, 0.0]
+    assert store.holdings(digest).cash["ira"] == pytest.approx(200.0 + 4 * 102.0 - 2 * 51.0)
+
+
+def test_a_plan_newer_than_the_quote_keeps_its_price(fake):
+    from datetime import date
+
+    fake.quotes = {"AAA": (101.0, 103.0)}
+    venue = _venue(fake)
+    trades = [Trade("ira", "AAA", Side.SELL, 4.0, 100.0, 0.0, "sell")]
+    store = MemoryOrderStore()
+    sender = OrderSender(store, venue, PreTradeRules(price_buffer_bps=0.0), poll_interval=0.01)
+    before = Holdings.of([Lot("ira", "AAA", 4.0, 300.0, date(2020, 1, 2))], {"ira": 0.0})
+    digest = "newernewer00"
+    later = datetime.now(UTC).date() + timedelta(days=1)
+    sender.add_plan(digest, digest, later, orders_for_trades(trades, digest), before)
+    intents = sender.run(digest)
+    assert intents[0].state is OrderState.FILLED
+    assert intents[0].order.reference_price == 100.0

@@ -13,7 +13,8 @@ import pytest
 pytest.importorskip("alpaca")
 
 from poise._errors import DataError, InputError
-from poise.data import AlpacaBars, MemoryBarCache, YahooBars, latest_prices, load_feed
+from poise.data import MemoryBarCache, latest_prices, load_feed
+from poise.feeds import AlpacaBars, YahooBars
 from poise.store import SqlBarCache, make_engine, upgrade
 from tests.broker.fake_alpaca import FakeAlpaca
 from tests.databases import database_url
@@ -97,3 +98,23 @@ def test_yahoo_through_an_injected_download():
     assert table.loc["2024-03-08"].to_dict() == {"AAA": 11.0, "BBB": 21.0}
     assert calls[0][1]["auto_adjust"] is True
     assert calls[0][1]["end"] == "2024-03-09"
+
+
+def test_carry_recent_prices_by_hand() -> None:
+    import pandas as pd
+
+    from poise._errors import InputError
+    from poise.data import carry_recent_prices
+
+    days = pd.DatetimeIndex(["2024-06-03", "2024-06-04", "2024-06-07", "2024-06-10"])
+    table = pd.DataFrame(
+        {"A": [1.0, 2.0, 3.0, 4.0], "B": [10.0, 11.0, float("nan"), float("nan")]}, index=days
+    )
+    assert carry_recent_prices(table, None, ["A"]) is table  # nothing to carry: the same table
+    carried = carry_recent_prices(table, date(2024, 6, 7), ["A", "B"], max_age_days=3)
+    assert carried.loc["2024-06-07", "B"] == 11.0  # 3 days old: carried
+    assert carried.loc["2024-06-10"].isna()["B"]  # only up to the decision day
+    assert table.loc["2024-06-07"].isna()["B"]  # the input is left alone
+    with pytest.raises(InputError, match=r"B is from 2024-06-04, 6 days before 2024-06-10"):
+        carry_recent_prices(table, None, ["A", "B"])
+    assert carry_recent_prices(table, None, ["A", "B"], max_age_days=6).loc["2024-06-10", "B"] == 11

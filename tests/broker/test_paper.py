@@ -120,3 +120,32 @@ def test_a_repeated_id_is_refused(tmp_path):
     with pytest.raises(DuplicateOrderError):
         again.submit(order)
     assert len(again.orders()) == 1
+
+
+def test_the_paper_venue_quotes_its_prices(tmp_path) -> None:
+    clock = Tick()
+    venue = PaperVenue(f"sqlite:///{tmp_path / 'q.db'}", {"AAA": 101.0}, clock=clock)
+    quotes = venue.latest_quote(["AAA", "ZZZ"])
+    assert list(quotes) == ["AAA"]
+    assert quotes["AAA"].price == 101.0
+    assert quotes["AAA"].at == T0 + timedelta(milliseconds=10)
+
+
+def test_a_paper_quote_newer_than_the_plan_is_the_reference(tmp_path) -> None:
+    """The plan sold AAA at 100 on 2024-03-01; the paper venue's price is now 101 and it fills
+    10 bps worse: the reference is 101, the fill 101 × (1 − 0.001) = 100.899, the slippage
+    exactly 10 bps (against the plan's 100 it would have looked like −89.9 bps)."""
+    venue = PaperVenue(
+        f"sqlite:///{tmp_path / 'r.db'}", {"AAA": 101.0}, slippage_bps=10.0, clock=Tick()
+    )
+    store = MemoryOrderStore()
+    sender = OrderSender(store, venue, PreTradeRules(price_buffer_bps=10.0), poll_interval=0.0)
+    trades = [Trade("ira", "AAA", Side.SELL, 4.0, 100.0, 0.0, "sell")]
+    before = Holdings.of([Lot("ira", "AAA", 4.0, 300.0, date(2020, 1, 2))], {"ira": 0.0})
+    digest = "papquote0001"
+    sender.add_plan(digest, digest, date(2024, 3, 1), orders_for_trades(trades, digest), before)
+    (intent,) = sender.run(digest)
+    assert intent.state is OrderState.FILLED
+    assert intent.order.reference_price == 101.0
+    assert intent.average_price == pytest.approx(100.899)
+    assert order_figures(intent).slippage_bps == pytest.approx(10.0)

@@ -47,6 +47,11 @@ def test_rebalance_imports_only_what_it_uses() -> None:
     assert _top(loaded) & heavy_unused == set()
     unused_engine = {"poise.backtest", "poise.risk._montecarlo", "poise.report._html"}
     assert loaded & unused_engine == set()
+    # nor the other results' JSON, the feed adapters' modules (only registered), the store
+    # or the brokers
+    unused = {"poise.report._results", "poise.feeds._alpaca", "poise.feeds._yahoo"}
+    assert loaded & unused == set()
+    assert {m for m in loaded if m.startswith(("poise.store", "poise.broker"))} == set()
 
 
 def test_rebalance_reads_the_bundled_prices_from_the_cache(tmp_path: Path) -> None:

@@ -59,11 +59,15 @@ def test_damaged_cache_falls_back_to_the_csv(home: Path) -> None:
 def test_cache_is_keyed_by_the_csv_and_old_versions_go(home: Path) -> None:
     load_dataset("factors")
     (cached,) = (home / "cache").glob("factors-*.npz")
-    stale = cached.with_name("factors-1-2-v1-pd0.npz")  # an earlier CSV's cache
+    where = cached.name.split("-")[1]
+    stale = cached.with_name(f"factors-{where}-1-2-v1-pd0.npz")  # an earlier CSV's cache
     cached.rename(stale)
+    other = cached.with_name("factors-000000000000-1-2-v1-pd0.npz")  # another installation's
+    other.write_bytes(b"")
     _bundled._cache.clear()
     load_dataset("factors")
-    assert [p.name for p in (home / "cache").glob("factors-*.npz")] == [cached.name]
+    names = sorted(p.name for p in (home / "cache").glob("factors-*.npz"))
+    assert names == sorted([cached.name, other.name])
 
 
 def test_no_cache_when_turned_off(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

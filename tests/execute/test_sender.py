@@ -224,3 +224,22 @@ def test_close_fill_and_apply_fills_move_holdings_like_the_plan():
     bbb = after.lots_of("ira", "BBB")[0]
     assert (bbb.quantity, bbb.cost_basis, bbb.acquired) == (10.0, 501.5, DAY)
     assert after.lots_of("ira", "AAA") == []
+
+
+def test_an_order_cancelled_from_elsewhere_is_never_sent_nor_resized():
+    """The kill switch may run in another process while a sender works from older copies of
+    the intents: what it cancelled stays cancelled, unsent, and the sender carries on."""
+    venue = MockBroker(PRICES)
+    sender, store = _sender(venue)
+    plan = _add(sender)
+    stale = store.intents(plan)  # the sender's copies, all new
+    other = OrderSender(store, venue, PreTradeRules(), poll_interval=0.0)
+    buys = [i for i in stale if i.order.side is Side.BUY]
+    other.cancel(buys[0])  # cancelled "from another process"
+    sender._send_all(stale)  # sends the rest; the cancelled one is skipped, no error
+    sent = set(venue.orders)
+    assert sent == {i.client_order_id for i in stale} - {buys[0].client_order_id}
+    states = {i.client_order_id: i.state for i in store.intents(plan)}
+    assert states[buys[0].client_order_id] is OrderState.CANCELLED
+    with pytest.raises(BrokerError, match="has ended"):
+        check_transition(OrderState.CANCELLED, OrderState.NEW)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from poise.service import create_app
-from poise.store import AuditEvent, Plan, PlanTrade, read_session
+from poise.store import AuditEvent, PlanRow, PlanTrade, read_session
 from tests.conftest import run_cli
 from tests.databases import BACKENDS, database_url
 from tests.service.conftest import Api, FirmClient, make_settings
@@ -25,6 +26,11 @@ from tests.service.conftest import Api, FirmClient, make_settings
 AS_OF = "2022-12-01"
 # everything in one stock: far outside every band
 SKEWED = "account,symbol,quantity,cost_basis,acquired\nbrokerage,AAPL,400,20000,2019-03-15\n"
+TRADES = (
+    "date,account,symbol,side,quantity,price,cost_basis\n"
+    "2022-11-21,brokerage,AAPL,sell,5,140.0,900.0\n"
+    "2022-11-25,brokerage,MSFT,buy,2,240.0,\n"
+)
 # the bookkeeping the service adds to a plan's object
 BOOKKEEPING = {"id", "status", "household_id", "prices", "created_at", "decided_at"}
 
@@ -51,6 +57,14 @@ def _book(api: Api) -> tuple[FirmClient, dict[str, str]]:
         "no prices": firm.household(name="Unknown prices", prices="nosuch"),
     }
     firm.holdings(ids["example"])
+    r = firm.call(  # past trades: the wash-sale rule and the substitutes' prices are looked up
+        "advisor",
+        "POST",
+        f"/households/{ids['example']}/transactions",
+        content=TRADES,
+        headers={"content-type": "text/csv"},
+    )
+    assert r.status_code == 201, r.text
     firm.holdings(ids["skewed"], SKEWED)
     firm.holdings(ids["no prices"])
     other = api.firm()
@@ -121,7 +135,7 @@ def test_plans_are_saved_as_the_service_saves_them(api: Api, tmp_path: Path) -> 
             select(PlanTrade).where(PlanTrade.plan_id == records[1]["plan_id"])
         ).all()
         made_by_batch = session.scalars(
-            select(Plan).where(Plan.id.in_([r["plan_id"] for r in records[:2]]))
+            select(PlanRow).where(PlanRow.id.in_([r["plan_id"] for r in records[:2]]))
         ).all()
     assert [(t.leg, t.symbol, t.side) for t in legs] == [
         (k, t["symbol"], t["side"]) for k, t in enumerate(skewed["trades"], start=1)
@@ -172,6 +186,7 @@ def test_a_price_set_for_every_household(api: Api, tmp_path: Path) -> None:
         (["--firm", "{firm}", "--as-of", "2022-06-04"], "--as-of: no prices on 2022-06-04"),
         (["--firm", "{firm}", "--resume"], "--resume: --resume reads a manifest's output"),
         (["manifest.csv", "--firm", "{firm}"], "--firm: give a MANIFEST or --firm, not both"),
+        ([], "MANIFEST: give a MANIFEST CSV, or --firm NAME to plan from the store"),
     ],
 )
 def test_bad_book_options_exit_2(api: Api, args: list[str], message: str) -> None:
@@ -203,3 +218,92 @@ def test_household_order_and_output_on_stdout(api: Api) -> None:
     assert [r["household"] for r in records] == list(ids.values())
     plan = firm.call("viewer", "GET", f"/plans/{records[0]['plan_id']}").json()
     assert plan["household_id"] == ids["example"]
+
+
+def test_a_plan_that_cannot_be_saved_leaves_nothing(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving fails for one household after its plan row, trades and audit event were written:
+    its savepoint is rolled back (no plan, no event), the others are saved, the chain holds."""
+    import poise.store
+    from poise._errors import PoiseError
+    from poise.scale import BookRequest, firm_id, plan_book
+
+    firm, ids = _book(api)
+    save = poise.store.save_plan
+
+    def fails_for_skewed(scope: Any, proposed: Any, *, created_by: int | None) -> Any:
+        plan = save(scope, proposed, created_by=created_by)
+        if proposed.household_id == ids["skewed"]:
+            raise PoiseError("the disk is full")
+        return plan
+
+    monkeypatch.setattr(poise.store, "save_plan", fails_for_skewed)
+    before = _plan_events(api)
+    result = plan_book(
+        api.engine,
+        BookRequest(
+            firm_id=firm_id(api.engine, firm.name),
+            as_of=date.fromisoformat(AS_OF),
+            household_ids=[ids["example"], ids["skewed"]],
+        ),
+    )
+    example, skewed = result.outcomes
+    assert example.plan_id is not None
+    assert example.error is None
+    assert skewed.plan_id is None
+    assert skewed.error == "the plan could not be saved: the disk is full"
+    plans = firm.call("viewer", "GET", "/plans").json()["items"]
+    assert [p["id"] for p in plans] == [example.plan_id]
+    new = {k: v for k, v in _plan_events(api).items() if k not in before}
+    assert list(new) == [example.plan_id]
+    verify = run_cli(["audit", "verify", "--database-url", api.settings.database_url])
+    assert verify.code == 0, verify.stderr
+
+
+def test_read_book_gives_the_one_household_records(api: Api) -> None:
+    """The chunk read (five queries) equals the store's one-household reads; another firm's
+    household and an unknown id are left out."""
+    from poise.scale import firm_id
+    from poise.store import FirmScope, SqlHouseholdStore, SqlLedgerStore, read_book
+
+    firm, ids = _book(api)
+    other = api.firm()
+    foreign = other.household(name="Elsewhere")
+    with read_session(api.engine) as session:
+        scope = FirmScope(session, firm_id(api.engine, firm.name), "test")
+        found = read_book(scope, [*ids.values(), foreign, "0" * 32])
+        assert list(found) == list(ids.values())
+        households, ledger = SqlHouseholdStore(scope), SqlLedgerStore(scope)
+        for hid in ids.values():
+            assert found[hid].household == households.get(hid)
+            assert found[hid].holdings == ledger.holdings(hid)
+            assert found[hid].transactions == ledger.transactions(hid)
+    assert found[ids["empty"]].holdings is None
+    assert len(found[ids["example"]].transactions) == 2
+
+
+def test_a_dask_cluster_plans_the_same_book(api: Api, dask_cluster: Any) -> None:
+    """The day's prices of every table scattered once; the same plans as in this process."""
+    import io
+
+    from poise.scale import BookRequest, DaskRunner, firm_id, plan_book
+
+    firm, ids = _book(api)
+    request = BookRequest(
+        firm_id=firm_id(api.engine, firm.name), as_of=date.fromisoformat(AS_OF), chunk_size=2
+    )
+    here, there = io.StringIO(), io.StringIO()
+    plan_book(api.engine, request, sink=here)
+    runner = DaskRunner(dask_cluster.scheduler_address)
+    try:
+        result = plan_book(api.engine, request, runner, sink=there)
+    finally:
+        runner.close()
+    assert len(result.plan_ids) == 2
+
+    def plans(text: str) -> list[Any]:
+        return [r.get("plan", r.get("error")) for r in _records(text)]
+
+    assert plans(there.getvalue()) == plans(here.getvalue())
+    assert [r["household"] for r in _records(there.getvalue())] == list(ids.values())

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poise.app import RebalanceRequest, rebalance
+from poise.app import PriceDay, RebalanceRequest, rebalance
 from poise.model import CASH, Account, AccountKind, HarvestRules, Holdings, Household, Lot
 from poise.policy import (
     AnyOf,
@@ -39,6 +39,7 @@ def _prices() -> pd.DataFrame:
 
 PRICES = _prices()
 AS_OF = PRICES.index[-1].date()
+DAY = PriceDay(PRICES, AS_OF)  # the same plans as the table (tests/app/test_priceday.py), faster
 
 POLICIES = (
     ThresholdPolicy(0.05, 0.25),
@@ -115,7 +116,7 @@ def _own_decisions(
     for hh, lots, last in book:
         result = rebalance(
             RebalanceRequest(
-                household=hh, holdings=lots, prices=PRICES, as_of=AS_OF, last_rebalanced=last
+                household=hh, holdings=lots, prices=DAY, as_of=AS_OF, last_rebalanced=last
             )
         )
         out.append(result.plan.triggered)

@@ -7,6 +7,7 @@ partly filled and its buys unsent."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -21,6 +22,19 @@ def _send(firm: FirmClient, plan: dict[str, Any], conn: str) -> Any:
     r = firm.call("advisor", "POST", f"/plans/{plan['id']}/orders", json={"connection": conn})
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def _send_open(firm: FirmClient, plan: dict[str, Any], conn: str) -> Any:
+    """Send, then wait until the service's sender has every sell partly filled (the sending
+    runs in the background; the request returns after a short wait)."""
+    _send(firm, plan, conn)
+    deadline = time.monotonic() + 20
+    while True:
+        body = firm.call("viewer", "GET", f"/plans/{plan['id']}/orders").json()
+        sells = {o["state"] for o in body["orders"] if o["side"] == "sell"}
+        if sells == {"partially_filled"} or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
 
 
 def _at_venue(api: Api, plan_id: str) -> dict[str, Any]:
@@ -88,7 +102,7 @@ def test_blotter_lists_each_leg_with_its_figures(
 def test_cancel_all_stops_open_orders_and_their_plans(api: Api, firm: FirmClient) -> None:
     plan = _approved_plan(firm)
     conn = _connection(firm)
-    sent = _send(firm, plan, conn)
+    sent = _send_open(firm, plan, conn)
     states: dict[str, set[str]] = {o["side"]: set() for o in sent["orders"]}
     for o in sent["orders"]:
         states[o["side"]].add(o["state"])
@@ -130,6 +144,9 @@ def test_cancel_all_stops_open_orders_and_their_plans(api: Api, firm: FirmClient
     kill = next(e for e in events if e["action"] == "orders.cancel_all")
     assert kill["actor"] == firm.emails["advisor"]
     assert kill["detail"]["plans"] == [plan["id"]]
+    cancels = [e["detail"] for e in events if e["action"] == "order.cancel"]
+    assert {d["client_order_id"] for d in cancels} == {o["client_order_id"] for o in body["orders"]}
+    assert {d["from"] for d in cancels} == {"new", "partially_filled"}
     # nothing left to cancel
     assert firm.call("advisor", "POST", "/orders/cancel-all").json()["cancelled"] == 0
 
@@ -138,7 +155,7 @@ def test_cancel_all_stops_open_orders_and_their_plans(api: Api, firm: FirmClient
 def test_cancel_one_order(api: Api, firm: FirmClient) -> None:
     plan = _approved_plan(firm)
     conn = _connection(firm)
-    sent = _send(firm, plan, conn)
+    sent = _send_open(firm, plan, conn)
     sell = next(o for o in sent["orders"] if o["side"] == "sell")
     buy = next(o for o in sent["orders"] if o["side"] == "buy")
     path = f"/orders/{sell['client_order_id']}/cancel"
@@ -168,6 +185,11 @@ def test_cancel_one_order(api: Api, firm: FirmClient) -> None:
     assert buy["client_order_id"] not in _at_venue(api, plan["id"])
     left = firm.call("viewer", "GET", "/orders?state=partially_filled").json()["orders"]
     assert sell["client_order_id"] not in {o["client_order_id"] for o in left}
+    # leave nothing open for the service's sender to keep working after this test
+    assert firm.call("advisor", "POST", "/orders/cancel-all").status_code == 200
+    assert {o["state"] for o in firm.call("viewer", "GET", "/orders").json()["orders"]} == {
+        "cancelled"
+    }
 
 
 def test_cancel_routes_are_in_the_openapi_document(api: Api) -> None:
@@ -178,3 +200,33 @@ def test_cancel_routes_are_in_the_openapi_document(api: Api) -> None:
     assert {"200", "401", "403", "422", "502", "503"} <= set(every)
     listed = paths["/api/v1/orders"]["get"]["responses"]
     assert {"200", "401", "403", "422"} <= set(listed)
+
+
+@pytest.mark.usefixtures("open_orders")
+def test_orders_routed_to_two_connections(api: Api, firm: FirmClient) -> None:
+    """An account linked to its own connection: its orders are kept under that connection's
+    key; the blotter names each order's connection and the kill switch stops both."""
+    plan = _approved_plan(firm)
+    default, other = _connection(firm), _connection(firm)
+    path = f"/households/{plan['household_id']}/accounts/roth"
+    r = firm.call("admin", "PUT", path, json={"broker_connection": other})
+    assert r.status_code == 200, r.text
+    _send(firm, plan, default)
+    deadline = time.monotonic() + 20
+    while True:  # the default connection's sells partly filled (sent first, still open)
+        orders = firm.call("viewer", "GET", "/orders").json()["orders"]
+        first = {o["state"] for o in orders if o["connection"] == default and o["side"] == "sell"}
+        if first == {"partially_filled"} or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(orders) == len(plan["trades"])
+    expected = {t["account"]: other if t["account"] == "roth" else default for t in plan["trades"]}
+    assert {(o["account"], o["connection"]) for o in orders} == set(expected.items())
+    assert first == {"partially_filled"}
+
+    r = firm.call("advisor", "POST", "/orders/cancel-all")
+    assert r.status_code == 200, r.text
+    assert r.json()["cancelled"] == len(plan["trades"])
+    assert {o["state"] for o in r.json()["orders"]} == {"cancelled"}
+    listed = firm.call("viewer", "GET", "/orders").json()["orders"]
+    assert {o["state"] for o in listed} == {"cancelled"}

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from poise.broker import PaperVenue, paper_url
-from poise.store import OrderFillRow, SenderLease, make_engine
+from poise.store import AuditEvent, OrderFillRow, SenderLease, make_engine
 from tests.conftest import EXAMPLES
 from tests.databases import database_url
 from tests.service.conftest import household_body
@@ -76,6 +78,13 @@ def _wait_for(check: Any, seconds: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _partly_filled(home: Path) -> bool:
+    if not (home / "paper.db").exists():
+        return False
+    orders = PaperVenue(paper_url(home)).orders()
+    return any(0 < o.filled_quantity < o.quantity for o in orders)
+
+
 def _set_up(http: httpx.Client) -> tuple[dict[str, Any], str]:
     login = http.post("/auth/token", data={"username": "ana@acme.test", "password": PASSWORD})
     assert login.status_code == 200, login.text
@@ -97,9 +106,11 @@ def _set_up(http: httpx.Client) -> tuple[dict[str, Any], str]:
 
 @pytest.mark.parametrize(
     ("backend", "failpoint"),
-    [("sqlite", "after_send:2"), ("postgresql", "before_fill_commit:1")],
+    [("sqlite", "after_send:2"), ("postgresql", "before_fill_commit:1"), ("sqlite", "SIGKILL")],
 )
 def test_the_other_server_takes_over_mid_plan(tmp_path: Path, backend: str, failpoint: str) -> None:
+    """``SIGKILL``: orders fill in 40 slices (one per look-up), and the test kills the
+    sender with SIGKILL once the venue holds a partly filled order."""
     home = tmp_path / "home"
     with ExitStack() as stack:
         url = stack.enter_context(database_url(backend, tmp_path))
@@ -126,9 +137,13 @@ def test_the_other_server_takes_over_mid_plan(tmp_path: Path, backend: str, fail
         lease = SenderLease(engine, "the test (never acquires)")
 
         # A starts first and takes the lease; it will die at the failpoint while sending
-        doomed, _ = stack.enter_context(
-            _server({**env, "POISE_FAILPOINT": failpoint}, tmp_path / "a.log")
-        )
+        if failpoint == "SIGKILL":
+            env["POISE_PAPER_SLICES"] = "40"
+            doomed, _ = stack.enter_context(_server(env, tmp_path / "a.log"))
+        else:
+            doomed, _ = stack.enter_context(
+                _server({**env, "POISE_FAILPOINT": failpoint}, tmp_path / "a.log")
+            )
         _wait_for(lambda: f":{doomed.pid}:" in (_holder(lease) or ""), 20, "A never took the lease")
         survivor, base = stack.enter_context(_server(env, tmp_path / "b.log"))
         assert f":{doomed.pid}:" in (_holder(lease) or ""), "B must not take a held lease"
@@ -136,9 +151,19 @@ def test_the_other_server_takes_over_mid_plan(tmp_path: Path, backend: str, fail
         with httpx.Client(base_url=f"{base}/api/v1", timeout=120) as http:
             plan, conn = _set_up(http)
             started = time.monotonic()
-            sent = http.post(f"/plans/{plan['id']}/orders", json={"connection": conn})
+            if failpoint == "SIGKILL":
+                with ThreadPoolExecutor(1) as pool:
+                    request = pool.submit(
+                        http.post, f"/plans/{plan['id']}/orders", json={"connection": conn}
+                    )
+                    _wait_for(lambda: _partly_filled(home), 60, "no order got partly filled")
+                    doomed.send_signal(signal.SIGKILL)
+                    sent = request.result()
+                assert doomed.wait(timeout=30) == -signal.SIGKILL
+            else:
+                sent = http.post(f"/plans/{plan['id']}/orders", json={"connection": conn})
+                assert doomed.wait(timeout=30) == 137, (tmp_path / "a.log").read_text()
             took = time.monotonic() - started
-            assert doomed.wait(timeout=30) == 137, (tmp_path / "a.log").read_text()
             assert f":{survivor.pid}:" in (_holder(lease) or ""), "B must hold the lease now"
             assert sent.status_code == 201, sent.text + (tmp_path / "b.log").read_text()
             body = sent.json()
@@ -173,6 +198,10 @@ def test_the_other_server_takes_over_mid_plan(tmp_path: Path, backend: str, fail
             venue_order = next(v for v in at_venue if v.client_order_id == o["client_order_id"])
             assert o["filled_quantity"] == pytest.approx(venue_order.filled_quantity, abs=1e-9)
             assert o["filled_quantity"] == pytest.approx(o["quantity"], abs=1e-9)
-        fills_audited = [e for e in audit if e["action"] == "order.fill"]
-        assert sorted(e["detail"]["execution_id"] for e in fills_audited) == sorted(executions)
+        with engine.connect() as db:
+            audited = db.scalars(
+                select(AuditEvent.detail).where(AuditEvent.action == "order.fill")
+            ).all()
+        assert sorted(d["execution_id"] for d in audited) == sorted(executions)
+        assert any(e["action"] == "order.fill" for e in audit)  # and the API shows them
         print(f"\n{backend}: failpoint {failpoint}; the plan was sent and filled {took:.1f} s")

@@ -248,6 +248,12 @@ def test_linked_accounts_send_through_their_own_connection(
     assert [(o["client_order_id"], o["connection"]) for o in listed["orders"]] == [
         (o["client_order_id"], o["connection"]) for o in orders
     ]
+    # the firm's blotter lists every leg once, each with the connection it went through
+    blotter = firm.call("viewer", "GET", "/orders").json()["orders"]
+    mine = [o for o in blotter if o["plan_id"] == plan["id"]]
+    assert [(o["client_order_id"], o["connection"]) for o in mine] == [
+        (o["client_order_id"], o["connection"]) for o in orders
+    ]
     # relinking after the send changes nothing: the routes were frozen when it was asked for
     firm.call(
         "admin",

@@ -14,6 +14,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ class Firm:
     name: str
     emails: dict[str, str]
     households: dict[str, str] = field(default_factory=dict)  # name -> id
+    connection: str | None = None  # a paper broker connection, where the fixture made one
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Server:
     url: str
     firms: dict[str, Firm]
     log: Path
+    home: Path | None = None
     clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     def api(self, email: str) -> httpx.Client:
@@ -96,21 +99,23 @@ def _add_household(client: httpx.Client, body: dict[str, Any], holdings: str) ->
     return household_id
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+LAUNCH_WITH_SEND_TIMEOUT = (
+    "import sys; import poise.service._orders as o; o.SEND_TIMEOUT = float(sys.argv.pop(1)); "
+    "from poise.cli import run; run()"
+)
+"""``poise`` whose sends wait only the given seconds for open orders (tests that need orders
+left open at the paper venue)."""
+
+
+def _firms(url: str, names: tuple[str, ...]) -> dict[str, Firm]:
     from poise.store import make_engine, upgrade, write_session
     from poise.store._admin import create_firm, create_user
 
-    home = tmp_path_factory.mktemp("poise-home")
-    url = f"sqlite:///{home / 'poise.db'}"
-    env = {**os.environ, "POISE_HOME": str(home), "POISE_ARGON2_PROFILE": "test"}
-    env.pop("POISE_DATABASE_URL", None)
-    os.environ["POISE_ARGON2_PROFILE"] = "test"
     engine = make_engine(url)
     upgrade(engine)
     firms = {}
     with write_session(engine) as session:
-        for firm in ("Alpha Advisors", "Beta Wealth", "Gamma Partners"):
+        for firm in names:
             create_firm(session, firm)
             emails = {}
             for role in ("admin", "advisor", "viewer"):
@@ -119,13 +124,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 create_user(session, emails[role], firm=firm, role=role, password=PASSWORD)
             firms[firm.split()[0].lower()] = Firm(firm, emails)
     engine.dispose()
+    return firms
 
+
+@contextmanager
+def running_server(
+    home: Path,
+    firm_names: tuple[str, ...],
+    *,
+    env: dict[str, str] | None = None,
+    send_timeout: float | None = None,
+) -> Iterator[Server]:
+    """``poise serve`` on a free loopback port with a SQLite store in ``home``, with one
+    admin, advisor and viewer in each firm; stopped on exit."""
+    url = f"sqlite:///{home / 'poise.db'}"
+    environ = {**os.environ, "POISE_HOME": str(home), "POISE_ARGON2_PROFILE": "test", **(env or {})}
+    environ.pop("POISE_DATABASE_URL", None)
+    os.environ["POISE_ARGON2_PROFILE"] = "test"
+    firms = _firms(url, firm_names)
     port = _free_port()
     log = home / "server.log"
+    command = [sys.executable, "-m", "poise"]
+    if send_timeout is not None:
+        command = [sys.executable, "-c", LAUNCH_WITH_SEND_TIMEOUT, str(send_timeout)]
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "poise", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env={**env, "POISE_DATABASE_URL": url},
+            [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env={**environ, "POISE_DATABASE_URL": url},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -141,10 +166,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"poise serve did not start:\n{log.read_text()}")
             time.sleep(0.2)
-        srv = Server(base, firms, log)
-        alpha = srv.api(firms["alpha"].emails["advisor"])
+        yield Server(base, firms, log, home)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def add_paper_connection(srv: Server, firm: str) -> str:
+    """A broker connection of kind paper for ``firm``, made by its admin."""
+    r = srv.api(srv.firms[firm].emails["admin"]).post("/broker-connections", json={"kind": "paper"})
+    assert r.status_code == 201, r.text
+    connection = str(r.json()["id"])
+    srv.firms[firm].connection = connection
+    return connection
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("poise-home")
+    names = ("Alpha Advisors", "Beta Wealth", "Gamma Partners", "Delta Capital")
+    with running_server(home, names) as srv:
+        firms = srv.firms
         rivera = tomllib.loads((EXAMPLES / "household.toml").read_text())
         holdings = (EXAMPLES / "holdings.csv").read_text()
+        alpha = srv.api(firms["alpha"].emails["advisor"])
         firms["alpha"].households["Rivera household"] = _add_household(alpha, rivera, holdings)
         body, lots = balanced_household("Chen household")
         firms["alpha"].households["Chen household"] = _add_household(alpha, body, lots)
@@ -155,13 +203,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         firms["gamma"].households["Rivera household"] = _add_household(gamma, rivera, holdings)
         body, lots = balanced_household("Chen household")
         firms["gamma"].households["Chen household"] = _add_household(gamma, body, lots)
+        delta = srv.api(firms["delta"].emails["advisor"])  # sends to the paper venue
+        firms["delta"].households["Rivera household"] = _add_household(delta, rivera, holdings)
+        body, lots = balanced_household("Chen household")
+        firms["delta"].households["Chen household"] = _add_household(delta, body, lots)
+        add_paper_connection(srv, "delta")
         yield srv
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+
+
+@pytest.fixture(scope="session")
+def open_orders_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose paper venue fills each order in 100,000 slices (one per look-up) and
+    whose sends wait half a second: a sent plan's sells stay partly filled, its buys unsent."""
+    home = tmp_path_factory.mktemp("poise-open-orders")
+    with running_server(
+        home, ("Epsilon Trust",), env={"POISE_PAPER_SLICES": "100000"}, send_timeout=0.5
+    ) as srv:
+        rivera = tomllib.loads((EXAMPLES / "household.toml").read_text())
+        holdings = (EXAMPLES / "holdings.csv").read_text()
+        firm = srv.firms["epsilon"]
+        advisor = srv.api(firm.emails["advisor"])
+        firm.households["Rivera household"] = _add_household(advisor, rivera, holdings)
+        add_paper_connection(srv, "epsilon")
+        yield srv
 
 
 @pytest.fixture(scope="session")

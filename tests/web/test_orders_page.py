@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,7 +67,7 @@ def _token(html: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def sent(app: FastAPI) -> dict[str, Any]:
+def sent(app: FastAPI) -> Iterator[dict[str, Any]]:
     """Firm one's example household, its plan approved and sent with orders left open."""
     admin, advisor = _api(app, "admin@one.test"), _api(app, "advisor@one.test")
     body = tomllib.loads((EXAMPLES / "household.toml").read_text())
@@ -80,12 +81,25 @@ def sent(app: FastAPI) -> dict[str, Any]:
     plan = advisor.post(f"/households/{hid}/plans", json={"force": True}).json()
     assert advisor.post(f"/plans/{plan['id']}/approve").status_code == 200
     conn = admin.post("/broker-connections", json={"kind": "paper"}).json()["id"]
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp:  # for the whole module: the sender runs apart
         mp.setenv("POISE_PAPER_SLICES", "1000")
         mp.setattr("poise.service._orders.SEND_TIMEOUT", 0.3)
         r = advisor.post(f"/plans/{plan['id']}/orders", json={"connection": conn})
-    assert r.status_code == 201, r.text
-    return {"plan": plan, "household": hid, "orders": r.json()["orders"]}
+        assert r.status_code == 201, r.text
+        orders = wait_until_sells_open(advisor, plan["id"])
+        yield {"plan": plan, "household": hid, "orders": orders}
+
+
+def wait_until_sells_open(client: TestClient, plan_id: str) -> list[dict[str, Any]]:
+    """The plan's orders once the service's sender (in the background) has every sell
+    partly filled."""
+    deadline = time.monotonic() + 20
+    while True:
+        orders = client.get(f"/plans/{plan_id}/orders").json()["orders"]
+        sells = {o["state"] for o in orders if o["side"] == "sell"}
+        if sells == {"partially_filled"} or time.monotonic() > deadline:
+            return list(orders)
+        time.sleep(0.05)
 
 
 def test_viewer_sees_the_blotter_without_buttons_and_cannot_cancel(
@@ -170,3 +184,19 @@ def test_advisor_cancels_one_order_then_all(app: FastAPI, sent: dict[str, Any]) 
     household = advisor.get(f"/orders?state=cancelled&household={sent['household']}").text
     assert household.count('data-state="cancelled"') == open_count
     assert advisor.get("/orders?state=bogus").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(-0.0, "0.0 bps"), (-0.04, "0.0 bps"), (-1.26, "−1.3 bps"), (12.34, "12.3 bps"), (None, "–")],
+)
+def test_basis_points_never_show_minus_zero(value: float | None, text: str) -> None:
+    from poise.service.web._format import bps
+
+    assert bps(value) == text
+
+
+def test_milliseconds() -> None:
+    from poise.service.web._format import millis
+
+    assert (millis(1234.5), millis(0.4), millis(None)) == ("1,234 ms", "0 ms", "–")

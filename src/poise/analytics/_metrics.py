@@ -26,7 +26,7 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -114,7 +114,11 @@ def time_weighted_index(
     """Growth of 1 put in, with cash flows taken out: the cumulative product of
     ``1 + daily_returns``. Without ``initial`` it is 1.0 on the first day; with it, the first
     day already shows that day's return from the money put in (its trading costs)."""
-    r = daily_returns(values, flows, initial=initial)
+    return _index_of(values, daily_returns(values, flows, initial=initial), initial)
+
+
+def _index_of(values: pd.Series, r: pd.Series, initial: float | None) -> pd.Series:
+    """``time_weighted_index`` from the daily returns ``r`` of ``values``."""
     if initial is not None:
         return pd.Series(np.cumprod(1.0 + r.to_numpy()), index=r.index, name="index")
     growth = np.concatenate([[1.0], np.cumprod(1.0 + r.to_numpy())])
@@ -153,7 +157,10 @@ def period_return(
     values: pd.Series, flows: pd.Series | None = None, *, initial: float | None = None
 ) -> float:
     """Time-weighted return over the whole period, not annualised (growth of 1 minus 1)."""
-    index = time_weighted_index(values, flows, initial=initial)
+    return _period_of(time_weighted_index(values, flows, initial=initial))
+
+
+def _period_of(index: pd.Series) -> float:
     if len(index) == 0:
         return math.nan
     return float(index.iloc[-1]) - 1.0
@@ -170,8 +177,12 @@ def cagr(
     those; use ``period_return``) or when the rate is out of a float's range."""
     if len(values) < 2 or not covers_a_year(values.index):
         return math.nan
-    growth = period_return(values, flows, initial=initial) + 1.0
-    return _annualised(growth, years_between(values.index[0], values.index[-1]))
+    return _cagr_of(values, period_return(values, flows, initial=initial))
+
+
+def _cagr_of(values: pd.Series, period: float) -> float:
+    """``cagr`` from the period return (``values`` covering a year)."""
+    return _annualised(period + 1.0, years_between(values.index[0], values.index[-1]))
 
 
 def annual_volatility(returns: pd.Series) -> float:
@@ -250,7 +261,11 @@ def max_drawdown(
     first day as its peak date."""
     if len(values) < 2 and initial is None:
         return Drawdown(0.0, None, None, None)
-    index = time_weighted_index(values, flows, initial=initial)
+    return _drawdown_of(time_weighted_index(values, flows, initial=initial), initial)
+
+
+def _drawdown_of(index: pd.Series, initial: float | None) -> Drawdown:
+    """``max_drawdown`` from the time-weighted index."""
     if len(index) == 0:
         return Drawdown(0.0, None, None, None)
     start = 1.0 if initial is not None else None
@@ -313,11 +328,79 @@ def money_weighted_return(
             low, high = npv(lo), npv(hi)
             if not (math.isfinite(low) and math.isfinite(high)) or low * high > 0:
                 return math.nan
-            from scipy.optimize import brentq  # scipy only when an IRR is asked for
-
-            return float(brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500))
+            return _brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500)
     except (ValueError, OverflowError, ZeroDivisionError, RuntimeError):
         return math.nan
+
+
+def _signbit(x: float) -> bool:
+    return math.copysign(1.0, x) < 0
+
+
+def _brentq(
+    f: Callable[[float], float],
+    a: float,
+    b: float,
+    *,
+    xtol: float = 2e-12,
+    rtol: float = 8.881784197001252e-16,
+    maxiter: int = 100,
+) -> float:
+    """A root of ``f`` in ``[a, b]`` by Brent's method: ``scipy.optimize.brentq``'s algorithm
+    step for step (its C code, ``scipy/optimize/Zeros/brentq.c``), so the same root to the
+    last bit, without importing scipy (a quarter of a second on first use).
+
+    Raises
+    ------
+    ValueError
+        ``f`` has the same sign at both ends, or returns NaN.
+    RuntimeError
+        No convergence in ``maxiter`` steps.
+    """
+
+    def value(x: float) -> float:
+        y = float(f(x))
+        if math.isnan(y):
+            raise ValueError(f"the function value at x={x:f} is NaN; solver cannot continue")
+        return y
+
+    xpre, xcur = float(a), float(b)
+    xblk = fblk = spre = scur = 0.0
+    fpre, fcur = value(xpre), value(xcur)
+    if fpre == 0:
+        return xpre
+    if fcur == 0:
+        return xcur
+    if _signbit(fpre) == _signbit(fcur):
+        raise ValueError("f(a) and f(b) must have different signs")
+    for _ in range(maxiter):
+        if fpre != 0 and fcur != 0 and _signbit(fpre) != _signbit(fcur):
+            xblk, fblk = xpre, fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre, xcur, xblk = xcur, xblk, xcur
+            fpre, fcur, fblk = fcur, fblk, fcur
+        delta = (xtol + rtol * abs(xcur)) / 2
+        sbis = (xblk - xcur) / 2
+        if fcur == 0 or abs(sbis) < delta:
+            return xcur
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:  # interpolate
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:  # extrapolate
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):  # good short step
+                spre, scur = scur, stry
+            else:  # bisect
+                spre = scur = sbis
+        else:  # bisect
+            spre = scur = sbis
+        xpre, fpre = xcur, fcur
+        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
+        fcur = value(xcur)
+    raise RuntimeError(f"no convergence in {maxiter} iterations")
 
 
 def annual_turnover(trades: pd.DataFrame, values: pd.Series) -> float:
@@ -522,13 +605,19 @@ def compute_metrics(
         the drift figures, as the policy measures drift.
     """
     with np.errstate(all="ignore"):  # extreme series give nan figures, never warnings
+        # the returns and their index once: what cagr, max_drawdown and period_return compute
         returns = daily_returns(values, flows, initial=initial)
-        growth = cagr(values, flows, initial=initial)
-        dd = max_drawdown(values, flows, initial=initial)
+        index = _index_of(values, returns, initial)
+        period = _period_of(index)
+        annual = len(values) >= 2 and covers_a_year(values.index)
+        growth = _cagr_of(values, period) if annual else math.nan
+        if len(values) < 2 and initial is None:
+            dd = Drawdown(0.0, None, None, None)
+        else:
+            dd = _drawdown_of(index, initial)
         volatility = annual_volatility(returns)
         sharpe = sharpe_ratio(returns, risk_free)
         sortino = sortino_ratio(returns, risk_free)
-        period = period_return(values, flows, initial=initial)
     has_flows = flows is not None and bool((flows != 0).any())
     irr = money_weighted_return(values, flows, initial=initial) if has_flows else growth
     trade_table = trades if trades is not None else pd.DataFrame()

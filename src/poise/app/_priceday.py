@@ -82,8 +82,11 @@ class PriceDay:
         self.source = source
         self.history: pd.DataFrame = prices.loc[: pd.Timestamp(on)]
         values = self.history.to_numpy(dtype=float)
-        values.flags.writeable = False
-        self._values = values
+        # one column of ones (CASH) and one of NaN (a symbol without prices) after the table's
+        self._values = np.hstack(
+            [values, np.ones((len(values), 1)), np.full((len(values), 1), np.nan)]
+        )
+        self._values.flags.writeable = False
         self._column = {str(c): j for j, c in enumerate(self.history.columns)}
         last = values[-1]
         self.closes: dict[str, float] = {
@@ -133,11 +136,6 @@ class PriceDay:
             f"PriceDay({self.source!r}, as_of={self.as_of}, {len(self._column)} symbols, "
             f"{len(self.history)} days)"
         )
-
-    @property
-    def columns(self) -> pd.Index:
-        """The table's symbols."""
-        return self.history.columns
 
     def prices_of(
         self, symbols: Iterable[str], *, max_age_days: int = DEFAULT_MAX_PRICE_AGE_DAYS
@@ -191,12 +189,9 @@ class PriceDay:
             if found is not None:
                 self._aligned.move_to_end(key)
                 return found
-        out = np.ones((self._values.shape[0], len(key)))
-        for k, sym in enumerate(key):
-            if sym == _CASH:
-                continue
-            j = self._column.get(sym)
-            out[:, k] = self._values[:, j] if j is not None else np.nan
+        ones, missing = len(self._column), len(self._column) + 1
+        columns = [ones if s == _CASH else self._column.get(s, missing) for s in key]
+        out = self._values.take(columns, axis=1)
         out.flags.writeable = False
         with self._lock:
             self._aligned[key] = out

@@ -15,10 +15,19 @@ disagreement raises).
 
 Used only when numba is installed (the ``fast`` extra) and ``POISE_JIT`` is not ``0``; any
 other policy, a to-band rule, custom steps or ``screen=False`` take the general loop.
+
+Loading numba costs a process about 0.4 s of CPU once (its start-up, then the machine code
+cached on disk), while a run of the general loop costs tens of milliseconds. So a process's
+first ``WARM_UP - 1`` array-path runs take the general loop (the same results to the last
+bit) unless numba is already loaded, and the compiled loop takes over from the next one: a
+command that runs one backtest does not pay for numba, a batch pays for it once.
+``POISE_JIT=1`` compiles from the first run.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,21 +56,24 @@ __all__ = ["CompiledPlans", "CompiledStretch", "advance", "stretch_for"]
 
 _CALENDAR, _THRESHOLD, _VOLATILITY = 1, 2, 3
 _MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
-_state: dict[str, Any] = {"compiled": False}
+_state: dict[str, Any] = {"compiled": False, "runs": 0}
+WARM_UP = 3
+"""The array-path run of a process from which the compiled loop is used (see above)."""
 
 
 _SCREEN = 1e-12 - MARGIN
+_SURE = 1e-12 + MARGIN
 _RECOMPUTE = 64  # days between exact recomputations of the rolling sums
 
 
-def _window_sums(hist: np.ndarray, col: int, lo: int, hi: int, roll: np.ndarray, at: int) -> None:
+def _window_sums(rets: np.ndarray, col: int, lo: int, hi: int, roll: np.ndarray, at: int) -> None:
     """Count, sum and sum of squares of the returns ``t`` in [lo, hi) of ``col`` (NaN
-    skipped) into ``roll[at:at + 3, col]``."""
+    skipped) into ``roll[at:at + 3, col]``; ``rets[t]`` is ``hist[t + 1] / hist[t] - 1``."""
     count = 0.0
     total = 0.0
     squares = 0.0
     for t in range(max(lo, 0), hi):
-        r = hist[t + 1, col] / hist[t, col] - 1.0
+        r = rets[t, col]
         if r == r:
             count += 1.0
             total += r
@@ -71,15 +83,15 @@ def _window_sums(hist: np.ndarray, col: int, lo: int, hi: int, roll: np.ndarray,
     roll[at + 2, col] = squares
 
 
-def _shift(hist: np.ndarray, col: int, add: int, drop: int, roll: np.ndarray, at: int) -> None:
+def _shift(rets: np.ndarray, col: int, add: int, drop: int, roll: np.ndarray, at: int) -> None:
     """Add return ``add`` to, and take return ``drop`` (if >= 0) out of, the sums at ``at``."""
-    r = hist[add + 1, col] / hist[add, col] - 1.0
+    r = rets[add, col]
     if r == r:
         roll[at, col] += 1.0
         roll[at + 1, col] += r
         roll[at + 2, col] += r * r
     if drop >= 0:
-        r = hist[drop + 1, col] / hist[drop, col] - 1.0
+        r = rets[drop, col]
         if r == r:
             roll[at, col] -= 1.0
             roll[at + 1, col] -= r
@@ -88,6 +100,7 @@ def _shift(hist: np.ndarray, col: int, add: int, drop: int, roll: np.ndarray, at
 
 def rolling_low(
     hist: np.ndarray,
+    rets: np.ndarray,
     row: int,
     window: int,
     long_window: int,
@@ -95,38 +108,47 @@ def rolling_low(
     max_scale: float,
     roll: np.ndarray,
     low: np.ndarray,
+    high: np.ndarray,
+    bounds: bool,
 ) -> None:
-    """A lower bound of each column's volatility scale at ``row`` (the decision day), from
-    rolling sums of the returns updated day by day (``roll``: recent and long-run count, sum,
-    sum of squares, the peak sum of squares since the last exact recomputation, the row).
+    """A lower and an upper bound of each column's volatility scale at ``row`` (the decision
+    day), from rolling sums of the returns updated day by day (``roll``: recent and long-run
+    count, sum, sum of squares, the peak sum of squares since the last exact recomputation,
+    the row).
 
     The sums' variance is trusted only where it is large against the rounding the updates
-    can have made (else the lowest scale is used), and then taken 1e-6 lower (relative)."""
+    can have made (else the lowest and the highest scale are used), and then taken 1e-6 lower
+    and higher (relative). Without ``bounds`` only the sums are brought to ``row``."""
     cols = hist.shape[1]
     n = cols - 1
     floor = min_scale if min_scale < 1.0 else 1.0
+    ceiling = max_scale if max_scale > 1.0 else 1.0  # the policy's scale is 1 or clipped
     if row < window:  # the policy's scale is exactly 1
         for c in range(cols):
             low[c] = 1.0
+            high[c] = 1.0
         return
     last = int(roll[7, 0])
     since = roll[7, 1]
     fresh = last < 0 or row != last + 1 or since >= _RECOMPUTE
     for c in range(n):
         if fresh:
-            _window_sums(hist, c, row - long_window, row, roll, 0)
-            _window_sums(hist, c, row - window, row, roll, 3)
+            _window_sums(rets, c, row - long_window, row, roll, 0)
+            _window_sums(rets, c, row - window, row, roll, 3)
             roll[6, c] = roll[2, c]
         else:
-            _shift(hist, c, row - 1, row - 1 - long_window, roll, 0)
-            _shift(hist, c, row - 1, row - 1 - window, roll, 3)
+            _shift(rets, c, row - 1, row - 1 - long_window, roll, 0)
+            _shift(rets, c, row - 1, row - 1 - window, roll, 3)
             if roll[2, c] > roll[6, c]:
                 roll[6, c] = roll[2, c]
     roll[7, 0] = row
     roll[7, 1] = 0.0 if fresh else since + 1.0
+    if not bounds:
+        return
     error = (roll[7, 1] + long_window + 2.0) * 4.0 * 2.220446049250313e-16
     for c in range(n):
         low[c] = floor
+        high[c] = ceiling
         count_long, count_recent = roll[0, c], roll[3, c]
         if count_long <= 0 or count_recent <= 0:
             continue
@@ -139,14 +161,20 @@ def rolling_low(
             continue
         if var_recent * count_recent <= 1e8 * error * peak:
             continue
-        scale = np.sqrt(var_recent / var_long) * (1.0 - 1e-6)
+        ratio = np.sqrt(var_recent / var_long)
+        scale = ratio * (1.0 - 1e-6)
         scale = scale if scale > min_scale else min_scale
         low[c] = scale if scale < max_scale else max_scale
+        scale = ratio * (1.0 + 1e-6)
+        scale = scale if scale > min_scale else min_scale
+        high[c] = scale if scale < max_scale else max_scale
     low[n] = 1.0  # cash: the policy sets its scale to 1
+    high[n] = 1.0
 
 
 def stretch(
     hist: np.ndarray,
+    rets: np.ndarray,
     offset: int,
     lo: int,
     hi: int,
@@ -178,7 +206,8 @@ def stretch(
 ) -> tuple[int, int, int, bool]:
     """Run days ``[lo, hi)``: test the rule each day and rebalance to target on trigger days.
 
-    ``hist`` holds the closes of the policy's symbols with a cash column of 1.0 last; ``q``
+    ``hist`` holds the closes of the policy's symbols with a cash column of 1.0 last (``rets``
+    their daily returns for the volatility rule, ``hist[t + 1] / hist[t] - 1``); ``q``
     the shares held and, last, the cash (updated in place). Trigger days are written to the
     ``ev_*`` arrays (day, trades, sells, value before, total cost, holdings after) and their
     trades to the ``tr_*`` arrays, until either is full. Returns (next day to run, events,
@@ -188,6 +217,8 @@ def stretch(
     values = np.empty(n + 1)
     scale = np.empty(n + 1)
     low = np.empty(n + 1)
+    high = np.empty(n + 1)
+    lowest = vol[2] if vol[2] < 1.0 else 1.0  # the volatility rule's lowest scale
     roll = np.zeros((8, n + 1))
     roll[7, 0] = -1.0  # the row the sums are for: none yet
     after = np.empty(n)
@@ -207,15 +238,33 @@ def stretch(
                 values[j] = hist[row, j] * q[j]
             total = pairwise_sum(values, 0, n + 1)
             fired = False
-            if kind == _VOLATILITY:  # screen with scales from rolling sums, less their error
-                rolling_low(hist, row, int(vol[0]), int(vol[1]), vol[2], vol[3], roll, low)
-            for j in range(n + 1):
-                w = values[j] / total if total > 0 else 0.0
-                bound = threshold[j] if kind != _VOLATILITY else base[j] * low[j] + _SCREEN
-                if abs(w - target_w[j]) > bound:
-                    fired = True
-                    break
-            if fired and kind == _VOLATILITY:  # the bands of the day, as the policy scales them
+            sure = kind != _VOLATILITY
+            if kind == _VOLATILITY:  # screen with scales from rolling sums, and their error
+                maybe = False  # first with the lowest scale any day can have
+                for j in range(n + 1):
+                    w = values[j] / total if total > 0 else 0.0
+                    if abs(w - target_w[j]) > base[j] * lowest + _SCREEN:
+                        maybe = True
+                        break
+                rolling_low(
+                    hist, rets, row, int(vol[0]), int(vol[1]), vol[2], vol[3], roll, low, high,
+                    maybe,
+                )  # fmt: skip
+                for j in range(n + 1 if maybe else 0):
+                    w = values[j] / total if total > 0 else 0.0
+                    drift = abs(w - target_w[j])
+                    if drift > base[j] * low[j] + _SCREEN:
+                        fired = True
+                        if drift > base[j] * high[j] + _SURE:  # outside the widest band
+                            sure = True
+                            break
+            else:
+                for j in range(n + 1):
+                    w = values[j] / total if total > 0 else 0.0
+                    if abs(w - target_w[j]) > threshold[j]:
+                        fired = True
+                        break
+            if fired and not sure:  # the bands of the day, as the policy scales them
                 volatility_scales(hist, row + 1, int(vol[0]), int(vol[1]), vol[2], vol[3], scale)
                 scale[n] = 1.0
                 fired = False
@@ -267,6 +316,15 @@ def stretch(
     return hi, events, trades, False
 
 
+def _worth_loading() -> bool:
+    """Whether to use the compiled loop for this run: numba is loaded already, or this is
+    the process's ``WARM_UP``-th array-path run or later, or ``POISE_JIT=1``."""
+    if _state["compiled"] or "numba" in sys.modules or os.environ.get("POISE_JIT") == "1":
+        return True
+    _state["runs"] += 1
+    return bool(_state["runs"] >= WARM_UP)
+
+
 def _compile() -> bool:
     if _state["compiled"]:
         return True
@@ -316,6 +374,17 @@ class CompiledStretch:
         self._targets: np.ndarray | None = None
         self._threshold = np.zeros(0)
         self._base = np.zeros(0)
+        self._hist: np.ndarray | None = None
+        self._rets = np.zeros((1, 1))
+
+    def returns(self, hist: np.ndarray) -> np.ndarray:
+        """The daily returns of ``hist`` for the volatility rule's rolling sums (each as the
+        policy forms it: ``p[t + 1] / p[t] - 1``), once per history; a stub for other rules."""
+        if self.kind == _VOLATILITY and self._hist is not hist:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._rets = np.ascontiguousarray(hist[1:] / hist[:-1] - 1.0)
+            self._hist = hist
+        return self._rets
 
     def thresholds(self, target_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The policy's test, ``|weight - target| > bands + 1e-12``, as one array (for the
@@ -346,7 +415,9 @@ def stretch_for(state: Any, policy: Policy, screen: bool) -> CompiledStretch | N
             return None
     else:
         return None
-    if state.household.allocation is not None or not _compile():
+    if state.household.allocation is not None:
+        return None
+    if not _worth_loading() or not _compile():
         return None
     return CompiledStretch(state, policy)
 
@@ -383,6 +454,7 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
         tr_price = np.empty(room)
         i, events, trades, general = stretch(
             hist,
+            fast.returns(hist),
             state.offset,
             i,
             hi,
@@ -435,10 +507,11 @@ def _record(
     state: Any, fast: CompiledStretch, batch: Any, holdings: np.ndarray, costs: np.ndarray
 ) -> None:
     """Book a batch of compiled rebalances on ``state`` as ``ArrayRebalance`` would have:
-    the policy's decision (asked now, on the context it would have seen: the weights of all
-    the batch's days computed at once, as ``BacktestState.weights`` computes each), the
-    rebalance rows, the holdings of each day, the positions opened and closed, and the trades
-    (worded at the end)."""
+    the rebalance rows, the holdings of each day, the positions opened and closed, and the
+    trades. The policy's decisions (for the rows' reasons and the trades' bands) are asked
+    when they are first needed (``CompiledPlans.decisions``), on the contexts the general loop
+    would have built: the weights of all the batch's days are computed here at once, as
+    ``BacktestState.weights`` computes each."""
     n = len(state.names) - 1
     cols = state.cols
     days = batch.days
@@ -467,44 +540,23 @@ def _record(
             j = int(batch.index[t])
             if not was[e, j] and held[e, j]:
                 opened[int(cols[j])] = None
-    policy, names, target_w = state.policy, state.names, state.target_w
-    offset = state.offset
     counts = batch.trades.tolist()
     cash = holdings[:, n].tolist()
     costs_list = costs.tolist()
-    last = state.last_rebalanced
     rows, segments = state.rebalance_rows, state.segments
-    bands: list[np.ndarray | None] = []
-    for e, i in enumerate(days.tolist()):
-        day = state.day(i)
-        context = PolicyContext(
-            day,
-            names,
-            weights[e],
-            target_w,
-            last,
-            state.day(i - 1) if i > 0 else None,
-            hist[: offset + i + 1],
-        )
-        decision = policy.decide(context)
-        if not decision.triggered:
-            raise AssertionError(f"compiled loop and {fast.policy!r} disagree on day {i}")
-        bands.append(decision.half_bands)
-        last = day
-        rows.append((day, "; ".join(decision.reasons), counts[e], costs_list[e], _REBALANCE))
+    batch.context = (weights, state.last_rebalanced, len(rows), state.offset, hist, state.policy)
+    day = state.day
+    for e, i in enumerate(days.tolist()):  # reasons worded on first use (``decisions``)
+        rows.append((day(i), None, counts[e], costs_list[e], _REBALANCE))
         segments.append((i, universe[e], cash[e]))
     state.i = int(days[-1])
-    state.last_rebalanced = last
+    state.last_rebalanced = day(state.i)
     q = holdings[-1].copy()
     state.quantity[cols] = q[:n]
     state.cash = float(q[n])
     state._q = q
     state.qty_names = q[:n]
     state.cash_total = float(q[n])
-    if any(b is not None for b in bands):  # each trade's band, as the day's decision drew it
-        none = np.full(n + 1, np.inf)
-        by_event = np.stack([none if b is None else b for b in bands])
-        batch.bands = by_event[np.repeat(np.arange(events), batch.trades), batch.index]
     state._plans.append(batch)
 
 
@@ -534,10 +586,63 @@ class CompiledPlans:
     cols: np.ndarray
     target_w: np.ndarray
     bands: np.ndarray | None
+    # (weights of each day, last rebalanced before the batch, first row in the state's
+    # rebalance rows, price offset, history matrix, policy): what ``decisions`` asks on
+    context: tuple[Any, ...] | None = None
+    _decided: bool = False
 
     @property
     def size(self) -> int:
         return int(self.index.size)
+
+    def decisions(self, state: Any) -> None:
+        """Ask the policy about each day of the batch, on the context the general loop would
+        have built, and fill in the reasons of the batch's rebalance rows and the band of
+        each trade. Once; the compiled loop and the policy must agree (else AssertionError).
+        """
+        if self._decided or self.context is None:
+            return
+        weights, last, first_row, offset, hist, policy = self.context
+        rows = state.rebalance_rows
+        names, target_w = self.names, self.target_w
+        bands: list[np.ndarray | None] = []
+        for e, i in enumerate(self.days.tolist()):
+            day = state.day(i)
+            context = PolicyContext(
+                day,
+                names,
+                weights[e],
+                target_w,
+                last,
+                state.day(i - 1) if i > 0 else None,
+                hist[: offset + i + 1],
+            )
+            decision = policy.decide(context)
+            if not decision.triggered:
+                raise AssertionError(f"compiled loop and {policy!r} disagree on day {i}")
+            bands.append(decision.half_bands)
+            last = day
+            row = rows[first_row + e]
+            rows[first_row + e] = (row[0], "; ".join(decision.reasons), *row[2:])
+        if any(b is not None for b in bands):  # each trade's band, as the day's decision drew it
+            none = np.full(len(names), np.inf)
+            by_event = np.stack([none if b is None else b for b in bands])
+            self.bands = by_event[np.repeat(np.arange(self.days.size), self.trades), self.index]
+        self._decided = True
+
+    def _trade_bands(self, state: Any) -> None:
+        """Each trade's band (``bands``) for its reason, as the day's decision draws it:
+        none for a calendar rule, the threshold rule's bands of the targets (the same every
+        day), and for the volatility rule the policy's decisions themselves."""
+        if self._decided or self.context is None:
+            return
+        policy = self.context[-1]
+        if type(policy) is CalendarPolicy:
+            self.bands = None
+        elif type(policy) is ThresholdPolicy:
+            self.bands = policy.bands(self.target_w)[self.index]
+        else:
+            self.decisions(state)
 
     def is_sell(self) -> np.ndarray:
         position = np.arange(self.size) - np.repeat(
@@ -545,8 +650,9 @@ class CompiledPlans:
         )
         return position < np.repeat(self.sells, self.trades)
 
-    def columns(self, state: Any) -> dict[str, Any]:
-        """The trades as ``TRADE_COLUMNS``, reasons worded as the engine words them."""
+    def columns(self, state: Any, reasons: bool = True) -> dict[str, Any]:
+        """The trades as ``TRADE_COLUMNS``, reasons worded as the engine words them (None
+        without ``reasons``)."""
         n = self.size
         index = self.index
         sell = self.is_sell()
@@ -555,9 +661,14 @@ class CompiledPlans:
         held, price = self.held, self.price
         weights = np.where(positive, held * price / np.where(positive, total, 1.0), 0.0)
         symbols = np.array(state.universe, dtype=object)[self.cols[index]]
-        band = self.bands
-        actions = np.where(sell, _ACTIONS[0], _ACTIONS[1])
-        reasons = reason_texts(symbols, weights, self.target_w[index], band, actions, _TEXTS)
+        worded = None
+        if reasons:
+            self._trade_bands(state)
+            actions = np.where(sell, _ACTIONS[0], _ACTIONS[1])
+            worded = np.array(
+                reason_texts(symbols, weights, self.target_w[index], self.bands, actions, _TEXTS),
+                dtype=object,
+            )
         return {
             "date": np.repeat(state.days[self.days], self.trades),
             "account": np.full(n, state.account, dtype=object),
@@ -569,7 +680,7 @@ class CompiledPlans:
             "cost": self.cost,
             "realized_short_term": np.zeros(n),
             "realized_long_term": np.zeros(n),
-            "reason": np.array(reasons, dtype=object),
+            "reason": worded,
             "kind": np.full(n, TradeKind.REBALANCE, dtype=object),
         }
 

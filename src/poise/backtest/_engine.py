@@ -19,18 +19,17 @@ import pandas as pd
 from poise._errors import InputError
 from poise._numbers import check_number
 from poise._progress import ProgressCallback, Throttled
-from poise.analytics import compute_metrics
+from poise.backtest._build import build_result
 from poise.backtest._compiled import CompiledStretch, advance, stretch_for
 from poise.backtest._fast import ArrayState, array_steps, uses_arrays
 from poise.backtest._flows import ScheduledFlow
-from poise.backtest._harvest import after_tax_values, harvested_by_year
-from poise.backtest._result import TRADE_COLUMNS, BacktestResult, empty_frame, weights_frame
-from poise.backtest._state import BacktestState, TradeKind
+from poise.backtest._result import BacktestResult
+from poise.backtest._state import BacktestState
 from poise.backtest._steps import PayTaxes, Step, default_steps
 from poise.backtest._tax import TaxLedger
 from poise.io import case_note
 from poise.model import CASH, Holdings, Household
-from poise.policy import Policy, trigger_bands, trigger_of
+from poise.policy import Policy
 
 __all__ = ["run_backtest"]
 
@@ -73,6 +72,21 @@ def _check_prices(prices: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
     if not prices.index.is_monotonic_increasing or prices.index.has_duplicates:
         raise InputError("dates must be strictly ascending", field="prices")
     return prices
+
+
+def _closes(frame: pd.DataFrame, universe: list[str]) -> np.ndarray:
+    """The closes of ``universe`` as a new array, each gap filled with the last close before
+    it (``DataFrame.ffill``; NaN before a symbol's first price)."""
+    if list(frame.columns) == universe:
+        table = frame.to_numpy(dtype=float, copy=True)
+    else:
+        table = frame[universe].to_numpy(dtype=float, copy=True)
+    missing = np.isnan(table)
+    if missing.any():
+        rows = np.where(missing, 0, np.arange(table.shape[0])[:, None])
+        np.maximum.accumulate(rows, axis=0, out=rows)
+        table = table[rows, np.arange(table.shape[1])]
+    return table
 
 
 def _window(index: pd.DatetimeIndex, start: date | None, end: date | None) -> tuple[int, int]:
@@ -170,8 +184,7 @@ def run_backtest(
     universe, unpriced = _universe(household, prices.columns)
     frame = _check_prices(prices, universe)
     lo, hi = _window(pd.DatetimeIndex(frame.index), start, end)
-    table = frame[universe].to_numpy(dtype=float, copy=True)
-    table = pd.DataFrame(table).ffill().to_numpy()
+    table = _closes(frame, universe)
     days = frame.index[lo:hi].to_numpy().astype("datetime64[D]")
     cash = {a: 0.0 for a in accounts}
     cash[accounts[0]] = float(initial)
@@ -260,127 +273,5 @@ def _run(
 def _result(
     state: BacktestState, policy: Policy, initial: float, risk_free: float
 ) -> BacktestResult:
-    n = state.n_days
-    index = pd.DatetimeIndex(state.days.astype("datetime64[ns]"), name="date")
-    symbols = list(state.universe)
-    starts = np.array([s[0] for s in state.segments], dtype=np.int64)
-    qty = np.stack([s[1] for s in state.segments])
-    cash = np.array([s[2] for s in state.segments])
-    segment = np.searchsorted(starts, np.arange(n), side="right") - 1
-    rows = state._zero_prices[state.offset : state.offset + n]
-    by_symbol = rows * qty[segment]
-    day_cash = cash[segment]
-    values = pd.Series(by_symbol.sum(axis=1) + day_cash, index=index, name="value")
-    weights = weights_frame(by_symbol, day_cash, index, symbols)
-
-    columns = [*symbols, CASH]
-    target_dates = pd.DatetimeIndex([pd.Timestamp(d) for d, _ in state.target_rows], name="date")
-    targets = pd.DataFrame(
-        [[t.get(c, 0.0) for c in columns] for _, t in state.target_rows],
-        index=target_dates,
-        columns=columns,
-    )
-    trigger = trigger_of(policy)
-    band_rows = [trigger_bands(trigger, row) for row in targets.to_numpy()]
-    bands = (
-        None
-        if any(b is None for b in band_rows)
-        else pd.DataFrame(np.vstack(band_rows), index=target_dates, columns=columns)  # type: ignore[arg-type]
-    )
-
-    trades = (
-        pd.DataFrame(state.trade_columns(), columns=list(TRADE_COLUMNS))
-        if state.trade_batches or getattr(state, "has_trades", False)
-        else empty_frame(TRADE_COLUMNS)
-    )
-    if not trades.empty:
-        trades["date"] = pd.to_datetime(trades["date"])
-    rebalances = pd.DataFrame(
-        state.rebalance_rows, columns=["date", "reasons", "trades", "cost", "kind"]
-    )
-    rebalances["date"] = pd.to_datetime(rebalances["date"])
-    flows = pd.DataFrame(state.flow_rows, columns=["date", "account", "requested", "paid"])
-    flows["date"] = pd.to_datetime(flows["date"])
-    taxes = _tax_table(state)
-    cash_flows = flows.groupby("date")["paid"].sum() if not flows.empty else None
-    policy_rebalances = int((rebalances["kind"] != TradeKind.INITIAL).sum())
-    metrics = compute_metrics(
-        values,
-        flows=cash_flows,
-        trades=trades,
-        weights=weights,
-        targets=targets,
-        bands=bands,
-        rebalances=policy_rebalances,
-        taxes_paid=float(taxes["paid"].sum()) if not taxes.empty else 0.0,
-        risk_free=risk_free,
-        initial=initial,
-        substitutes=state.household.harvest.substitutes,
-    )
-    after_tax, after_tax_liquidated = after_tax_values(state, float(values.iloc[-1]))
-    return BacktestResult(
-        household=state.household.name,
-        policy=policy.describe(),
-        initial_value=initial,
-        values=values,
-        weights=weights,
-        targets=targets,
-        bands=bands,
-        trades=trades,
-        rebalances=rebalances,
-        flows=flows,
-        taxes=taxes,
-        metrics=metrics,
-        warnings=tuple(state.warnings),
-        after_tax_value=after_tax,
-        after_tax_liquidated=after_tax_liquidated,
-    )
-
-
-def _tax_table(state: BacktestState) -> pd.DataFrame:
-    first, last = state.day(0).year, state.day(state.n_days - 1).year
-    paid: dict[int, float] = {}
-    paid_on: dict[int, date] = {}
-    for year, _account, amount, day in state.tax_rows:
-        paid[year] = paid.get(year, 0.0) + amount
-        if day is not None:
-            paid_on[year] = day
-    harvested = harvested_by_year(state)
-    rows = []
-    for year in range(first, last + 1):
-        gains = state.ledger.year_totals(year)
-        tax = float(sum(state.ledger.close_year(year).values()))
-        books = state.ledger.years[year]
-        rows.append(
-            (
-                year,
-                gains.short_term,
-                gains.long_term,
-                tax,
-                paid.get(year, 0.0),
-                pd.Timestamp(paid_on[year]) if year in paid_on else pd.NaT,
-                tax if year == last else 0.0,
-                books.ordinary_offset,
-                books.ordinary_tax_saving,
-                books.carried_out.short_term_loss,
-                books.carried_out.long_term_loss,
-                harvested.get(year, 0.0),
-            )
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "year",
-            "realized_short_term",
-            "realized_long_term",
-            "tax",
-            "paid",
-            "paid_on",
-            "due",
-            "ordinary_offset",
-            "tax_saving",
-            "carryforward_short_term",
-            "carryforward_long_term",
-            "harvested",
-        ],
-    ).set_index("year")
+    """The finished run's result (``_build.py``: the values now, the rest on first use)."""
+    return build_result(state, policy, initial, risk_free)

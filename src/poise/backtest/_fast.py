@@ -208,31 +208,43 @@ class ArrayState(BacktestState):
             self._plans.append((day, kind, reason, tuple(trades)))
 
     # ----- the trade table ----------------------------------------------------------------
-    def trade_columns(self) -> dict[str, object]:
+    def word_reasons(self) -> None:
+        """Fill in the reasons of the rebalances the compiled loop made (asked of the policy
+        now, see ``CompiledPlans.decisions``)."""
+        for entry in self._plans:
+            if isinstance(entry, CompiledPlans):
+                entry.decisions(self)
+
+    def trade_columns(self, reasons: bool = True) -> dict[str, object]:
         """All recorded trades, column by column (``TRADE_COLUMNS`` order), with their
-        reasons worded as the engine words them (all kernel plans at once)."""
+        reasons worded as the engine words them (all kernel plans at once; without
+        ``reasons`` that column is None)."""
         compiled = [(n, e) for n, e in enumerate(self._plans) if isinstance(e, CompiledPlans)]
         plans = [(n, e) for n, e in enumerate(self._plans) if not isinstance(e, CompiledPlans)]
         kernel = [(n, e) for n, e in plans if len(e) != 4]
         objects = [(n, e) for n, e in plans if len(e) == 4]
-        columns, sizes = self._kernel_columns([e for _, e in kernel])
+        columns, sizes = self._kernel_columns([e for _, e in kernel], reasons)
         if not objects and not compiled:
             return columns
         groups = [(kernel, columns, sizes)]
         if objects:
-            groups.append((objects, *_object_columns([e for _, e in objects])))
+            groups.append((objects, *_object_columns([e for _, e in objects], reasons)))
         for n, batch in compiled:
-            groups.append(([(n, batch)], batch.columns(self), np.array([batch.size])))
+            groups.append(([(n, batch)], batch.columns(self, reasons), np.array([batch.size])))
         seq = np.concatenate([np.repeat([n for n, _ in g], z) for g, _, z in groups])
         order = np.argsort(seq, kind="stable")
         return {
             key: np.concatenate([np.asarray(c[key]) for _, c, _ in groups])[order]
+            if columns[key] is not None
+            else None
             for key in columns
         }
 
-    def _kernel_columns(self, entries: list[tuple[Any, ...]]) -> tuple[dict[str, Any], Any]:
+    def _kernel_columns(
+        self, entries: list[tuple[Any, ...]], reasons: bool = True
+    ) -> tuple[dict[str, Any], Any]:
         if not entries:
-            return _object_columns([])
+            return _object_columns([], reasons)
         plans: list[KernelPlan] = [e[2] for e in entries]
         sizes = np.array([len(p.index) for p in plans], dtype=np.int64)
         n = int(sizes.sum())
@@ -259,16 +271,20 @@ class ArrayState(BacktestState):
         action = np.fromiter(chain.from_iterable(p.action for p in plans), np.int64, count=n)
         position = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         sell = position < np.repeat(np.array([p.n_sells for p in plans]), sizes)
-        texts = [_ACTION_TEXT.get(a, "") for a in Action]
-        sold_for = np.flatnonzero(action == Action.WITHDRAWAL)
-        if sold_for.size:  # a withdrawal's sells name its amount: one text per plan
-            plan_of = np.repeat(np.arange(len(plans)), sizes)
-            for k in sold_for.tolist():
-                p = plans[int(plan_of[k])]
-                action[k] = len(texts)
-                texts.append(action_text(Action.WITHDRAWAL, p.withdrawal, self.account))
         symbols = np.array(self.universe, dtype=object)[cols]
-        reasons = reason_texts(symbols, weights, target, band, action, texts)
+        worded = None
+        if reasons:
+            texts = [_ACTION_TEXT.get(a, "") for a in Action]
+            sold_for = np.flatnonzero(action == Action.WITHDRAWAL)
+            if sold_for.size:  # a withdrawal's sells name its amount: one text per plan
+                plan_of = np.repeat(np.arange(len(plans)), sizes)
+                for k in sold_for.tolist():
+                    p = plans[int(plan_of[k])]
+                    action[k] = len(texts)
+                    texts.append(action_text(Action.WITHDRAWAL, p.withdrawal, self.account))
+            worded = np.array(
+                reason_texts(symbols, weights, target, band, action, texts), dtype=object
+            )
         days = self.days[np.array([e[0] for e in entries], dtype=np.int64)]
         return {
             "date": np.repeat(days, sizes),
@@ -281,7 +297,7 @@ class ArrayState(BacktestState):
             "cost": cost,
             "realized_short_term": np.zeros(n),
             "realized_long_term": np.zeros(n),
-            "reason": np.array(reasons, dtype=object),
+            "reason": worded,
             "kind": np.repeat(np.array([e[1] for e in entries], dtype=object), sizes),
         }, sizes
 
@@ -326,7 +342,9 @@ class ArrayState(BacktestState):
         return out
 
 
-def _object_columns(entries: list[tuple[Any, ...]]) -> tuple[dict[str, Any], Any]:
+def _object_columns(
+    entries: list[tuple[Any, ...]], reasons: bool = True
+) -> tuple[dict[str, Any], Any]:
     """The trade table's columns of plans made as objects: (day, kind, reason, trades)."""
     trades = [t for *_, batch in entries for t in batch]
     sizes = np.array([len(batch) for *_, batch in entries], dtype=np.int64)
@@ -347,7 +365,9 @@ def _object_columns(entries: list[tuple[Any, ...]]) -> tuple[dict[str, Any], Any
         "reason": np.array(
             [t.reason if r is None else r for _, _, r, batch in entries for t in batch],
             dtype=object,
-        ),
+        )
+        if reasons
+        else None,
         "kind": np.repeat(np.array([k for _, k, *_ in entries], dtype=object), sizes),
     }, sizes
 

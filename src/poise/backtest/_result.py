@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import FrozenInstanceError
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,9 @@ import pandas as pd
 from poise.analytics import Metrics, daily_returns, drawdowns, time_weighted_index
 from poise.model import CASH
 
-__all__ = ["TRADE_COLUMNS", "BacktestResult"]
+__all__ = ["TRADE_COLUMNS", "BacktestResult", "Deferred"]
+
+T = TypeVar("T")
 
 TRADE_COLUMNS = (
     "date",
@@ -31,9 +34,41 @@ TRADE_COLUMNS = (
 """Columns of ``BacktestResult.trades``; ``kind`` is initial | rebalance | cash_flow | tax."""
 
 
-@dataclass(frozen=True, eq=False)
+class Deferred(Generic[T]):
+    """A part of a ``BacktestResult`` computed on first use (``fn()``), then kept."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self.fn = fn
+
+
+_PARTS = (
+    "household",
+    "policy",
+    "initial_value",
+    "values",
+    "weights",
+    "targets",
+    "bands",
+    "trades",
+    "rebalances",
+    "flows",
+    "taxes",
+    "metrics",
+    "warnings",
+    "after_tax_value",
+    "after_tax_liquidated",
+)
+
+
 class BacktestResult:
     """One backtest's outcome. Every series is indexed by date (a ``DatetimeIndex``).
+
+    Immutable. The tables and metrics may be given as ``Deferred`` parts: ``run_backtest``
+    builds the values at once and each other part the first time it is read (the same
+    numbers and texts either way), so a caller that reads only the final value or the JSON
+    does not pay for the trade table's reasons or the daily weights.
 
     Attributes
     ----------
@@ -67,21 +102,137 @@ class BacktestResult:
         the last close (see ``poise.backtest._harvest.after_tax_values``).
     """
 
-    household: str
-    policy: str
-    initial_value: float
-    values: pd.Series
-    weights: pd.DataFrame
-    targets: pd.DataFrame
-    bands: pd.DataFrame | None
-    trades: pd.DataFrame
-    rebalances: pd.DataFrame
-    flows: pd.DataFrame
-    taxes: pd.DataFrame
-    metrics: Metrics
-    warnings: tuple[str, ...] = field(default=())
-    after_tax_value: float | None = None
-    after_tax_liquidated: float | None = None
+    __slots__ = ("_parts", "_rebalance_dates")
+    _parts: dict[str, Any]
+    _rebalance_dates: Deferred[list[str]] | None
+
+    def __init__(
+        self,
+        household: str,
+        policy: str,
+        initial_value: float,
+        values: pd.Series,
+        weights: pd.DataFrame | Deferred[pd.DataFrame],
+        targets: pd.DataFrame | Deferred[pd.DataFrame],
+        bands: pd.DataFrame | Deferred[pd.DataFrame | None] | None,
+        trades: pd.DataFrame | Deferred[pd.DataFrame],
+        rebalances: pd.DataFrame | Deferred[pd.DataFrame],
+        flows: pd.DataFrame | Deferred[pd.DataFrame],
+        taxes: pd.DataFrame | Deferred[pd.DataFrame],
+        metrics: Metrics | Deferred[Metrics],
+        warnings: tuple[str, ...] = (),
+        after_tax_value: float | None = None,
+        after_tax_liquidated: float | None = None,
+        *,
+        rebalance_dates: Deferred[list[str]] | None = None,
+    ) -> None:
+        parts = dict(
+            zip(
+                _PARTS,
+                (
+                    household,
+                    policy,
+                    initial_value,
+                    values,
+                    weights,
+                    targets,
+                    bands,
+                    trades,
+                    rebalances,
+                    flows,
+                    taxes,
+                    metrics,
+                    tuple(warnings),
+                    after_tax_value,
+                    after_tax_liquidated,
+                ),
+                strict=True,
+            )
+        )
+        object.__setattr__(self, "_parts", parts)
+        object.__setattr__(self, "_rebalance_dates", rebalance_dates)
+
+    def _part(self, name: str) -> Any:
+        value = self._parts[name]
+        if isinstance(value, Deferred):
+            value = value.fn()
+            self._parts[name] = value
+        return value
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, ({name: self._part(name) for name in _PARTS},))
+
+    def __repr__(self) -> str:
+        return (
+            f"BacktestResult(household={self.household!r}, policy={self.policy!r}, "
+            f"start={self.start}, end={self.end}, final_value={self.final_value:,.2f})"
+        )
+
+    @property
+    def household(self) -> str:
+        return self._parts["household"]
+
+    @property
+    def policy(self) -> str:
+        return self._parts["policy"]
+
+    @property
+    def initial_value(self) -> float:
+        return self._parts["initial_value"]
+
+    @property
+    def values(self) -> pd.Series:
+        return self._parts["values"]
+
+    @property
+    def weights(self) -> pd.DataFrame:
+        return self._part("weights")
+
+    @property
+    def targets(self) -> pd.DataFrame:
+        return self._part("targets")
+
+    @property
+    def bands(self) -> pd.DataFrame | None:
+        return self._part("bands")
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        return self._part("trades")
+
+    @property
+    def rebalances(self) -> pd.DataFrame:
+        return self._part("rebalances")
+
+    @property
+    def flows(self) -> pd.DataFrame:
+        return self._part("flows")
+
+    @property
+    def taxes(self) -> pd.DataFrame:
+        return self._part("taxes")
+
+    @property
+    def metrics(self) -> Metrics:
+        return self._part("metrics")
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self._parts["warnings"]
+
+    @property
+    def after_tax_value(self) -> float | None:
+        return self._part("after_tax_value")
+
+    @property
+    def after_tax_liquidated(self) -> float | None:
+        return self._part("after_tax_liquidated")
 
     @property
     def start(self) -> date:
@@ -188,6 +339,13 @@ class BacktestResult:
         )
         return backtest_result_to_dict(self)
 
+    def rebalance_dates(self) -> list[str]:
+        """ISO dates of the ``rebalances`` rows, without building that table when it has not
+        been read (its reasons are worded only for it)."""
+        if self._rebalance_dates is not None and isinstance(self._parts["rebalances"], Deferred):
+            return self._rebalance_dates.fn()
+        return [pd.Timestamp(d).date().isoformat() for d in self.rebalances["date"]]
+
     def summary_row(self) -> dict[str, float | int | None]:
         """The figures a comparison table shows, as plain numbers."""
         m = self.metrics
@@ -206,6 +364,10 @@ class BacktestResult:
             "taxes_due": self.taxes_due,
             "mean_drift": m.mean_drift,
         }
+
+
+def _restore(parts: dict[str, Any]) -> BacktestResult:
+    return BacktestResult(**parts)
 
 
 def empty_frame(columns: tuple[str, ...] | list[str]) -> pd.DataFrame:

@@ -89,12 +89,10 @@ class BacktestState:
     def __post_init__(self) -> None:
         self.info = DayInfo(self.days)
         self._col = {s: k for k, s in enumerate(self.universe)}
-        self._listed_from = np.full(len(self.universe), np.iinfo(np.int64).max, dtype=np.int64)
         finite = np.isfinite(self.prices)
-        for k in range(len(self.universe)):
-            hits = np.flatnonzero(finite[:, k])
-            if hits.size:
-                self._listed_from[k] = hits[0]
+        first = finite.argmax(axis=0) if finite.size else np.zeros(len(self.universe), int)
+        never = ~finite.any(axis=0) if finite.size else np.ones(len(self.universe), bool)
+        self._listed_from = np.where(never, np.iinfo(np.int64).max, first).astype(np.int64)
         self._zero_prices = np.where(finite, self.prices, 0.0)
         self._all_listed_from = int(self._listed_from.max(initial=0)) - self.offset
         self._non_taxable = frozenset(a.id for a in self.household.accounts if not a.taxable)
@@ -278,11 +276,12 @@ class BacktestState:
         if trades:
             self.trade_batches.append((day, kind, reason, tuple(trades)))
 
-    def trade_columns(self) -> dict[str, object]:
-        """All recorded trades, column by column (``TRADE_COLUMNS`` order)."""
+    def trade_columns(self, reasons: bool = True) -> dict[str, object]:
+        """All recorded trades, column by column (``TRADE_COLUMNS`` order; the reasons are
+        cheap here, ``reasons`` is for ``ArrayState``'s sake)."""
         trades = [t for *_, batch in self.trade_batches for t in batch]
         sizes = [len(batch) for *_, batch in self.trade_batches]
-        reasons = [
+        worded = [
             t.reason if r is None else r for _, _, r, batch in self.trade_batches for t in batch
         ]
         quantity = [t.quantity for t in trades]
@@ -300,7 +299,7 @@ class BacktestState:
             "cost": [t.cost for t in trades],
             "realized_short_term": [t.realized_short_term for t in trades],
             "realized_long_term": [t.realized_long_term for t in trades],
-            "reason": reasons,
+            "reason": worded,
             "kind": np.repeat(np.array([k for _, k, *_ in self.trade_batches]), sizes),
         }
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from poise._errors import InputError
-from poise.data._alpaca_http import alpaca_keys, make_safe, timeout_session
+from poise._errors import DataError, InputError
 from poise.execute import (
     DuplicateOrderError,
     Order,
@@ -33,7 +33,12 @@ from poise.execute import (
     VenueOrder,
     VenueUnavailableError,
 )
+from poise.feeds._alpaca_http import alpaca_keys, make_safe, timeout_session
 from poise.model import Side
+
+if TYPE_CHECKING:
+    from poise.data import Quote
+    from poise.feeds import AlpacaBars
 
 __all__ = ["AlpacaVenue", "alpaca_keys", "timeout_session"]
 
@@ -113,6 +118,10 @@ class AlpacaVenue:
             ) from None
         origin = url or os.environ.get("POISE_ALPACA_URL") or None
         self.live = live
+        self._keys = (key_id, secret)
+        self._origin = origin
+        self._timeout = timeout
+        self._data: AlpacaBars | None = None
         self.client = make_safe(
             TradingClient(key_id, secret, paper=not live, raw_data=True, url_override=origin),
             timeout,
@@ -175,6 +184,23 @@ class AlpacaVenue:
     def market_open(self) -> bool:
         clock = self._call("GET", "/clock")
         return bool(clock and clock.get("is_open"))
+
+    def latest_quote(self, symbols: Sequence[str]) -> dict[str, Quote]:
+        """The latest quote of each symbol from Alpaca's market-data API (alpaca-py's
+        ``StockLatestQuoteRequest``, with this adapter's timeout and no retries);
+        ``VenueUnavailableError`` when it does not answer.
+
+        The data origin is ``POISE_ALPACA_DATA_URL``; else, when the trading origin is
+        overridden (a local server, a proxy), that same origin; else Alpaca's."""
+        from poise.feeds import AlpacaBars
+
+        if self._data is None:
+            origin = os.environ.get("POISE_ALPACA_DATA_URL") or self._origin
+            self._data = AlpacaBars(self._keys[0], self._keys[1], url=origin, timeout=self._timeout)
+        try:
+            return self._data.latest_quote(symbols)
+        except DataError as exc:
+            raise VenueUnavailableError(str(exc)) from None
 
     def account(self) -> dict[str, Any]:
         """The account: ``cash``, ``buying_power`` and the rest as Alpaca sends them."""

@@ -19,9 +19,10 @@ On demand (environment, or the constructor's arguments):
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -37,6 +38,9 @@ from poise.execute import (
     utc_now,
 )
 from poise.model import Side
+
+if TYPE_CHECKING:
+    from poise.data import Quote
 
 __all__ = ["PaperVenue", "paper_url"]
 
@@ -129,6 +133,7 @@ class PaperVenue:
         self.engine = sa.create_engine(url)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
         _metadata.create_all(self.engine)
         self.prices = dict(prices or {})
         env_slip = _env_float("POISE_PAPER_SLIPPAGE_BPS", 0.0)
@@ -228,6 +233,13 @@ class PaperVenue:
     def market_open(self) -> bool:
         return self.is_open
 
+    def latest_quote(self, symbols: Sequence[str]) -> dict[str, Quote]:
+        """The venue's price of each symbol it has one for (before slippage), quoted now."""
+        from poise.data import Quote
+
+        now = self.clock()
+        return {s: Quote(s, self.prices[s], now) for s in symbols if s in self.prices}
+
     def orders(self) -> list[VenueOrder]:
         """Every order the venue holds, oldest first (``poise paper orders``)."""
         with self.engine.connect() as conn:
@@ -241,7 +253,7 @@ class PaperVenue:
 
     def _fill_slice(self, conn: sa.Connection, client_order_id: str) -> None:
         row = conn.execute(
-            sa.select(_orders).where(_orders.c.client_order_id == client_order_id)
+            sa.select(_orders).where(_orders.c.client_order_id == client_order_id).with_for_update()
         ).first()
         if row is None or row.status not in ("new", "partially_filled"):
             return
@@ -269,7 +281,14 @@ class PaperVenue:
         )
 
 
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # one writer at a time from the first statement: a look-up that fills a slice and a cancel
+    # (or another look-up) cannot interleave their read and write (a lost update)
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]  # BEGIN is ours
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")

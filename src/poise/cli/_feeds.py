@@ -1,10 +1,12 @@
-"""Prices from feeds (``--prices alpaca:SYM,...`` or ``yahoo:SYM,...``) cached in the store."""
+"""Prices from feeds (``--prices alpaca:SYM,...`` or ``yahoo:SYM,...``) cached in the store:
+the door registers the feed adapters (``poise.feeds``) and the store-backed loader."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from poise.data._loader import set_feed_loader
+from poise.feeds import install_feeds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,4 +27,5 @@ def load_cached_feed(text: str) -> pd.DataFrame:
         engine.dispose()
 
 
+install_feeds()
 set_feed_loader(load_cached_feed)

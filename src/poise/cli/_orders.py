@@ -358,20 +358,11 @@ def paper_orders(
 ) -> None:
     """The paper venue's orders: id, symbol, side, quantity, filled quantity, status."""
     from poise.broker import PaperVenue, paper_url
+    from poise.report import venue_order_to_dict
     from poise.store import poise_home
 
     venue = PaperVenue(paper_url(poise_home()))
-    rows = [
-        {
-            "client_order_id": o.client_order_id,
-            "symbol": o.symbol,
-            "side": o.side.value,
-            "quantity": o.quantity,
-            "filled_quantity": o.filled_quantity,
-            "status": o.status.value,
-        }
-        for o in venue.orders()
-    ]
+    rows = [venue_order_to_dict(o) for o in venue.orders()]
     if json_out:
         print_json(rows)
         return

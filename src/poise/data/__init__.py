@@ -1,5 +1,6 @@
-"""Price sources: skfolio's bundled real data, CSV files and market-data feeds
-(``alpaca:``, ``yahoo:``).
+"""Price sources: skfolio's bundled real data, CSV files, and what a market-data feed is
+(``alpaca:``, ``yahoo:``; the feeds themselves are the ``poise.feeds`` adapter, registered
+with :func:`register_feed`).
 
 Names load on first use (``poise._lazy``): the command line registers the store-backed feed
 loader at start without importing pandas.
@@ -18,20 +19,19 @@ if TYPE_CHECKING:
         load_dataset,
     )
     from poise.data._feeds import (
-        AlpacaBars,
         BarCache,
         MemoryBarCache,
         PriceFeed,
-        YahooBars,
         feed_prices,
         is_feed,
         load_feed,
         parse_feed,
     )
     from poise.data._fresh import DEFAULT_MAX_PRICE_AGE_DAYS, carry_recent_prices, latest_prices
-    from poise.data._loader import set_feed_loader
+    from poise.data._loader import feed_for, register_feed, set_feed_loader
+    from poise.data._quotes import Quote, QuoteSource, quote_price
 
-__getattr__, __dir__ = attach(
+_getattr, __dir__ = attach(
     __name__,
     {
         "poise.data._bundled": [
@@ -43,32 +43,51 @@ __getattr__, __dir__ = attach(
             "load_dataset",
         ],
         "poise.data._feeds": [
-            "AlpacaBars",
             "BarCache",
             "MemoryBarCache",
             "PriceFeed",
-            "YahooBars",
             "feed_prices",
             "is_feed",
             "load_feed",
             "parse_feed",
         ],
-        "poise.data._loader": ["set_feed_loader"],
+        "poise.data._loader": ["feed_for", "register_feed", "set_feed_loader"],
+        "poise.data._quotes": ["Quote", "QuoteSource", "quote_price"],
         "poise.data._fresh": ["DEFAULT_MAX_PRICE_AGE_DAYS", "carry_recent_prices", "latest_prices"],
     },
 )
+
+# The feeds moved to the poise.feeds adapter; their former names here stay importable (with a
+# DeprecationWarning) for existing callers. The data layer itself never uses them.
+_MOVED = {"AlpacaBars": "poise.feeds", "YahooBars": "poise.feeds"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"poise.data.{name} is deprecated; use {_MOVED[name]}.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    return _getattr(name)
+
 
 __all__ = [
     "DATASETS",
     "DEFAULT_MAX_PRICE_AGE_DAYS",
     "OWN_PRICES",
-    "AlpacaBars",
     "BarCache",
     "MemoryBarCache",
     "PriceFeed",
-    "YahooBars",
+    "Quote",
+    "QuoteSource",
     "bundled_note",
     "carry_recent_prices",
+    "feed_for",
     "feed_prices",
     "is_dataset",
     "is_feed",
@@ -76,5 +95,7 @@ __all__ = [
     "load_dataset",
     "load_feed",
     "parse_feed",
+    "quote_price",
+    "register_feed",
     "set_feed_loader",
 ]

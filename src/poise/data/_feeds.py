@@ -2,34 +2,35 @@
 
 A feed gives daily adjusted closes; :func:`load_feed` keeps them in a :class:`BarCache` (the
 store's ``price_bars`` table from the command line) and downloads only the days after the last
-cached one (topped up incrementally), up to the requested last day. Alpaca's bars come from its
-market-data API through alpaca-py (``poise[alpaca]``; keys ``APCA_API_KEY_ID`` and
-``APCA_API_SECRET_KEY``; origin ``POISE_ALPACA_DATA_URL``), with alpaca-py's own retries off and
-a timeout; Yahoo's through yfinance (``poise[yahoo]``). Nothing here is imported by the engine.
+cached one (topped up incrementally), up to the requested last day.
+
+This module declares what a feed is (:class:`PriceFeed`, :class:`BarCache`, with the in-memory
+:class:`MemoryBarCache`) and how a ``--prices`` text names one; the feeds themselves (Alpaca
+through alpaca-py, Yahoo through yfinance) are adapters in ``poise.feeds``, which a door
+registers (``poise.feeds.install_feeds``; the command line does it at start).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import pandas as pd
 
 from poise._errors import DataError, InputError
-from poise.data._loader import installed_feed_loader, set_feed_loader
+from poise.data._loader import feed_for, installed_feed_loader, register_feed, set_feed_loader
 
 __all__ = [
-    "AlpacaBars",
     "BarCache",
     "MemoryBarCache",
     "PriceFeed",
-    "YahooBars",
+    "feed_for",
     "feed_prices",
     "is_feed",
     "load_feed",
     "parse_feed",
+    "register_feed",
     "set_feed_loader",
 ]
 
@@ -117,7 +118,7 @@ def load_feed(
     source, symbols = parse_feed(text)
     last = end or datetime.now(UTC).date()
     cache = cache if cache is not None else MemoryBarCache()
-    feed = feed if feed is not None else _default_feed(source)
+    feed = feed if feed is not None else feed_for(source)
     starts = []
     for symbol in symbols:
         seen = cache.last_day(source, symbol)
@@ -140,101 +141,6 @@ def load_feed(
             )
     table.index.name = "date"
     return table.astype(float)
-
-
-def _default_feed(source: str) -> PriceFeed:
-    if source == "alpaca":
-        from poise.data._alpaca_http import alpaca_keys
-
-        key, secret = alpaca_keys()
-        return AlpacaBars(key, secret)
-    return YahooBars()
-
-
-class AlpacaBars:
-    """Alpaca's daily bars, adjusted for splits and dividends (``adjustment=all``)."""
-
-    source = "alpaca"
-
-    def __init__(
-        self, key_id: str, secret: str, *, url: str | None = None, timeout: float = 10.0
-    ) -> None:
-        try:
-            from alpaca.data.historical.stock import StockHistoricalDataClient
-        except ImportError:
-            raise InputError(
-                "alpaca: prices need the alpaca extra: pip install 'poise[alpaca]'",
-                field="--prices",
-            ) from None
-        from poise.data._alpaca_http import make_safe
-
-        origin = url or os.environ.get("POISE_ALPACA_DATA_URL") or None
-        self.client = make_safe(
-            StockHistoricalDataClient(key_id, secret, raw_data=True, url_override=origin),
-            timeout,
-        )
-
-    def daily_closes(self, symbols: Sequence[str], start: date, end: date) -> pd.DataFrame:
-        from alpaca.data.enums import Adjustment
-        from alpaca.data.requests import StockBarsRequest
-        from alpaca.data.timeframe import TimeFrame
-        from requests import RequestException
-
-        request = StockBarsRequest(
-            symbol_or_symbols=list(symbols),
-            timeframe=TimeFrame.Day,
-            start=datetime(start.year, start.month, start.day, tzinfo=UTC),
-            end=datetime(end.year, end.month, end.day, 23, 59, tzinfo=UTC),
-            adjustment=Adjustment.ALL,
-        )
-        try:
-            raw: Any = self.client.get_stock_bars(request)
-        except RequestException as exc:
-            raise DataError(f"Alpaca's data API did not answer ({type(exc).__name__})") from None
-        except Exception as exc:  # alpaca-py's APIError: the status and message
-            raise DataError(f"Alpaca's data API refused the request: {exc}") from None
-        columns = {}
-        for symbol, bars in (raw or {}).items():
-            days = [pd.Timestamp(str(b["t"])[:10]) for b in bars]
-            columns[symbol] = pd.Series([float(b["c"]) for b in bars], index=days)
-        return pd.DataFrame(columns).sort_index()
-
-
-class YahooBars:
-    """Yahoo Finance daily closes, adjusted, through yfinance (an injected ``download`` for
-    tests)."""
-
-    source = "yahoo"
-
-    def __init__(self, download: Callable[..., pd.DataFrame] | None = None) -> None:
-        if download is None:
-            try:
-                import yfinance
-            except ImportError:
-                raise InputError(
-                    "yahoo: prices need the yahoo extra: pip install 'poise[yahoo]'",
-                    field="--prices",
-                ) from None
-            download = yfinance.download
-        self.download = download
-
-    def daily_closes(self, symbols: Sequence[str], start: date, end: date) -> pd.DataFrame:
-        frame = self.download(
-            list(symbols),
-            start=start.isoformat(),
-            end=(end + timedelta(days=1)).isoformat(),
-            auto_adjust=True,
-            progress=False,
-            group_by="column",
-        )
-        if frame is None or frame.empty:
-            return pd.DataFrame()
-        if isinstance(frame.columns, pd.MultiIndex):
-            closes = pd.DataFrame(frame["Close"])
-        else:
-            closes = pd.DataFrame({symbols[0]: frame["Close"]})
-        closes.index = pd.DatetimeIndex(closes.index).tz_localize(None).normalize()
-        return closes.astype(float)
 
 
 def feed_prices(text: str) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from poise.execute._executor import CloseFill, Executor, MockBroker, slipped_pri
 from poise.execute._failpoint import FAILPOINTS, failpoint
 from poise.execute._orders import (
     Intent,
+    IntentEnded,
     Order,
     OrderState,
     check_transition,
@@ -38,6 +39,7 @@ __all__ = [
     "DuplicateOrderError",
     "Executor",
     "Intent",
+    "IntentEnded",
     "LatencySummary",
     "MemoryOrderStore",
     "MockBroker",

@@ -29,6 +29,7 @@ from poise.model import Side, Trade
 
 __all__ = [
     "Intent",
+    "IntentEnded",
     "Order",
     "OrderState",
     "check_transition",
@@ -93,13 +94,21 @@ _TRANSITIONS: Mapping[OrderState, frozenset[OrderState]] = {
 }
 
 
+class IntentEnded(BrokerError):
+    """The stored intent has already ended (cancelled by the kill switch, say, from another
+    process) while this one worked from an older copy: nothing more may happen to it."""
+
+
 def check_transition(old: OrderState, new: OrderState) -> None:
     """Raise ``BrokerError`` unless an intent may move from ``old`` to ``new``.
 
-    Staying in the same state is allowed (a repeated look-up); an ended state never changes.
+    Staying in the same state is allowed (a repeated look-up); an ended state never changes
+    (:class:`IntentEnded`, a ``BrokerError``).
     """
     if old == new:
         return
+    if old.ended:
+        raise IntentEnded(f"the order intent has ended ({old}); it cannot move to {new}")
     if new not in _TRANSITIONS.get(old, frozenset()):
         raise BrokerError(f"an order intent cannot move from {old} to {new}")
 

@@ -14,20 +14,26 @@ The rules, in the order they are applied:
    venue cannot say, the intent is ``unknown`` and is never sent again; a person decides.
 4. Sells go first; buys are sent once every sell has ended, sized to the cash the book then
    has (see :mod:`poise.execute._checks`).
+   Before anything of a plan is sent, a venue that quotes prices (:class:`QuoteSource`) is
+   asked once for the plan's symbols: a quote newer than the plan's day becomes the reference
+   price of that symbol's unsent orders (slippage is measured, and buys sized, against it);
+   without one (or when the venue cannot say) the plan's price stays.
 5. Fills are read by polling the venue. New fills, the book's lots and cash and the intent's
    state are written in one transaction, keyed by the venue's execution id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+from poise._errors import BrokerError, DataError
 from poise.execute._checks import PreTradeRules, refusal, size_buys
 from poise.execute._failpoint import failpoint
-from poise.execute._orders import Intent, Order, OrderState
+from poise.execute._orders import Intent, IntentEnded, Order, OrderState
 from poise.execute._store import OrderStore, PlanRecord
 from poise.execute._venue import (
     DuplicateOrderError,
@@ -94,6 +100,7 @@ class OrderSender:
         self.sleep = sleep
         self.guard = guard or (lambda: None)
         self._books: dict[str, str] = {}
+        self._records: dict[str, PlanRecord] = {}
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -113,6 +120,7 @@ class OrderSender:
         say or the timeout passed).
         """
         self.recover(plan)
+        self._refresh_references(plan)
         intents = self.store.intents(plan)
         sells = [i for i in intents if i.order.side is Side.SELL]
         self._send_all(sells)
@@ -138,30 +146,46 @@ class OrderSender:
         """The kill switch: cancel every open order at the venue and every unsent intent (of
         ``plans`` only, when given: a firm's plans in the service).
 
-        Returns how many intents it stopped.
+        Unsent intents go first, so that a sender working at the same time (the service's,
+        in any process) cannot send one of them once its sells are cancelled; then every
+        order that may be at the venue, read again. Returns how many intents it stopped.
         """
-        count = 0
-        for intent in self.store.intents():
-            if intent.venue != self.venue.name:
-                continue
-            if plans is not None and intent.plan not in plans:
-                continue
-            if intent.state is OrderState.NEW or intent.state.may_be_at_venue:
+
+        def mine() -> list[Intent]:
+            return [
+                i
+                for i in self.store.intents()
+                if i.venue == self.venue.name and (plans is None or i.plan in plans)
+            ]
+
+        stopped: set[str] = set()
+        for intent in mine():
+            if intent.state is OrderState.NEW:
                 self.cancel(intent)
-                count += 1
-        return count
+                stopped.add(intent.client_order_id)
+        for intent in mine():
+            if intent.state.may_be_at_venue:
+                self.cancel(intent)
+                stopped.add(intent.client_order_id)
+        return len(stopped)
 
     def cancel(self, intent: Intent) -> Intent:
         """Cancel one intent: an unsent one (``new``) becomes ``cancelled`` here; one that may
         be at the venue is cancelled there and looked up (what already filled stays filled).
+
+        An intent read as ``new`` is cancelled here only if it is still ``new`` in the store
+        (a sender may have just taken it); otherwise it is cancelled at the venue.
 
         Returns the intent as it now stands (the same object when there was nothing to
         cancel: it had ended, or its send is still under way and the venue has not seen it).
         """
         if intent.state is OrderState.NEW:
             moved = intent.moved(OrderState.CANCELLED, reason="cancelled by user")
-            self.store.save(moved)
-            return moved
+            try:
+                self.store.save(moved, expect=OrderState.NEW)
+                return moved
+            except BrokerError:  # it moved on meanwhile: as it stands now
+                intent = self._stored(intent)
         if intent.state.may_be_at_venue:
             self.venue.cancel(intent.client_order_id)
             return self._look_up(intent)
@@ -180,11 +204,14 @@ class OrderSender:
                 why = "the market is closed" if closed else None
                 why = why or refusal(intent.order, self.rules, today=today)
                 why = why or self._short_refusal(intent)
-                if why is not None:
-                    self.store.save(intent.moved(OrderState.REJECTED, reason=why))
+                try:
+                    if why is not None:
+                        self.store.save(intent.moved(OrderState.REJECTED, reason=why))
+                        continue
+                    intent = intent.moved(OrderState.SUBMITTING, sent_at=self.clock())
+                    self.store.save(intent)
+                except IntentEnded:  # cancelled meanwhile (the kill switch): never sent
                     continue
-                intent = intent.moved(OrderState.SUBMITTING, sent_at=self.clock())
-                self.store.save(intent)
                 failpoint("after_intent_commit")
             self._send(intent)
 
@@ -214,11 +241,28 @@ class OrderSender:
                     continue
                 answer = found
             failpoint("after_send")
-            self._adopt(intent, answer, acknowledged_at=self.clock())
+            # cancelled and looked up meanwhile (IntentEnded): that look-up stands
+            with contextlib.suppress(IntentEnded):
+                self._adopt(intent, answer, acknowledged_at=self.clock())
             return
         self.store.save(replace(intent, reason="the venue did not take the order; run recover"))
 
     def _look_up(self, intent: Intent, *, after_send: bool = False) -> Intent:
+        """Ask the venue about ``intent`` and adopt its answer; when the stored intent has
+        ended meanwhile (the kill switch in another process looked it up after cancelling),
+        the stored one stands: that later look-up holds every fill this answer could."""
+        try:
+            return self._look_up_once(intent, after_send=after_send)
+        except IntentEnded:
+            return self._stored(intent)
+
+    def _stored(self, intent: Intent) -> Intent:
+        for stored in self.store.intents(intent.plan):
+            if stored.client_order_id == intent.client_order_id:
+                return stored
+        return intent
+
+    def _look_up_once(self, intent: Intent, *, after_send: bool) -> Intent:
         try:
             found = self.venue.lookup(intent.client_order_id)
         except VenueUnavailableError as exc:
@@ -291,6 +335,35 @@ class OrderSender:
             for intent in open_:
                 self._look_up(intent)
 
+    def _refresh_references(self, plan: str) -> None:
+        """A quote newer than the plan's day becomes the reference price of unsent orders."""
+        from poise.data import QuoteSource
+
+        if not isinstance(self.venue, QuoteSource):
+            return
+        new = [i for i in self.store.intents(plan) if i.state is OrderState.NEW]
+        if not new:
+            return
+        record = self._record(plan)
+        if record is None:
+            return
+        try:
+            quotes = self.venue.latest_quote(sorted({i.order.symbol for i in new}))
+        except (BrokerError, DataError):  # no quote: the plan's price stays the reference
+            return
+        for intent in new:
+            quote = quotes.get(intent.order.symbol)
+            if quote is None or not quote.price > 0 or quote.at.date() <= record.as_of:
+                continue
+            if quote.price != intent.order.reference_price:
+                order = replace(intent.order, reference_price=quote.price)
+                self.store.save(replace(intent, order=order))
+
+    def _record(self, plan: str) -> PlanRecord | None:
+        if plan not in self._records:
+            self._records.update((r.plan, r) for r in self.store.plans())
+        return self._records.get(plan)
+
     def _book(self, plan: str) -> str:
         if plan not in self._books:
             self._books.update((r.plan, r.book) for r in self.store.plans())
@@ -335,4 +408,7 @@ class OrderSender:
             if quantity != intent.order.quantity:
                 order = replace(intent.order, quantity=quantity)
                 note = f"resized from {intent.order.quantity:g} to {quantity:g} to fit the cash"
-                self.store.save(replace(intent, order=order, reason=note))
+                try:
+                    self.store.save(replace(intent, order=order, reason=note))
+                except IntentEnded:  # cancelled meanwhile (the kill switch): it stays so
+                    continue

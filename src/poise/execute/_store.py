@@ -19,7 +19,7 @@ from typing import Protocol
 
 from poise._errors import BrokerError
 from poise.execute._apply import apply_fills_with_basis
-from poise.execute._orders import Intent, check_transition
+from poise.execute._orders import Intent, OrderState, check_transition
 from poise.model import Fill, Holdings
 from poise.tax import Transaction
 
@@ -57,8 +57,9 @@ class OrderStore(Protocol):
         """The intents of one plan (or all), in plan then leg order."""
         ...
 
-    def save(self, intent: Intent) -> None:
-        """Commit the intent's new state and fields; ``BrokerError`` on a bad transition."""
+    def save(self, intent: Intent, *, expect: OrderState | None = None) -> None:
+        """Commit the intent's new state and fields; ``BrokerError`` on a bad transition, or
+        when ``expect`` is given and the stored state is another (compare and set)."""
         ...
 
     def record_fills(self, intent: Intent, fills: Sequence[Fill]) -> int:
@@ -110,15 +111,17 @@ class MemoryOrderStore:
             out = [i for i in self._intents.values() if plan is None or i.plan == plan]
         return sorted(out, key=lambda i: (i.plan, i.order.leg))
 
-    def _check(self, intent: Intent) -> None:
+    def _check(self, intent: Intent, expect: OrderState | None = None) -> None:
         stored = self._intents.get(intent.client_order_id)
         if stored is None:
             raise BrokerError(f"no order intent {intent.client_order_id}")
+        if expect is not None and stored.state is not expect:
+            raise BrokerError(f"order {intent.client_order_id} is {stored.state}, not {expect}")
         check_transition(stored.state, intent.state)
 
-    def save(self, intent: Intent) -> None:
+    def save(self, intent: Intent, *, expect: OrderState | None = None) -> None:
         with self._lock:
-            self._check(intent)
+            self._check(intent, expect)
             self._intents[intent.client_order_id] = intent
 
     def record_fills(self, intent: Intent, fills: Sequence[Fill]) -> int:

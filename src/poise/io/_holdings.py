@@ -68,8 +68,9 @@ def _csv_rows(
             field="line 1",
         )
     rows = []
+    strip = str.strip
     for line_no, values in enumerate(reader, start=2):
-        if not values or all(not v.strip() for v in values):
+        if not values or not "".join(values).strip():  # a blank line, or only blank cells
             continue
         if len(values) != len(header):
             raise InputError(
@@ -82,7 +83,7 @@ def _csv_rows(
                 source=src,
                 field=f"line {line_no}",
             )
-        rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+        rows.append((line_no, dict(zip(header, map(strip, values), strict=True))))
     return rows
 
 
@@ -177,15 +178,17 @@ def _holdings_from_rows(
 ) -> Holdings:
     lots: list[Lot] = []
     cash: dict[str, float] = {}
+    accounts: frozenset[str] = frozenset()
     if household is not None:
         cash = dict.fromkeys(household.account_ids, 0.0)
+        accounts = frozenset(household.account_ids)
     known = _known_symbols(household)
     for line_no, row in rows:
         where = f"line {line_no}"
         account = row["account"]
         if not account:
             raise InputError("account is empty", source=src, field=where)
-        if household is not None and account not in household.account_ids:
+        if household is not None and account not in accounts:
             raise InputError(
                 f"unknown account {account!r}; the household has "
                 f"{', '.join(household.account_ids)} (fix the account or add it to the household)",

@@ -1,12 +1,14 @@
-"""The kernel's rebalance to target, written once so that numba can compile it.
+"""The kernel's trading steps, written once so that numba can compile them.
 
-``plan_kernel`` (``_kernel.py``) plans a ``kernel_eligible`` household on numpy arrays. Its
-most frequent case, a triggered rebalance to target with no cash flow that day, is
-``rebalance_to_target`` here: steps 2-4 of the kernel (rebalancing sells, buys from spendable
-cash most underweight first, whole-share top-ups) and the account after them, term for term
-in the kernel's order, with numpy's own pairwise summation where the kernel sums an array
-(``pairwise_sum``), so that its results are the kernel's to the last bit (tested with
-hypothesis against the kernel's general code).
+``plan_kernel`` (``_kernel.py``) plans a ``kernel_eligible`` household on numpy arrays: it
+works out each asset's goal and makes the withdrawal sells, then hands the rest to
+``trade_steps`` here: rebalancing sells, buys from spendable cash most underweight first,
+whole-share top-ups, and the account after them, in the engine's order and with numpy's own
+pairwise summation where the engine sums an array (``pairwise_sum``), so that its results
+are the engine's to the last bit (tested with hypothesis against the engine's general code,
+``tests/plan/test_kernel.py``). ``rebalance_to_target`` is the backtest's most frequent
+plan, a triggered rebalance to target with no cash flow: the kernel's goals for it, then
+``trade_steps``.
 
 It is plain Python over numpy arrays and scalars in the subset numba compiles. ``compile``
 compiles it (and ``pairwise_sum``) with numba when the ``fast`` extra is installed, caching
@@ -25,7 +27,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["compile", "compiled", "jit_available", "pairwise_sum", "rebalance_to_target"]
+__all__ = [
+    "compile",
+    "compiled",
+    "jit_available",
+    "pairwise_sum",
+    "rebalance_to_target",
+    "trade_steps",
+]
 
 EPS = 1e-9  # as ``poise.plan._engine._EPS``
 SHARE_UNIT = 1e-6  # as ``poise.plan._orders.SHARE_UNIT``
@@ -118,7 +127,8 @@ def rebalance_to_target(
     out_cost: np.ndarray,
     start: int,
 ) -> tuple[int, int, float, float, int]:
-    """Plan a triggered rebalance to target with no cash flow, as ``plan_kernel`` does.
+    """Plan a triggered rebalance to target with no cash flow, as ``plan_kernel`` does (its
+    goals, then ``trade_steps``).
 
     Parameters
     ----------
@@ -155,60 +165,147 @@ def rebalance_to_target(
     total_before = pairwise_sum(values, 0, n + 1)
     total = total_before + 0.0  # the kernel adds the day's (empty) net flow
     delta = np.empty(n)
+    desired = np.empty(n + 1)
+    for i in range(n + 1):
+        desired[i] = target_w[i] * total
     for i in range(n):
-        delta[i] = target_w[i] * total - values[i]
-    cash_goal = target_w[n] * total
-    for i in range(n):
+        delta[i] = desired[i] - values[i]
         after[i] = held[i]
-    book_cash = cash
-    applied = cash
-    redo = False
+    uncovered = np.empty((n, 4))
+    count, sells, applied, n_uncovered = trade_steps(
+        held, price, after, delta, desired, cash, cash, cash, 0.0, 0.0, True, True, True,
+        fractional, commission, spread_bps, floor, reserve,
+        out_index, out_quantity, out_cost, start, 0, False, uncovered,
+    )  # fmt: skip
+    return count, sells, applied, total_before, n_uncovered
+
+
+def trade_steps(
+    held: np.ndarray,
+    price: np.ndarray,
+    after: np.ndarray,
+    delta: np.ndarray,
+    desired: np.ndarray,
+    book_cash: float,
+    applied: float,
+    replay_cash: float,
+    withdrawal: float,
+    money: float,
+    triggered: bool,
+    topup: bool,
+    marginal: bool,
+    fractional: bool,
+    commission: float,
+    spread_bps: float,
+    floor: float,
+    reserve: float,
+    out_index: np.ndarray,
+    out_quantity: np.ndarray,
+    out_cost: np.ndarray,
+    start: int,
+    done: int,
+    redo: bool,
+    uncovered: np.ndarray,
+) -> tuple[int, int, float, int]:
+    """Steps 3-5 of ``plan_kernel`` (rebalancing sells, buys, whole-share top-ups) and the
+    account after them: the one code for the live kernel and the backtest's compiled loop.
+
+    Parameters
+    ----------
+    held : ndarray
+        Shares held before the plan (n,): the replay's start.
+    price : ndarray
+        Closes (n,).
+    after : ndarray
+        Shares after the withdrawal sells (n,); updated in place to the shares after all.
+    delta : ndarray
+        Value to buy (+) or sell (-) per symbol after the withdrawal sells (n,; changed).
+    desired : ndarray
+        The value each symbol and, last, the cash should end at (n + 1,).
+    book_cash, applied : float
+        The cash after deposits and withdrawal sells, as the kernel's book counts it and as
+        ``apply_trades`` sums it.
+    replay_cash : float
+        The cash plus the day's flows in order (where ``apply_trades`` starts).
+    withdrawal, money : float
+        The amount withdrawn (positive) and the new money to spend when not triggered.
+    triggered, topup, marginal : bool
+        Whether to sell to rebalance; whether whole-share top-ups run; whether they go on one
+        share at a time (``poise.plan._engine.TOPUP_RULE == "marginal"``).
+    fractional, commission, spread_bps, floor, reserve
+        The trading rules (``floor``: ``poise.plan._orders.order_floor``).
+    out_index, out_quantity, out_cost : ndarray
+        Each trade's symbol position, shares and cost from row ``start`` on; the first
+        ``done`` rows hold the withdrawal sells already made (room for ``done`` + 2n rows).
+    redo : bool
+        Whether the account after must be replayed trade by trade (a withdrawal sell closed
+        a position to within 1e-12 shares).
+    uncovered : ndarray
+        (n, 4) output: the sells left out because their cost is at least their value
+        (position, shares, value, cost).
+
+    Returns
+    -------
+    (trades, sells, cash after, uncovered sells)
+        Trades and sells counted from ``start`` (withdrawal sells included).
+    """
+    n = held.shape[0]
     fee = commission != 0.0 or spread_bps != 0.0
-    k = start
-    uncovered = 0
+    k = start + done
+    n_uncovered = 0
 
     # Rebalancing sells.
-    for i in range(n):
-        if not delta[i] < -EPS:
-            continue
-        have = after[i]
-        if have <= EPS:
-            continue
-        p = price[i]
-        q = -delta[i] / p
-        if fractional:
-            if have < q:
+    if triggered:
+        for i in range(n):
+            if not delta[i] < -EPS:
+                continue
+            have = after[i]
+            if have <= EPS:
+                continue
+            p = price[i]
+            q = -delta[i] / p
+            if fractional:
+                if have < q:
+                    q = have
+            elif q >= have - 0.5:
                 q = have
-        elif q >= have - 0.5:
-            q = have
-        else:
-            r = np.rint(q)
-            q = have if have < r else r
-        value = q * p
-        if q < SHARE_UNIT or value < floor:
-            continue
-        cost = commission + value * spread_bps * 1e-4 if fee else 0.0
-        if fee and value <= cost:
-            uncovered += 1
-            continue
-        out_index[k] = i
-        out_quantity[k] = q
-        out_cost[k] = cost
-        k += 1
-        after[i] = have - q
-        if q >= have - 1e-12 and have != q:
-            redo = True
-        book_cash = book_cash + (value - cost)
-        applied = applied + (value - cost)
-        delta[i] += value
+            else:
+                r = np.rint(q)
+                q = have if have < r else r
+            value = q * p
+            if q < SHARE_UNIT or value < floor:
+                continue
+            cost = commission + value * spread_bps * 1e-4 if fee else 0.0
+            if fee and value <= cost:
+                uncovered[n_uncovered, 0] = i
+                uncovered[n_uncovered, 1] = q
+                uncovered[n_uncovered, 2] = value
+                uncovered[n_uncovered, 3] = cost
+                n_uncovered += 1
+                continue
+            out_index[k] = i
+            out_quantity[k] = q
+            out_cost[k] = cost
+            k += 1
+            after[i] = have - q
+            if q >= have - 1e-12 and have != q:
+                redo = True
+            book_cash = book_cash + (value - cost)
+            applied = applied + (value - cost)
+            delta[i] += value
     n_sells = k - start
 
     # Buys from spendable cash, most underweight first.
-    total_cash = book_cash - 0.0
-    keep = cash_goal * (total_cash / total_cash) if total_cash > EPS else 0.0
-    if keep < 0.0:
-        keep = 0.0
-    spendable = total_cash - reserve - keep
+    total_cash = book_cash - withdrawal
+    if triggered:
+        keep = desired[n] * (total_cash / total_cash) if total_cash > EPS else 0.0
+        if keep < 0.0:
+            keep = 0.0
+        spendable = total_cash - reserve - keep
+    else:  # only new money is spent
+        spendable = total_cash - reserve
+        if money < spendable:
+            spendable = money
     if not spendable > 0.0:
         spendable = 0.0
     wanted = np.empty(n)
@@ -256,7 +353,7 @@ def rebalance_to_target(
             spendable -= before - book_cash
 
     # Whole shares leave cash over: top up what is furthest below its goal (in shares).
-    if not fractional:
+    if not fractional and topup:
         seq = np.full(n, -1, dtype=np.int64)  # buys in the kernel's dict order
         buy_q = np.zeros(n)
         buy_cost = np.zeros(n)
@@ -270,7 +367,7 @@ def rebalance_to_target(
         short = np.empty(n)
         for _ in range(3):
             for i in range(n):
-                short[i] = (target_w[i] * total - after[i] * price[i]) / price[i]
+                short[i] = (desired[i] - after[i] * price[i]) / price[i]
             order = np.argsort(-short, kind="mergesort")
             bought_any = False
             for j in range(n):
@@ -306,9 +403,9 @@ def rebalance_to_target(
                 break
         # then one share at a time while it lowers the squared error, cash included
         # (``poise.plan._sizing.best_extra_share``, term for term)
-        goal_cash = target_w[n] * total
-        for _ in range(4 * n + 8):
-            cash_err = book_cash - 0.0 - goal_cash
+        goal_cash = desired[n]
+        for _ in range(4 * n + 8 if marginal else 0):
+            cash_err = book_cash - withdrawal - goal_cash
             best = -1e-9
             pick = -1
             for i in range(n):
@@ -319,11 +416,11 @@ def rebalance_to_target(
                     unit <= spendable + 1e-9 and ((buy_q[i] if earlier else 0.0) + 1.0) * p >= floor
                 ):
                     continue
-                e = after[i] * p - target_w[i] * total
-                delta = (e + p) * (e + p) - e * e + (cash_err - unit) * (cash_err - unit)
-                delta = delta - cash_err * cash_err
-                if delta < best:
-                    best = delta
+                e = after[i] * p - desired[i]
+                gain = (e + p) * (e + p) - e * e + (cash_err - unit) * (cash_err - unit)
+                gain = gain - cash_err * cash_err
+                if gain < best:
+                    best = gain
                     pick = i
             if pick < 0:
                 break
@@ -357,7 +454,7 @@ def rebalance_to_target(
     if redo:  # the account after, as apply_trades computes it trade by trade
         for i in range(n):
             after[i] = held[i]
-        applied = cash
+        applied = replay_cash
         for j in range(start, k):
             i = out_index[j]
             q = out_quantity[j]
@@ -369,12 +466,13 @@ def rebalance_to_target(
             else:
                 after[i] = after[i] + q
                 applied = applied + (-value - out_cost[j])
-    return k - start, n_sells, applied, total_before, uncovered
+    return k - start, n_sells, applied, n_uncovered
 
 
 _PLAIN = {
     "_block_sum": _block_sum,
     "pairwise_sum": pairwise_sum,
+    "trade_steps": trade_steps,
     "rebalance_to_target": rebalance_to_target,
 }
 _state: dict[str, Any] = {"compiled": False}

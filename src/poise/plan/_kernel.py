@@ -18,9 +18,10 @@ substitutes, no ``[risk]`` limits and no tax-aware lot or location choices
 5. with whole shares, top-ups toward the goals while the cash lasts.
 
 Its inputs and outputs are arrays; inside, the steps that chain (each trade changes the cash
-the next one sees) run on plain floats, in the engine's order, so that the results are the
-engine's to the last bit (tested with hypothesis). For a few dozen symbols that is faster
-than numpy calls, which cost more each than a whole float operation.
+the next one sees) run element by element in the engine's order, so that the results are
+the engine's to the last bit (tested with hypothesis). Steps 1-2 are here; steps 3-5 are
+``poise.plan._compiled.trade_steps``, the same code the backtest's compiled loop runs
+(compiled by numba when the ``fast`` extra is installed, else run as Python).
 
 Timing as in the engine: everything fills at the closes given (day *t*).
 """
@@ -52,13 +53,12 @@ from poise.plan._engine import _EPS, _Book, _withdrawal_sells
 from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
 from poise.plan._flows import CashFlow
 from poise.plan._orders import (
-    SHARE_UNIT,
     is_dust,
     order_floor,
     sell_covers_cost,
     uncovered_sell_note,
 )
-from poise.plan._sizing import best_extra_share, desired_values
+from poise.plan._sizing import desired_values
 from poise.policy import Decision, RebalanceTo
 
 __all__ = [
@@ -273,11 +273,6 @@ def plan_kernel(
     InputError
         Withdrawals larger than the household's total value.
     """
-    fractional = rules.fractional
-    commission = rules.commission
-    spread_bps = rules.spread_bps
-    floor = order_floor(rules)
-    uncovered: list[tuple[int, float, float, float]] = []
     n = held.shape[0]
     held_value = held * price
     values = np.empty(n + 1)
@@ -286,11 +281,6 @@ def plan_kernel(
     total_before = float(values.sum())
     triggered = decision.triggered and decision.sells_allowed
     to_target = decision.rebalance_to is RebalanceTo.TARGET
-    same_topup = fractional or _engine.TOPUP_RULE == "marginal"  # the compiled code's rule
-    if triggered and to_target and not flows and same_topup and _compiled.compiled():
-        compiled = _to_target_compiled(held, price, cash, target_w, rules)
-        if compiled is not None:
-            return compiled
     net_flow = float(sum(flows))
     total_after_flow = total_before + net_flow
     if total_after_flow < -_EPS:
@@ -299,15 +289,7 @@ def plan_kernel(
             f"{fmt_money(total_before)}",
             field="withdraw.amount",
         )
-    deposit = 0.0
-    withdrawal = 0.0
-    withdrawing = False
-    for amount in flows:
-        if amount < 0:
-            withdrawal = withdrawal - amount
-            withdrawing = True
-        else:
-            deposit = deposit + amount
+    deposit, withdrawal, withdrawing, replay_cash = _flow_totals(cash, flows)
     invest_idle = not triggered and decision.invest_idle and not withdrawing
     money = max(0.0, cash + deposit - rules.cash_reserve) if invest_idle else deposit
     idle = money - net_flow if invest_idle else 0.0
@@ -324,316 +306,158 @@ def plan_kernel(
             idle=idle,
         )
     delta = desired[:n] - held_value  # value to buy (+) or sell (-) per symbol
-
-    qty = held.tolist()  # the book's shares, changed trade by trade
-    p_list = price.tolist()
-    book_cash = cash + deposit if deposit else cash
-    # Trades as made (sells first, then buys): index, quantity, cost, action. ``applied`` is
-    # the cash as apply_trades sums it (flows first, then each trade in order); ``redo`` says
-    # that the account after must be recomputed trade by trade (a sell closed a position to
-    # within 1e-12 shares, or a whole-share top-up merged buys).
-    index: list[int] = []
-    quantity: list[float] = []
-    costs: list[float] = []
-    actions: list[int] = []
-    applied = cash
-    for amount in flows:
-        applied = applied + amount
-    redo = False
-
-    # 1. Withdrawals: raise the cash, selling what is most overweight.
+    # 2. Withdrawals: raise the cash, selling what is most overweight.
+    book = _KernelBook(held, cash + deposit if deposit else cash, replay_cash)
     if withdrawing:
-        need = withdrawal + rules.cash_reserve - book_cash
-        if need > _EPS:
-            over = -delta if triggered else held_value - target_w[:n] * total_after_flow
-            amounts = _withdrawal_sells(over, need, held_value.copy(), rules)
-            raised = 0.0
-            for i in np.flatnonzero(amounts > _EPS).tolist():
-                q = amounts[i] / price[i]
-                have = qty[i]
-                if not fractional:
-                    q = float(min(math.ceil(q - 1e-9), have))
-                sold = min(q, have)
-                value = sold * p_list[i]
-                cost = commission + value * spread_bps * 1e-4
-                if is_dust(sold, value, floor):
-                    pass
-                elif not sell_covers_cost(value, cost):
-                    uncovered.append((i, sold, value, cost))
-                else:
-                    index.append(i)
-                    quantity.append(sold)
-                    costs.append(cost)
-                    actions.append(Action.WITHDRAWAL)
-                    qty[i] = have - sold
-                    redo = redo or (sold >= have - 1e-12 and have != sold)
-                    book_cash = book_cash + (value - cost)
-                    applied = applied + (value - cost)
-                    raised = raised + (value - cost)
-                delta[i] += q * price[i]
-            money += max(0.0, raised - need)
-
-    # 2. Rebalancing sells.
-    d_list = delta.tolist()
-    fee = commission != 0.0 or spread_bps != 0.0  # without: every cost is exactly 0.0
-    add_index, add_quantity, add_cost = index.append, quantity.append, costs.append
-    if triggered:
-        sold = 0
-        for i in [i for i, d in enumerate(d_list) if d < -_EPS]:
-            have = qty[i]
-            if have <= _EPS:
-                continue
-            p = p_list[i]
-            q = -d_list[i] / p  # as _sell_quantity
-            if fractional:
-                if have < q:
-                    q = have
-            elif q >= have - 0.5:
-                q = have
-            else:
-                q = min(float(round(q)), have)
-            value = q * p
-            if q < SHARE_UNIT or value < floor:
-                continue
-            cost = commission + value * spread_bps * 1e-4 if fee else 0.0
-            if fee and value <= cost:
-                uncovered.append((i, q, value, cost))
-                continue
-            add_index(i)
-            add_quantity(q)
-            add_cost(cost)
-            sold += 1
-            qty[i] = have - q
-            if q >= have - 1e-12 and have != q:
-                redo = True
-            book_cash = book_cash + (value - cost)
-            applied = applied + (value - cost)
-            d_list[i] += value
-        actions += [Action.SELL_TO_TARGET if to_target else Action.SELL_TO_BAND] * sold
-    n_sells = len(index)
-
-    # 3. Buys from spendable cash, most underweight first.
-    cash_goal = float(desired[n])
-    total_cash = book_cash - withdrawal
-    if triggered:
-        keep = cash_goal * (total_cash / total_cash) if total_cash > _EPS else 0.0
-        spendable = max(0.0, total_cash - rules.cash_reserve - max(keep, 0.0))
-    else:  # only new money is spent
-        spendable = max(0.0, min(total_cash - rules.cash_reserve, money))
-    if triggered:
-        buy_action = Action.BUY_TO_TARGET if to_target else Action.BUY_TOWARD_TARGET
-    else:
-        buy_action = (
-            Action.BUY_DEPOSIT
-            if any(a > 0 for a in flows)
-            else Action.BUY_IDLE
-            if invest_idle
-            else Action.BUY_FREED
-        )
-    wanted = np.maximum(d_list, 0.0) if n_sells else np.maximum(delta, 0.0)
-    cost_rate = 1.0 + spread_bps * 1e-4
-    n_buys = int(np.count_nonzero(wanted > _EPS))
-    if n_buys:
-        w_sum = wanted.sum()
-        need_cash = w_sum * cost_rate + n_buys * commission
-        if need_cash > spendable and need_cash > 0:
-            wanted *= max(0.0, spendable - n_buys * commission) / (w_sum * cost_rate)
-        w_list = wanted.tolist()
-        for i in np.argsort(-wanted, kind="stable")[:n_buys].tolist():
-            w = w_list[i]
-            if w <= _EPS:
-                continue
-            budget = spendable - commission
-            if budget <= _EPS:
-                continue
-            p = p_list[i]
-            cap = budget / cost_rate
-            q = (cap if cap < w else w) / p  # min(w, cap) / p
-            if not fractional:
-                q = float(math.floor(q + 1e-9))
-            value = q * p
-            if q < SHARE_UNIT or value < floor:
-                continue
-            qty[i] = qty[i] + q
-            cost = commission + value * spread_bps * 1e-4 if fee else 0.0
-            add_index(i)
-            add_quantity(q)
-            add_cost(cost)
-            before = book_cash
-            book_cash = before + (-value - cost)
-            applied = applied + (-value - cost)
-            spendable -= before - book_cash
-        actions += [buy_action] * (len(index) - n_sells)
-
-    # 4. Whole shares leave cash over: top up what is furthest below its goal (in shares).
-    if not fractional and (triggered or net_flow > 0 or idle > 0):
-        buys = {index[k]: (quantity[k], costs[k]) for k in range(n_sells, len(index))}
-        goal_values = desired[:n]
-        for _ in range(3):
-            short_shares = (goal_values - np.array(qty) * price) / price
-            s_list = short_shares.tolist()
-            bought_any = False
-            for k in np.argsort(-short_shares, kind="stable").tolist():
-                if s_list[k] < 0.5:
-                    break
-                p = p_list[k]
-                unit = p * cost_rate
-                extra = min(
-                    math.floor(s_list[k] + 0.5),
-                    math.floor((spendable - commission) / unit + 1e-9),
-                )
-                earlier = buys.get(k)
-                if extra < 1 or ((earlier[0] if earlier else 0.0) + extra) * p < floor:
-                    continue
-                qty[k] = qty[k] + float(extra)
-                before = book_cash
-                q = float(extra)
-                if earlier is not None:  # merged into the earlier buy, which moves last
-                    del buys[k]
-                    book_cash = before - (-(earlier[0] * p) - earlier[1])
-                    q += earlier[0]
-                value = q * p
-                cost = commission + value * spread_bps * 1e-4
-                book_cash = book_cash + (-value - cost)
-                buys[k] = (q, cost)
-                spendable -= before - book_cash
-                bought_any = True
-                redo = True
-            if not bought_any:
-                break
-        if _engine.TOPUP_RULE == "marginal":  # as the engine: one share at a time
-            goal_cash = float(desired[n])
-            for _ in range(4 * n + 8):
-                err = (np.array(qty) * price - goal_values).tolist()
-                cash_err = book_cash - withdrawal - goal_cash
-                units = [
-                    p_list[k] * cost_rate + (0.0 if k in buys else commission) for k in range(n)
-                ]
-                allowed = [
-                    units[k] <= spendable + 1e-9
-                    and ((buys[k][0] if k in buys else 0.0) + 1.0) * p_list[k] >= floor
-                    for k in range(n)
-                ]
-                k = best_extra_share(err, p_list, cash_err, units, allowed)
-                if k is None:
-                    break
-                p = p_list[k]
-                earlier = buys.get(k)
-                qty[k] = qty[k] + 1.0
-                before = book_cash
-                q = 1.0
-                if earlier is not None:  # merged into the earlier buy, which moves last
-                    del buys[k]
-                    book_cash = before - (-(earlier[0] * p) - earlier[1])
-                    q += earlier[0]
-                value = q * p
-                cost = commission + value * spread_bps * 1e-4
-                book_cash = book_cash + (-value - cost)
-                buys[k] = (q, cost)
-                spendable -= before - book_cash
-                redo = True
-        if redo:
-            del index[n_sells:], quantity[n_sells:], costs[n_sells:], actions[n_sells:]
-            for i, (q, cost) in buys.items():
-                index.append(i)
-                quantity.append(q)
-                costs.append(cost)
-                actions.append(buy_action)
-
-    if not redo:
-        held_after, applied_cash = np.array(qty), applied
-    else:
-        held_after, applied_cash = _replay(
-            held, cash, p_list, flows, index, quantity, costs, n_sells
-        )
-    unmet = -applied_cash if withdrawing and applied_cash < -1e-6 else 0.0
+        over = -delta if triggered else held_value - target_w[:n] * total_after_flow
+        need = withdrawal + rules.cash_reserve - book.book_cash
+        money += book.sell(over, need, held_value.copy(), price, delta, rules)
+    # 3.-5. Rebalancing sells, buys, whole-share top-ups: the code the compiled loop runs.
+    topup = triggered or net_flow > 0 or idle > 0
+    book.trade(price, delta, desired, withdrawal, money, triggered, topup, rules)
+    done, n_sells, count = len(book.withdrawn), book.n_sells, len(book.index)
+    actions: list[int] = [Action.WITHDRAWAL] * done
+    actions += [Action.SELL_TO_TARGET if to_target else Action.SELL_TO_BAND] * (n_sells - done)
+    actions += [_buy_action(triggered, to_target, flows, invest_idle)] * (count - n_sells)
+    unmet = -book.applied if withdrawing and book.applied < -1e-6 else 0.0
     return KernelPlan(
-        index,
-        quantity,
-        costs,
+        book.index,
+        book.quantity,
+        book.cost,
         actions,
         n_sells,
-        held_after,
-        applied_cash,
+        book.after,
+        book.applied,
         withdrawal,
         unmet,
         total_before,
-        tuple(uncovered),
+        tuple(book.uncovered),
     )
 
 
-def _to_target_compiled(
-    held: np.ndarray, price: np.ndarray, cash: float, target_w: np.ndarray, rules: TradingRules
-) -> KernelPlan | None:
-    """Steps 2-4 of a rebalance to target without flows, by the compiled code that the
-    backtest's compiled loop also calls (``_compiled.rebalance_to_target``, bit-exact);
-    None when a sell would not cover its cost (the general code words its warning)."""
-    n = held.shape[0]
-    after = np.empty(n)
-    index = np.empty(2 * n, dtype=np.int64)
-    quantity = np.empty(2 * n)
-    cost = np.empty(2 * n)
-    count, n_sells, cash_after, total, uncovered = _compiled.rebalance_to_target(
-        held,
-        price,
-        cash,
-        target_w,
-        rules.fractional,
-        rules.commission,
-        rules.spread_bps,
-        order_floor(rules),
-        rules.cash_reserve,
-        after,
-        index,
-        quantity,
-        cost,
-        0,
-    )
-    if uncovered:
-        return None
-    actions: list[int] = [Action.SELL_TO_TARGET] * n_sells
-    actions += [Action.BUY_TO_TARGET] * (count - n_sells)
-    return KernelPlan(
-        index[:count].tolist(),
-        quantity[:count].tolist(),
-        cost[:count].tolist(),
-        actions,
-        n_sells,
-        after,
-        cash_after,
-        0.0,
-        0.0,
-        total,
-    )
-
-
-def _replay(
-    held: np.ndarray,
-    cash: float,
-    p_list: list[float],
-    flows: Sequence[float],
-    index: list[int],
-    quantity: list[float],
-    costs: list[float],
-    n_sells: int,
-) -> tuple[np.ndarray, float]:
-    """Shares and cash after the trades, as ``apply_trades`` computes them: flows first, then
-    each trade's cash in order; a sell within 1e-12 shares of a whole position closes it (as
-    ``Lot.take`` does)."""
-    after = held.tolist()
-    c = cash
+def _flow_totals(cash: float, flows: Sequence[float]) -> tuple[float, float, bool, float]:
+    """The day's deposits and withdrawals (both positive), whether it withdraws, and the cash
+    after the flows summed in order (as ``apply_trades`` sums them)."""
+    deposit = 0.0
+    withdrawal = 0.0
+    withdrawing = False
+    replay = cash
     for amount in flows:
-        c = c + amount
-    for k, (i, q, cost) in enumerate(zip(index, quantity, costs, strict=True)):
-        value = q * p_list[i]
-        if k < n_sells:
-            have = after[i]
-            after[i] = 0.0 if q >= have - 1e-12 else have - q
-            c = c + (value - cost)
+        replay = replay + amount
+        if amount < 0:
+            withdrawal = withdrawal - amount
+            withdrawing = True
         else:
-            after[i] = after[i] + q
-            c = c + (-value - cost)
-    return np.array(after), c
+            deposit = deposit + amount
+    return deposit, withdrawal, withdrawing, replay
+
+
+def _buy_action(
+    triggered: bool, to_target: bool, flows: Sequence[float], invest_idle: bool
+) -> Action:
+    if triggered:
+        return Action.BUY_TO_TARGET if to_target else Action.BUY_TOWARD_TARGET
+    if any(a > 0 for a in flows):
+        return Action.BUY_DEPOSIT
+    return Action.BUY_IDLE if invest_idle else Action.BUY_FREED
+
+
+class _KernelBook:
+    """The kernel's book: shares per symbol, the cash as the book counts it (``book_cash``)
+    and as ``apply_trades`` sums it (``applied``), the trades made (``index``, ``quantity``,
+    ``cost``; the withdrawal sells first, ``withdrawn`` of them) and the sells left out
+    because their cost is at least their value (``uncovered``)."""
+
+    def __init__(self, held: np.ndarray, book_cash: float, applied: float) -> None:
+        self.held = held
+        self.qty: list[float] = held.tolist()
+        self.book_cash = book_cash
+        self.applied = applied
+        self.replay_cash = applied
+        self.redo = False
+        self.index: list[int] = []
+        self.quantity: list[float] = []
+        self.cost: list[float] = []
+        self.withdrawn: list[int] = []
+        self.uncovered: list[tuple[int, float, float, float]] = []
+        self.n_sells = 0
+        self.after = held
+
+    def sell(
+        self,
+        over: np.ndarray,
+        need: float,
+        values: np.ndarray,
+        price: np.ndarray,
+        delta: np.ndarray,
+        rules: TradingRules,
+    ) -> float:
+        """Withdrawal sells: sell what is most overweight (``over``, value per symbol;
+        ``values`` held) to raise ``need``, grossed up for costs; ``delta`` is credited with
+        what is sold. Returns the cash raised beyond the need (money to spend)."""
+        if need <= _EPS:
+            return 0.0
+        fractional, floor = rules.fractional, order_floor(rules)
+        amounts = _withdrawal_sells(over, need, values, rules)
+        raised = 0.0
+        for i in np.flatnonzero(amounts > _EPS).tolist():
+            q = amounts[i] / price[i]
+            have = self.qty[i]
+            if not fractional:
+                q = float(min(math.ceil(q - 1e-9), have))
+            sold = min(q, have)
+            value = sold * float(price[i])
+            cost = rules.commission + value * rules.spread_bps * 1e-4
+            if is_dust(sold, value, floor):
+                pass
+            elif not sell_covers_cost(value, cost):
+                self.uncovered.append((i, sold, value, cost))
+            else:
+                self.withdrawn.append(i)
+                self.index.append(i)
+                self.quantity.append(sold)
+                self.cost.append(cost)
+                self.qty[i] = have - sold
+                self.redo = self.redo or (sold >= have - 1e-12 and have != sold)
+                self.book_cash = self.book_cash + (value - cost)
+                self.applied = self.applied + (value - cost)
+                raised = raised + (value - cost)
+            delta[i] += q * price[i]
+        return max(0.0, raised - need)
+
+    def trade(
+        self,
+        price: np.ndarray,
+        delta: np.ndarray,
+        desired: np.ndarray,
+        withdrawal: float,
+        money: float,
+        triggered: bool,
+        topup: bool,
+        rules: TradingRules,
+    ) -> None:
+        """Rebalancing sells, buys and whole-share top-ups (``_compiled.trade_steps``, the
+        code the backtest's compiled loop runs too), and the account after them."""
+        n = self.held.shape[0]
+        done = len(self.index)
+        rows = done + 2 * n
+        index, quantity, cost = np.empty(rows, dtype=np.int64), np.empty(rows), np.empty(rows)
+        index[:done], quantity[:done], cost[:done] = self.index, self.quantity, self.cost
+        after = np.array(self.qty, dtype=float)
+        uncovered = np.empty((n, 4))
+        count, self.n_sells, self.applied, skipped = _compiled.trade_steps(
+            self.held, price, after, delta, np.ascontiguousarray(desired, dtype=float),
+            float(self.book_cash), float(self.applied), float(self.replay_cash),
+            float(withdrawal), float(money), triggered, topup, _engine.TOPUP_RULE == "marginal",
+            rules.fractional, float(rules.commission), float(rules.spread_bps),
+            float(order_floor(rules)), float(rules.cash_reserve),
+            index, quantity, cost, 0, done, self.redo, uncovered,
+        )  # fmt: skip
+        self.after = after
+        self.index = index[:count].tolist()
+        self.quantity = quantity[:count].tolist()
+        self.cost = cost[:count].tolist()
+        self.uncovered += [(int(r[0]), r[1], r[2], r[3]) for r in uncovered[:skipped].tolist()]
 
 
 def kernel_plan(

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -61,14 +61,15 @@ def aligned_history(history: pd.DataFrame | LabelledHistory, symbols: Sequence[s
     TypeError
         ``history`` is not labelled (a bare array cannot say which column is which asset).
     """
-    if isinstance(history, LabelledHistory):
-        return history.aligned(symbols)
-    if not hasattr(history, "columns"):
+    if not hasattr(history, "columns"):  # (a DataFrame could hold a column named "aligned")
+        if isinstance(history, LabelledHistory):
+            return history.aligned(symbols)
         raise TypeError(
             "history must be labelled: a DataFrame with one column per symbol, not an array"
         )
+    table = cast("pd.DataFrame", history)
     names = [s for s in symbols if s != _CASH]
-    frame = history.reindex(columns=names).to_numpy(dtype=float)
+    frame = table.reindex(columns=names).to_numpy(dtype=float)
     out = np.ones((frame.shape[0], len(symbols)))
     cols = [k for k, s in enumerate(symbols) if s != _CASH]
     out[:, cols] = frame
@@ -157,9 +158,11 @@ class Decision:
     """Whether to rebalance, why, and how far.
 
     ``half_bands`` are per-symbol band half-widths (weight points; ``inf`` where no band),
-    used by a to-band plan. ``sells_allowed`` is False for cash-flow-only policies.
-    ``invest_idle``: when not triggered, cash already held above the reserve is invested as
-    a deposit would be (buy-only; the cash-flow policy).
+    used by a to-band plan, labelled by ``band_symbols`` (the deciding context's symbols):
+    read them by name with :attr:`bands` (a mapping) or :meth:`bands_for` (an array in the
+    caller's symbol order), never by position. ``sells_allowed`` is False for cash-flow-only
+    policies. ``invest_idle``: when not triggered, cash already held above the reserve is
+    invested as a deposit would be (buy-only; the cash-flow policy).
     """
 
     triggered: bool
@@ -168,6 +171,60 @@ class Decision:
     half_bands: np.ndarray | None = None
     sells_allowed: bool = True
     invest_idle: bool = False
+    band_symbols: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        labels, bands = self.band_symbols, self.half_bands
+        if labels is not None and bands is not None and len(labels) != len(bands):
+            raise ValueError(f"half_bands has {len(bands)} values for {len(labels)} band_symbols")
+
+    @property
+    def bands(self) -> dict[str, float] | None:
+        """Band half-width by symbol (weight points; ``inf`` where no band), or None when the
+        policy sets no bands.
+
+        Raises
+        ------
+        ValueError
+            The decision's bands carry no symbols (a policy that built it without
+            ``band_symbols``): use :meth:`bands_for` with the context's symbols.
+        """
+        if self.half_bands is None:
+            return None
+        if self.band_symbols is None:
+            raise ValueError(
+                "the decision's bands are not labelled; give band_symbols=context.symbols"
+            )
+        return {s: float(b) for s, b in zip(self.band_symbols, self.half_bands, strict=True)}
+
+    def bands_for(self, symbols: Sequence[str]) -> np.ndarray | None:
+        """Band half-widths in the order of ``symbols`` (``inf`` for a symbol the decision has
+        no band for), or None when the policy sets no bands.
+
+        Taken by name. When ``symbols`` are the decision's own (the usual case: the caller
+        asks with the symbols of the context it decided on) the array itself is returned, so
+        hot loops pay nothing. A decision without ``band_symbols`` (built by a policy written
+        before the bands were labelled) is read as aligned with ``symbols``.
+
+        Raises
+        ------
+        ValueError
+            An unlabelled decision whose bands do not match ``symbols`` in length.
+        """
+        bands = self.half_bands
+        if bands is None:
+            return None
+        own = self.band_symbols
+        if own is None:
+            if len(bands) != len(symbols):
+                raise ValueError(
+                    f"the decision has {len(bands)} unlabelled bands for {len(symbols)} symbols"
+                )
+            return bands
+        if own is symbols or tuple(symbols) == own:
+            return bands
+        where = {s: k for k, s in enumerate(own)}
+        return np.array([bands[where[s]] if s in where else np.inf for s in symbols], dtype=float)
 
 
 @runtime_checkable

@@ -19,7 +19,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["compile", "compiled", "volatility_scales"]
+__all__ = ["compile", "compiled", "nanstd_columns", "volatility_scales"]
+
+
+def nanstd_columns(returns: np.ndarray) -> np.ndarray:
+    """``np.nanstd(returns, axis=0)`` to the last bit, about five times faster for a table
+    without NaN: the operations of numpy's ``nanvar`` in its order (a copy, its column sums
+    over the count, the deviations squared in place, their column sums over the count, the
+    square root); with a NaN (or not a 2-d table) numpy's own ``nanstd``."""
+    if returns.ndim != 2 or returns.shape[0] == 0 or np.isnan(returns).any():
+        return np.asarray(np.nanstd(returns, axis=0))
+    arr = np.array(returns, dtype=float)
+    count = arr.shape[0]
+    mean = np.sum(arr, axis=0, keepdims=True) / count
+    np.subtract(arr, mean, out=arr)
+    np.multiply(arr, arr, out=arr)
+    return np.sqrt(np.sum(arr, axis=0) / count)
 
 
 def _nanstd(hist: np.ndarray, col: int, lo: int, hi: int) -> float:

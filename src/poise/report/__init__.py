@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         stress_to_dict,
         trade_to_dict,
     )
-    from poise.report._orders import intent_to_dict, order_report_to_dict
+    from poise.report._orders import intent_to_dict, order_report_to_dict, venue_order_to_dict
     from poise.report._results import (
         backtest_attribution_to_dict,
         backtest_result_to_dict,
@@ -49,7 +49,7 @@ __getattr__, __dir__ = attach(
             "stress_to_dict",
             "trade_to_dict",
         ],
-        "poise.report._orders": ["intent_to_dict", "order_report_to_dict"],
+        "poise.report._orders": ["intent_to_dict", "order_report_to_dict", "venue_order_to_dict"],
         "poise.report._results": [
             "backtest_attribution_to_dict",
             "backtest_result_to_dict",
@@ -85,4 +85,5 @@ __all__ = [
     "replay_to_dict",
     "stress_to_dict",
     "trade_to_dict",
+    "venue_order_to_dict",
 ]

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from poise.execute import Intent, LatencySummary, OrderFigures
+from poise.execute import Intent, LatencySummary, OrderFigures, VenueOrder
 
-__all__ = ["intent_to_dict", "order_report_to_dict"]
+__all__ = ["intent_to_dict", "order_report_to_dict", "venue_order_to_dict"]
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -72,4 +72,17 @@ def order_report_to_dict(
             }
             for s in summaries
         ],
+    }
+
+
+def venue_order_to_dict(order: VenueOrder) -> dict[str, Any]:
+    """An order as a venue knows it (``poise paper orders --json``): its id, symbol, side,
+    quantity, filled quantity and status."""
+    return {
+        "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "quantity": order.quantity,
+        "filled_quantity": order.filled_quantity,
+        "status": order.status.value,
     }

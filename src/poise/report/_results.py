@@ -13,7 +13,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 if TYPE_CHECKING:
     from poise.analytics import Metrics
@@ -117,7 +116,7 @@ def backtest_result_to_dict(result: BacktestResult) -> dict[str, Any]:
         "taxes_by_year": {
             str(year): r(float(tax)) for year, tax in result.taxes_by_year.items() if tax
         },
-        "rebalance_dates": [pd.Timestamp(d).date().isoformat() for d in result.rebalances["date"]],
+        "rebalance_dates": result.rebalance_dates(),
         "warnings": list(result.warnings),
     }
 

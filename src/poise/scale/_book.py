@@ -277,32 +277,39 @@ def _open_book(engine: Engine, request: BookRequest) -> _Book:
 def _load(
     engine: Engine, request: BookRequest, book: _Book, chunk: Sequence[tuple[int, Any]]
 ) -> list[StoredHousehold | Any]:
-    """Read a chunk's households, latest holdings and transactions (one read transaction)."""
-    from poise.store import FirmScope, SqlHouseholdStore, SqlLedgerStore, read_session
+    """Read a chunk's households, latest holdings and transactions (one read transaction,
+    a few queries for the whole chunk)."""
+    from poise.store import FirmScope, read_book, read_session
 
     out: list[StoredHousehold | Any] = []
     with read_session(engine) as session:
         scope = FirmScope(session, request.firm_id, request.actor)
-        households, ledger = SqlHouseholdStore(scope), SqlLedgerStore(scope)
-        for index, hid in chunk:
-            name = book.prices_of[hid]
-            try:
-                if name in book.refused:
-                    raise PoiseError(book.refused[name])
-                record = households.get(hid)
-                held = ledger.holdings(hid)
-                if held is None:
-                    raise InputError(
-                        "no holdings imported for this household yet", field="holdings"
-                    )
-                txs = ledger.transactions(hid)
-            except PoiseError as exc:
-                out.append(StoredHousehold(index, hid, error=str(exc)))
-                continue
-            book.made_from[index] = (held.snapshot, record.version)
-            out.append(
-                StoredHousehold(index, hid, record.household, held.holdings, txs or None, name)
+        records = read_book(scope, [hid for _, hid in chunk])
+    for index, hid in chunk:
+        name = book.prices_of[hid]
+        found = records.get(hid)
+        if name in book.refused:
+            error: str | None = book.refused[name]
+        elif found is None:
+            error = f"no household {hid}"
+        elif found.holdings is None:
+            error = str(InputError("no holdings imported for this household yet", field="holdings"))
+        else:
+            error = None
+        if error is not None or found is None or found.holdings is None:
+            out.append(StoredHousehold(index, hid, error=error))
+            continue
+        book.made_from[index] = (found.holdings.snapshot, found.household.version)
+        out.append(
+            StoredHousehold(
+                index,
+                hid,
+                found.household.household,
+                found.holdings.holdings,
+                found.transactions or None,
+                name,
             )
+        )
     return out
 
 
@@ -347,9 +354,20 @@ def _save(
                 out.append(_Record(record.index, line, False, False))
                 continue
             plan_ids[record.index] = plan_id
-            line = _dumps({"household": hid, "ok": True, "plan_id": plan_id, "plan": record.plan})
+            line = _with_plan_id(record.line, hid, plan_id)
             out.append(_Record(record.index, line, record.triggered, True))
     return out, plan_ids
+
+
+def _with_plan_id(line: str, household: str, plan_id: str) -> str:
+    """The worker's line ``{"household", "ok", "plan"}`` with ``"plan_id"`` before ``"plan"``
+    (the plan's JSON is not written a second time)."""
+    head = _dumps({"household": household, "ok": True, "plan": 0})[:-2]  # up to "plan": 0
+    if not line.startswith(head):  # not the worker's layout: write the record anew
+        record = json.loads(line)
+        return _dumps({"household": household, "ok": True, "plan_id": plan_id, **record})
+    with_id = _dumps({"household": household, "ok": True, "plan_id": plan_id, "plan": 0})
+    return with_id[:-2] + line[len(head) :]
 
 
 def _outcome(household: str, record: _Record, plan_id: str | None) -> BookOutcome:

@@ -12,19 +12,24 @@ with the venue of the broker connection each plan was sent through: an unsent or
 (``new``) is cancelled here, an order that may be at the venue is cancelled there and looked
 up (what filled before stays filled and is recorded, audited, like any fill). Once every
 order of a plan has ended nothing of it is ever sent again (the sender sends only ``new``
-orders), and the plan's status follows what filled. The request and each order it stopped
-are audited.
+orders), and the plan's status follows what filled. The request is audited before anything
+is cancelled (``orders.cancel_all`` or ``orders.cancel``), and each order that becomes
+``cancelled`` is audited (``order.cancel``) in the transaction that records it, through the
+order store's ``on_save`` hook.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from pydantic import BaseModel
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from poise._errors import BrokerError
 from poise.app import NotFoundError
@@ -34,15 +39,21 @@ from poise.execute import (
     OrderSender,
     OrderState,
     order_figures,
-    plan_digest,
     summarize,
 )
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
 from poise.service._http import Conflict, documented
-from poise.service._orders import FillOut
+from poise.service._orders import FillOut, OrderOut
 from poise.service._plans import TRANSITIONS, set_status
-from poise.service._sending import audit_fills, status_after, venue_for
-from poise.store import BrokerConnection, FirmScope, HouseholdRow, PlanRow, SqlOrderStore
+from poise.service._sending import audit_fills, order_keys, status_after, venue_for
+from poise.store import (
+    BrokerConnection,
+    FirmScope,
+    HouseholdRow,
+    PlanRow,
+    SendRequestRow,
+    SqlOrderStore,
+)
 from poise.store._orders import OrderFillRow, OrderIntentRow, OrderPlanRow, _intent, _utc
 
 __all__ = ["Blotter", "cancel_orders", "firm_orders", "router"]
@@ -52,6 +63,10 @@ router = APIRouter(tags=["orders"])
 ORDER_STATES = tuple(s.value for s in OrderState)
 """Every state an order can be in (new, submitting, ..., unknown)."""
 _CHUNK = 500
+CANCEL_ROUNDS = 5
+"""Times a cancel looks again at orders that have not ended yet."""
+CANCEL_PAUSE = 0.1
+"""Seconds between those looks."""
 _SENT = ("sent", "filled", "partially_filled", "rejected", "expired")
 """PlanRow statuses a plan with orders can have."""
 
@@ -78,21 +93,28 @@ def _round(value: float | None, places: int = 6) -> float | None:
 
 
 def _firm_plans(scope: FirmScope, household: str | None) -> dict[str, _FirmPlan]:
-    """The firm's plans that may have orders, by their order-store digest."""
+    """The firm's plans that may have orders, newest first, by their order-store keys (the
+    digest, and ``digest@connection`` for accounts routed to another connection)."""
     names = dict(
         scope.session.execute(
             select(HouseholdRow.id, HouseholdRow.name).where(HouseholdRow.firm_id == scope.firm_id)
         ).all()
     )
-    query = scope.select(PlanRow).where(PlanRow.status.in_(_SENT))
+    query = select(PlanRow.id, PlanRow.household_id, PlanRow.status).where(  # not the bodies
+        PlanRow.firm_id == scope.firm_id, PlanRow.status.in_(_SENT)
+    )
     if household:
         query = query.where(PlanRow.household_id == household)
-    out = {}
-    for plan in scope.session.scalars(query.order_by(PlanRow.created_at.desc(), PlanRow.id.desc())):
-        out[plan_digest({"id": plan.id})] = _FirmPlan(
-            plan.id, plan.household_id, names.get(plan.household_id, plan.household_id), plan.status
+    by_id = {}
+    for plan_id, household_id, status in scope.session.execute(
+        query.order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
+    ):
+        by_id[plan_id] = _FirmPlan(
+            plan_id, household_id, names.get(household_id, household_id), status
         )
-    return out
+    keys = order_keys(scope.session, list(by_id))
+    position = {plan_id: n for n, plan_id in enumerate(by_id)}
+    return {key: by_id[keys[key]] for key in sorted(keys, key=lambda k: position[keys[k]])}
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -140,7 +162,7 @@ def _connections(scope: FirmScope, digests: Sequence[str]) -> dict[str, str]:
         for digest, book in scope.session.execute(
             select(OrderPlanRow.plan, OrderPlanRow.book).where(OrderPlanRow.plan.in_(chunk))
         ):
-            out[digest] = str(book).rpartition("@")[2]
+            out[digest] = digest.partition("@")[2] or str(book).rpartition("@")[2]
     return out
 
 
@@ -193,7 +215,8 @@ def firm_orders(
         intents = _intents(scope, digests)
         if order_state:
             intents = [i for i in intents if i.state.value == order_state]
-        rank = {d: n for n, d in enumerate(digests)}
+        position = {p: n for n, p in enumerate(dict.fromkeys(p.id for p in plans.values()))}
+        rank = {d: position[plans[d].id] for d in digests}
         intents.sort(key=lambda i: (rank[i.plan], i.order.leg))
         if limit is not None:
             intents = intents[:limit]
@@ -221,7 +244,8 @@ def cancel_orders(
         intents = [i for i in _intents(scope, list(plans)) if not i.state.ended]
         if client_order_id is not None:
             everything = _intents(
-                scope, [d for d in plans if client_order_id.startswith(f"poise-{d}-")]
+                scope,
+                [d for d in plans if client_order_id.startswith(f"poise-{d.partition('@')[0]}-")],
             )
             mine = [i for i in everything if i.client_order_id == client_order_id]
             if not mine:
@@ -246,50 +270,88 @@ def cancel_orders(
             for digest in by_plan
             if connections.get(digest) in rows
         }
+    plan_ids = sorted({plans[i.plan].id for i in intents})
     with state.write(caller) as scope:
         scope.audit(
             "orders.cancel" if client_order_id else "orders.cancel_all",
             f"order:{client_order_id}" if client_order_id else "orders",
-            {
-                "orders": [i.client_order_id for i in intents],
-                "plans": sorted({plans[i.plan].id for i in intents}),
-            },
+            {"orders": [i.client_order_id for i in intents], "plans": plan_ids},
         )
-    stopped: list[Intent] = []
-    for digest, mine in by_plan.items():
-        plan = plans[digest]
-        store = SqlOrderStore(state.engine, audit_fills(caller.firm_id, caller.email, plan.id))
-        venue = venues.get(digest)
-        if venue is None:  # its connection is gone: stop what was never sent
-            for intent in mine:
-                if intent.state is OrderState.NEW:
-                    stopped.append(_cancel_unsent(store, intent))
-        elif client_order_id is None:
-            OrderSender(store, venue).cancel_all({digest})
-            wanted = {i.client_order_id for i in mine}
-            stopped.extend(i for i in store.intents(digest) if i.client_order_id in wanted)
-        else:
-            stopped.extend(OrderSender(store, venue).cancel(i) for i in mine)
-        _follow_plan(state, caller, plan.id, store.intents(digest))
-    with state.write(caller) as scope:
-        for intent in stopped:
-            scope.audit(
+        if client_order_id is None and plan_ids:  # the service's sender starts no new pass
+            scope.session.execute(
+                update(SendRequestRow)
+                .where(
+                    SendRequestRow.firm_id == caller.firm_id,
+                    SendRequestRow.plan_id.in_(plan_ids),
+                    SendRequestRow.state == "pending",
+                )
+                .values(state="done", finished_at=datetime.now(UTC))
+            )
+    targets = {i.client_order_id for i in intents}
+    stores = {
+        key: SqlOrderStore(
+            state.engine,
+            audit_fills(caller.firm_id, caller.email, plans[key].id),
+            _audit_cancel(caller.firm_id, caller.email, plans[key].id),
+        )
+        for key in by_plan
+    }
+    for attempt in range(CANCEL_ROUNDS):  # a sender working meanwhile may need a second look
+        if attempt:
+            time.sleep(CANCEL_PAUSE)
+        left = 0
+        for key, store in stores.items():
+            now = [
+                i for i in store.intents(key) if i.client_order_id in targets and not i.state.ended
+            ]
+            venue = venues.get(key)
+            if venue is None:  # its connection is gone: stop what was never sent
+                for intent in now:
+                    if intent.state is OrderState.NEW:
+                        _cancel_unsent(store, intent)
+            elif client_order_id is None:
+                OrderSender(store, venue).cancel_all({key})
+            else:
+                for intent in now:
+                    OrderSender(store, venue).cancel(intent)
+            left += sum(
+                1 for i in store.intents(key) if i.client_order_id in targets and not i.state.ended
+            )
+        if not left:
+            break
+    for plan_id in dict.fromkeys(plans[d].id for d in by_plan):  # each plan once, all its keys
+        keys = [k for k, p in plans.items() if p.id == plan_id]
+        everything = [i for k in keys for i in SqlOrderStore(state.engine).intents(k)]
+        _follow_plan(state, caller, plan_id, everything)
+    blotter = firm_orders(state, caller)
+    return [row for row in blotter.orders if row["client_order_id"] in targets]
+
+
+def _audit_cancel(firm_id: int, actor: str, plan_id: str) -> Any:
+    """The order store's ``on_save`` hook: an order becoming ``cancelled`` is audited in the
+    transaction that records it."""
+
+    def audit(session: Session, intent: Intent, before: OrderState) -> None:
+        if intent.state is OrderState.CANCELLED and before is not OrderState.CANCELLED:
+            FirmScope(session, firm_id, actor).audit(
                 "order.cancel",
-                f"plan:{plans[intent.plan].id}",
+                f"plan:{plan_id}",
                 {
                     "client_order_id": intent.client_order_id,
-                    "state": intent.state.value,
+                    "from": before.value,
                     "filled_quantity": intent.filled_quantity,
                 },
             )
-    ids = {i.client_order_id for i in stopped}
-    blotter = firm_orders(state, caller)
-    return [row for row in blotter.orders if row["client_order_id"] in ids]
+
+    return audit
 
 
 def _cancel_unsent(store: SqlOrderStore, intent: Intent) -> Intent:
     moved = intent.moved(OrderState.CANCELLED, reason="cancelled by user")
-    store.save(moved)
+    try:
+        store.save(moved, expect=OrderState.NEW)  # unless a sender has just taken it
+    except BrokerError:
+        return intent
     return moved
 
 
@@ -304,22 +366,12 @@ def _follow_plan(
             set_status(scope, plan, status, caller)
 
 
-class BlotterOrderOut(BaseModel):
+class BlotterOrderOut(OrderOut):
     """One order of the firm with its fills and execution figures."""
 
-    model_config = ConfigDict(extra="allow")
-    client_order_id: str
     plan_id: str
     household_id: str
     household_name: str
-    leg: int
-    account: str
-    symbol: str
-    side: str
-    quantity: float
-    state: str
-    filled_quantity: float
-    fills: list[FillOut]
     fill_price: float | None
     slippage_bps: float | None
     implementation_shortfall: float | None

@@ -225,6 +225,9 @@ def send_plan(
             orders,
             holdings,
         )
+        engine = getattr(venues[connection], "engine", None)  # the sender makes its own
+        if engine is not None:
+            engine.dispose()
     with state.write(caller) as scope:
         plan = scope.get(PlanRow, plan_id)
         if plan.status == "approved":
@@ -254,8 +257,8 @@ def send_plan(
                     requested_at=datetime.now(UTC),
                 )
             )
-        elif request.state == "done" and plan.status != "filled":
-            request.state, request.error = "pending", ""
+        elif request.state != "done" or plan.status != "filled":
+            request.state, request.error, request.finished_at = "pending", "", None
     dispatcher = state.dispatcher
     dispatcher.start()
     dispatcher.wake()

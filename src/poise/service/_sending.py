@@ -10,9 +10,11 @@ Every service process runs an :class:`OrderDispatcher` with two threads:
   ``client_order_id``, every order of every unfinished send request that may have reached a
   venue and adopts what the venue says; then it works the queue (``send_requests``, oldest
   first), sending each plan with the :class:`~poise.execute.OrderSender` through the broker
-  connection of each account (frozen when sending was asked for). A request is ``done`` once
-  every order of its plan has ended; one whose orders are still open (or ``unknown``) is tried
-  again after ``RETRY_SECONDS``.
+  connection of each account (frozen when sending was asked for). Each pass gives a request
+  at most ``PASS_SECONDS`` of waiting for fills, then turns to the next (round robin). A
+  request is ``done`` once every order of its plan has ended; one whose orders are still open
+  (or ``unknown``) is followed up again after ``FOLLOW_SECONDS``, one that failed after
+  ``RETRY_SECONDS``.
 
 The worker checks the lease before every send and every look-up round (the sender's
 ``guard``), so a process that lost the lease stops within a round; and because each order
@@ -72,6 +74,7 @@ __all__ = [
     "SEND_TIMEOUT",
     "OrderDispatcher",
     "group_key",
+    "order_keys",
     "plan_keys",
     "plan_trades",
     "split_orders",
@@ -86,7 +89,14 @@ LEASE_SECONDS = 5.0
 RENEW_SECONDS = 1.5
 """How often the keeper takes or renews the lease."""
 RETRY_SECONDS = 5.0
-"""Pause before a request whose orders are still open (or that failed) is worked again."""
+"""Pause before a request that failed (a venue or the store refused) is worked again."""
+PASS_SECONDS = 1.0
+"""How long one pass over a request waits for its orders to end before the worker turns to
+the next request (round robin: a slow plan never holds the others up)."""
+FOLLOW_SECONDS = 0.2
+"""Pause before a request whose orders are still open is worked again."""
+STALL_SECONDS = 30.0
+"""Seconds past its timeout a request waits for a sender that has not worked it at all."""
 POLL_INTERVAL = 0.05
 """Seconds between look-ups at the venue while orders are open."""
 SEND_TIMEOUT = 20.0
@@ -124,6 +134,25 @@ def plan_keys(session: Session, plan_id: str) -> list[str]:
             .order_by(OrderPlanRow.plan)
         )
     )
+
+
+def order_keys(session: Session, plan_ids: Sequence[str]) -> dict[str, str]:
+    """Every order-store plan key of the service plans ``plan_ids`` → the plan's id: its
+    digest, and ``digest@connection`` for each connection its send request routes accounts
+    to (from the frozen routes; no scan of the order store)."""
+    out = {plan_digest({"id": p}): p for p in plan_ids}
+    ids = list(plan_ids)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(SendRequestRow.plan_id, SendRequestRow.routes).where(
+                SendRequestRow.plan_id.in_(ids[start : start + 500])
+            )
+        )
+        for plan_id, routes in rows:
+            digest = plan_digest({"id": plan_id})
+            for connection in sorted(set((routes or {}).values())):
+                out[f"{digest}@{connection}"] = plan_id
+    return out
 
 
 def status_after(intents: Sequence[Intent]) -> str | None:
@@ -216,7 +245,9 @@ class OrderDispatcher:
     ) -> None:
         self.state = state
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.lease = SenderLease(state.engine, self.holder, ttl=lease_seconds)
+        self.lease = SenderLease(
+            state.engine, self.holder, ttl=lease_seconds, margin=min(1.0, lease_seconds / 4)
+        )
         self.renew_seconds = renew_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -225,6 +256,7 @@ class OrderDispatcher:
         self._term = 0  # how many times this process took the lease
         self._recovered_term = -1
         self._retry_at: dict[str, float] = {}
+        self._senders_of: dict[str, list[tuple[OrderSender, str]]] = {}
         self._finished = threading.Condition()
 
     # -- life ------------------------------------------------------------------------------
@@ -245,6 +277,8 @@ class OrderDispatcher:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout=SEND_TIMEOUT + 10)
+        for plan_id in list(self._senders_of):
+            self._forget(plan_id)
         if self._threads:
             try:
                 self.lease.release()
@@ -261,18 +295,22 @@ class OrderDispatcher:
         self._wake.set()
 
     def wait(self, plan_id: str, timeout: float) -> SendRequestRow | None:
-        """Wait until plan ``plan_id``'s request is done, failed since it was queued, or
-        ``timeout`` seconds passed; returns the request as it then stands."""
-        deadline = time.monotonic() + timeout
+        """Wait until plan ``plan_id``'s request is done or failed, or ``timeout`` seconds
+        passed and the sender has finished a pass over it since it was queued (so the answer
+        shows at least one round of sending, as a synchronous send would); at most
+        ``timeout + STALL_SECONDS`` when no sender works it. Returns the request as it then
+        stands."""
+        started = time.monotonic()
         while True:
             row = self._request(plan_id)
             if row is None or row.state == "done" or row.error:
                 return row
-            left = deadline - time.monotonic()
-            if left <= 0:
+            waited = time.monotonic() - started
+            worked = row.finished_at is not None or waited >= timeout + STALL_SECONDS
+            if waited >= timeout and worked:
                 return row
             with self._finished:
-                self._finished.wait(min(left, 0.1))
+                self._finished.wait(0.05)
 
     # -- threads ---------------------------------------------------------------------------
 
@@ -355,13 +393,27 @@ class OrderDispatcher:
             except Exception as exc:
                 log.warning("sending plan %s failed: %s", request.plan_id, exc)
                 self._retry_at[request.plan_id] = time.monotonic() + RETRY_SECONDS
+                self._forget(request.plan_id)
                 self._finish(request.plan_id, done=False, error=str(exc) or type(exc).__name__)
 
     def _principal(self, request: SendRequestRow) -> Principal:
         return Principal(request.user_id, request.firm_id, request.actor, "advisor", None)
 
     def _senders(self, request: SendRequestRow) -> list[tuple[OrderSender, str]]:
-        """One sender per connection the plan's orders go to, with its plan key."""
+        """One sender per connection the plan's orders go to, with its plan key (made once per
+        request and kept until it is done)."""
+        made = self._senders_of.get(request.plan_id)
+        if made is None:
+            made = self._senders_of[request.plan_id] = self._make_senders(request)
+        return made
+
+    def _forget(self, plan_id: str) -> None:
+        for sender, _key in self._senders_of.pop(plan_id, []):
+            engine = getattr(sender.venue, "engine", None)  # the paper venue's own database
+            if engine is not None:
+                engine.dispose()
+
+    def _make_senders(self, request: SendRequestRow) -> list[tuple[OrderSender, str]]:
         digest = plan_digest({"id": request.plan_id})
         store = SqlOrderStore(
             self.state.engine, audit_fills(request.firm_id, request.actor, request.plan_id)
@@ -382,14 +434,14 @@ class OrderDispatcher:
                     venue,
                     rules_for(venue),
                     poll_interval=POLL_INTERVAL,
-                    timeout=SEND_TIMEOUT,
+                    timeout=PASS_SECONDS,
                     guard=self._guard,
                 )
                 out.append((sender, group_key(digest, connection_id, request.connection)))
         return out
 
     def _send(self, request: SendRequestRow) -> None:
-        from poise.service._plans import set_status
+        from poise.service._plans import TRANSITIONS, set_status
 
         intents: list[Intent] = []
         for sender, key in self._senders(request):
@@ -398,17 +450,20 @@ class OrderDispatcher:
         principal = self._principal(request)
         with self.state.write(principal) as scope:
             plan = scope.get(PlanRow, request.plan_id)
-            if status is not None and status != plan.status:
+            if status is not None and status in TRANSITIONS.get(plan.status, frozenset()):
                 set_status(scope, plan, status, principal)
         done = bool(intents) and all(i.state.ended for i in intents)
-        if not done:
-            self._retry_at[request.plan_id] = time.monotonic() + RETRY_SECONDS
+        if done:
+            self._forget(request.plan_id)
+            self._retry_at.pop(request.plan_id, None)
+        else:
+            self._retry_at[request.plan_id] = time.monotonic() + FOLLOW_SECONDS
         self._finish(request.plan_id, done=done, error="")
 
     def _finish(self, plan_id: str, *, done: bool, error: str) -> None:
-        values: dict[str, Any] = {"error": error[:500]}
+        values: dict[str, Any] = {"error": error[:500], "finished_at": datetime.now(UTC)}
         if done:
-            values.update(state="done", finished_at=datetime.now(UTC))
+            values.update(state="done")
         with write_session(self.state.engine) as session:
             session.execute(
                 update(SendRequestRow).where(SendRequestRow.plan_id == plan_id).values(**values)

@@ -57,12 +57,14 @@ from poise.store._prices import (
     resolve_prices,
 )
 from poise.store._scope import (
+    BookRecord,
     FirmScope,
     SqlHouseholdStore,
     SqlLedgerStore,
     is_parsed,
     parse_household,
     positions_of,
+    read_book,
 )
 from poise.store._sending import LEASE_NAME, SenderLease, SenderLeaseRow, SendRequestRow
 from poise.store._url import normalize_database_url, poise_home, resolve_database_url
@@ -98,6 +100,7 @@ __all__ = [
     "Base",
     "BookCashRow",
     "BookLotRow",
+    "BookRecord",
     "BrokerConnection",
     "CashBalance",
     "Firm",
@@ -140,6 +143,7 @@ __all__ = [
     "price_day",
     "prices_digest",
     "proposed_plan",
+    "read_book",
     "read_session",
     "resolve_database_url",
     "resolve_prices",

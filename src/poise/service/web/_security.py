@@ -16,9 +16,11 @@ __all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "check_csrf", "csrf_to
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
 )
-"""Everything from this server only: no inline script or style, no external request."""
+"""Everything from this server only: no inline script or style, no external request; frames
+from this server only (the backtest report, which has its own, sandboxed policy)."""
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

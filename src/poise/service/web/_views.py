@@ -143,8 +143,9 @@ def policy_view(
             False,
         )
     bands: dict[str, float | None] = dict.fromkeys(symbols)
-    if decision.half_bands is not None:
-        for symbol, band in zip(symbols, decision.half_bands, strict=True):
+    half_widths = decision.bands_for(symbols)  # by name, in this view's order
+    if half_widths is not None:
+        for symbol, band in zip(symbols, half_widths, strict=True):
             bands[symbol] = float(band) if math.isfinite(band) else None
     return bands, decision.reasons, decision.triggered
 
