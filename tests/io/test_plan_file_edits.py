@@ -68,3 +68,12 @@ def test_cli_exits_2_on_an_oversized_sell(tmp_path, monkeypatch):
     assert "Traceback" not in out.stderr
     with pytest.raises(InputError):
         read_plan(path)
+
+
+def test_a_batch_line_or_a_backtest_is_not_a_plan():
+    line = {"household": "a.toml", "ok": True, "plan": copy.deepcopy(PLAN)}
+    with pytest.raises(InputError, match='save its "plan" object') as caught:
+        parse_plan(line, "one.json")
+    assert caught.value.field == "as_of"
+    with pytest.raises(InputError, match="this is not a plan"):
+        parse_plan({"start": "2022-01-03", "final_value": 1.0}, "bt.json")

@@ -139,6 +139,17 @@ def parse_plan(data: Any, src: str = "plan") -> PlanFile:
     """A :class:`PlanFile` from the parsed ``poise rebalance --json`` object."""
     if not isinstance(data, Mapping):
         raise InputError("must be a JSON object (the output of poise rebalance --json)", source=src)
+    if "as_of" not in data:
+        hint = (
+            ' (a line of poise batch rebalance --out: save its "plan" object on its own)'
+            if isinstance(data.get("plan"), Mapping)
+            else ""
+        )
+        raise InputError(
+            f"missing: this is not a plan; give the output of poise rebalance --json{hint}",
+            source=src,
+            field="as_of",
+        )
     as_of = _date(data.get("as_of"), src, "as_of")
     if as_of > date.today() + timedelta(days=1):
         raise InputError(
