@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from poise.model import Holdings, Household, Lot, LotSale, Side, Trade
+from poise.model import Holdings, Household, Lot, Side, Trade
 from poise.tax._jurisdiction import US
 
 __all__ = [
@@ -463,8 +463,12 @@ class WashCalendar:
                 if take > 0:
                     sold[k] -= take
                     used[i] = used.get(i, 0.0) + take
+        # Today's loss sales are all dated ``as_of``: only purchases of the sold symbol's group
+        # inside the window around it can match, in date order (computed once per symbol).
+        low = self.as_of - timedelta(days=self.window_days)
+        high = self.as_of + timedelta(days=self.window_days)
         order = sorted(range(len(purchases)), key=lambda i: purchases[i].date)
-        groups: dict[str, tuple[frozenset[str], list[int]]] = {}  # symbol -> group, its order
+        groups: dict[str, tuple[frozenset[str], list[int]]] = {}  # symbol -> group, candidates
 
         out: list[Trade] = []
         notes: list[str] = []
@@ -473,11 +477,24 @@ class WashCalendar:
             if trade.side is not Side.SELL or not taxable.get(trade.account, True):
                 out.append(trade)
                 continue
-            sales: list[LotSale] = []
+            if trade.symbol not in groups:
+                group = identical_group(trade.symbol, hh.identical_groups)
+                groups[trade.symbol] = (
+                    group,
+                    [
+                        i
+                        for i in order
+                        if purchases[i].symbol in group and low <= purchases[i].date <= high
+                    ],
+                )
+            group, candidates = groups[trade.symbol]
+            if not candidates:  # no purchase can replace this trade's shares: nothing washed
+                out.append(trade)
+                continue
+            washed: dict[int, float] = {}  # lot sale position -> loss washed (losses only)
             why: list[str] = []
             for m, sale in enumerate(trade.lot_sales):
                 if sale.gain >= -_EPS:
-                    sales.append(sale)
                     continue
                 loss_sale = LossSale(
                     self.as_of,
@@ -493,21 +510,13 @@ class WashCalendar:
                 kept = {i: used.get(i) for i in holding.get(_lot_key(sale.lot), ())}
                 for i in kept:
                     used[i] = purchases[i].quantity
-                if trade.symbol not in groups:
-                    group = identical_group(trade.symbol, hh.identical_groups)
-                    groups[trade.symbol] = (
-                        group,
-                        [i for i in order if purchases[i].symbol in group],
-                    )
-                group, candidates = groups[trade.symbol]
                 found = _match_one(loss_sale, purchases, candidates, group, self.window_days, used)
                 for i, before in kept.items():
                     if before is None:
                         del used[i]
                     else:
                         used[i] = before
-                matches = [mt for _, mt in found]
-                sales.append(replace(sale, washed=sum(mt.disallowed for mt in matches)))
+                washed[m] = sum(mt.disallowed for _, mt in found)
                 for i, mt in found:
                     adjustments.append((mt, entries[i]))
                     p = mt.purchase
@@ -523,6 +532,10 @@ class WashCalendar:
             if not why:
                 out.append(trade)
                 continue
+            sales = [
+                replace(sale, washed=washed[m]) if m in washed else sale
+                for m, sale in enumerate(trade.lot_sales)
+            ]
             short_term = sum(s.gain + s.washed for s in sales if not s.long_term)
             long_term = sum(s.gain + s.washed for s in sales if s.long_term)
             out.append(
@@ -542,6 +555,8 @@ class WashCalendar:
         adjustments: Sequence[tuple[WashMatch, _Entry]],
         notes: list[str],
     ) -> Holdings:
+        if all(match.lost for match, _ in adjustments):  # no replacement lot held here moves
+            return Holdings(tuple(holdings.lots), holdings.cash)
         lots = list(holdings.lots)
         where: dict[tuple[str, str, dt.date], list[int]] = {}
         for j, held in enumerate(lots):
