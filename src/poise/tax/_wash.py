@@ -425,6 +425,25 @@ class WashCalendar:
             for sale in trade.lot_sales
         ):
             return list(trades), holdings_after, []
+        # No purchase of a losing symbol's group inside today's window: nothing is washed.
+        low = self.as_of - timedelta(days=self.window_days)
+        high = self.as_of + timedelta(days=self.window_days)
+        sold_at_loss = {
+            trade.symbol
+            for trade in trades
+            if trade.side is Side.SELL
+            and taxable.get(trade.account, True)
+            and any(sale.gain < -_EPS for sale in trade.lot_sales)
+        }
+        losing: set[str] = set()
+        for symbol in sold_at_loss:
+            losing |= identical_group(symbol, hh.identical_groups)
+        if not any(
+            trade.side is Side.BUY and trade.symbol in losing for trade in trades
+        ) and not any(
+            e.purchase.symbol in losing and low <= e.purchase.date <= high for e in self.entries
+        ):
+            return list(trades), Holdings(tuple(holdings_after.lots), holdings_after.cash), []
         entries = list(self.entries)
         for n, trade in enumerate(trades):
             if trade.side is Side.BUY:
@@ -465,8 +484,6 @@ class WashCalendar:
                     used[i] = used.get(i, 0.0) + take
         # Today's loss sales are all dated ``as_of``: only purchases of the sold symbol's group
         # inside the window around it can match, in date order (computed once per symbol).
-        low = self.as_of - timedelta(days=self.window_days)
-        high = self.as_of + timedelta(days=self.window_days)
         order = sorted(range(len(purchases)), key=lambda i: purchases[i].date)
         groups: dict[str, tuple[frozenset[str], list[int]]] = {}  # symbol -> group, candidates
 
