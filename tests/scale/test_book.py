@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from poise.service import create_app
-from poise.store import AuditEvent, Plan, PlanTrade, read_session
+from poise.store import AuditEvent, PlanRow, PlanTrade, read_session
 from tests.conftest import run_cli
 from tests.databases import BACKENDS, database_url
 from tests.service.conftest import Api, FirmClient, make_settings
@@ -135,7 +135,7 @@ def test_plans_are_saved_as_the_service_saves_them(api: Api, tmp_path: Path) -> 
             select(PlanTrade).where(PlanTrade.plan_id == records[1]["plan_id"])
         ).all()
         made_by_batch = session.scalars(
-            select(Plan).where(Plan.id.in_([r["plan_id"] for r in records[:2]]))
+            select(PlanRow).where(PlanRow.id.in_([r["plan_id"] for r in records[:2]]))
         ).all()
     assert [(t.leg, t.symbol, t.side) for t in legs] == [
         (k, t["symbol"], t["side"]) for k, t in enumerate(skewed["trades"], start=1)

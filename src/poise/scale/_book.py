@@ -354,9 +354,20 @@ def _save(
                 out.append(_Record(record.index, line, False, False))
                 continue
             plan_ids[record.index] = plan_id
-            line = _dumps({"household": hid, "ok": True, "plan_id": plan_id, "plan": record.plan})
+            line = _with_plan_id(record.line, hid, plan_id)
             out.append(_Record(record.index, line, record.triggered, True))
     return out, plan_ids
+
+
+def _with_plan_id(line: str, household: str, plan_id: str) -> str:
+    """The worker's line ``{"household", "ok", "plan"}`` with ``"plan_id"`` before ``"plan"``
+    (the plan's JSON is not written a second time)."""
+    head = _dumps({"household": household, "ok": True, "plan": 0})[:-2]  # up to "plan": 0
+    if not line.startswith(head):  # not the worker's layout: write the record anew
+        record = json.loads(line)
+        return _dumps({"household": household, "ok": True, "plan_id": plan_id, **record})
+    with_id = _dumps({"household": household, "ok": True, "plan_id": plan_id, "plan": 0})
+    return with_id[:-2] + line[len(head) :]
 
 
 def _outcome(household: str, record: _Record, plan_id: str | None) -> BookOutcome:

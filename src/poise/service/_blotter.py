@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -43,7 +43,7 @@ from poise.execute import (
 )
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
 from poise.service._http import Conflict, documented
-from poise.service._orders import FillOut
+from poise.service._orders import FillOut, OrderOut
 from poise.service._plans import TRANSITIONS, set_status
 from poise.service._sending import audit_fills, order_keys, status_after, venue_for
 from poise.store import (
@@ -366,22 +366,12 @@ def _follow_plan(
             set_status(scope, plan, status, caller)
 
 
-class BlotterOrderOut(BaseModel):
+class BlotterOrderOut(OrderOut):
     """One order of the firm with its fills and execution figures."""
 
-    model_config = ConfigDict(extra="allow")
-    client_order_id: str
     plan_id: str
     household_id: str
     household_name: str
-    leg: int
-    account: str
-    symbol: str
-    side: str
-    quantity: float
-    state: str
-    filled_quantity: float
-    fills: list[FillOut]
     fill_price: float | None
     slippage_bps: float | None
     implementation_shortfall: float | None
