@@ -9,8 +9,10 @@ and 6 assets, exhaustively within 1 share (3^n combinations; a bound, not a proo
 on a subsample with the full box (every count the cash allows) confirms the window.
 
 Run: ``python benchmarks/whole_shares.py [--cases 3000] [--rule half_share]``; ``--rule``
-picks the engine's top-up rule (``marginal``, the default, or the earlier ``half_share``) so
-that both distributions are printed from the same run with ``--compare``.
+picks the engine's top-up rule (``marginal``, the default, the earlier ``half_share``, or
+``local``: marginal, then also one share fewer while that helps; the general path's only, so
+it is studied with the array kernel off) so that all three distributions are printed from the
+same run with ``--compare``.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def planned(targets: dict[str, float], prices: dict[str, float], cash: float) ->
 
 def study(cases: int, rule: str, seed: int = 11) -> dict[str, np.ndarray]:
     _engine.TOPUP_RULE = rule
+    _engine._USE_KERNEL = rule != "local"  # the kernel plans "marginal" (and "half_share")
     rng = np.random.default_rng(seed)
     te_plan, te_best, cash_plan, cash_best = [], [], [], []
     for _ in range(cases):
@@ -139,10 +142,10 @@ def show(name: str, r: dict[str, np.ndarray]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=3000)
-    parser.add_argument("--rule", default="marginal", choices=["marginal", "half_share"])
+    parser.add_argument("--rule", default="marginal", choices=["marginal", "half_share", "local"])
     parser.add_argument("--compare", action="store_true", help="print both rules")
     args = parser.parse_args()
-    rules = ["half_share", "marginal"] if args.compare else [args.rule]
+    rules = ["half_share", "marginal", "local"] if args.compare else [args.rule]
     for rule in rules:
         show(f"top-up rule {rule!r}", study(args.cases, rule))
     print(f"\nwindow check: the full box beat the ±4 window in {window_check()} of 40 cases")

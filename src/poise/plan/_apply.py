@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 from poise.model import Holdings, Lot, Side, Trade
 
-__all__ = ["apply_trades", "group_lots"]
+__all__ = ["apply_trades", "group_lots", "holdings_after_sells"]
 
 
-def group_lots(lots: Iterable[Lot]) -> dict[tuple[str, str], list[Lot]]:
-    """Lots per (account, symbol), in their original order."""
+def group_lots(lots: Iterable[Lot] | Holdings) -> dict[tuple[str, str], list[Lot]]:
+    """Lots per (account, symbol), in their original order (new lists, free to modify; from
+    a ``Holdings``, copied from its groups built once)."""
+    if isinstance(lots, Holdings):
+        return {key: list(group) for key, group in lots.groups().items()}
     groups: dict[tuple[str, str], list[Lot]] = {}
     for lot in lots:
         groups.setdefault((lot.account, lot.symbol), []).append(lot)
@@ -27,6 +30,18 @@ def _find(group: list[Lot], lot: Lot, positions: dict[int, int]) -> int:
     return group.index(lot)
 
 
+def _cash_after(
+    holdings: Holdings, trades: Iterable[Trade], cash_flows: Iterable[tuple[str, float]]
+) -> dict[str, float]:
+    """Each account's cash after the flows, then the trades in order (in that order summed)."""
+    cash = dict(holdings.cash)
+    for account, amount in cash_flows:
+        cash[account] = cash.get(account, 0.0) + amount
+    for trade in trades:
+        cash[trade.account] = cash.get(trade.account, 0.0) + trade.cash_change
+    return cash
+
+
 def apply_trades(
     holdings: Holdings,
     trades: Iterable[Trade],
@@ -36,15 +51,18 @@ def apply_trades(
     """The holdings after ``trades`` fill on ``as_of`` and ``cash_flows`` (account, amount) land.
 
     A buy opens a new lot whose basis is its value plus its cost; a sell removes the shares of
-    the lots recorded in ``trade.lot_sales`` (or, without them, oldest first).
+    the lots recorded in ``trade.lot_sales`` (or, without them, oldest first). Only the
+    positions traded are touched: the lot groups of ``holdings`` are reused.
     """
-    cash = dict(holdings.cash)
-    groups = group_lots(holdings.lots)
-    for account, amount in cash_flows:
-        cash[account] = cash.get(account, 0.0) + amount
+    trades = list(trades)
+    cash = _cash_after(holdings, trades, cash_flows)
+    source = holdings.groups()
+    groups: dict[tuple[str, str], list[Lot] | tuple[Lot, ...]] = dict(source)
     for trade in trades:
-        cash[trade.account] = cash.get(trade.account, 0.0) + trade.cash_change
-        group = groups.setdefault((trade.account, trade.symbol), [])
+        key = (trade.account, trade.symbol)
+        found = groups.get(key)
+        group = found if isinstance(found, list) else [*found] if found is not None else []
+        groups[key] = group
         if trade.side is Side.BUY:
             group.append(
                 Lot(trade.account, trade.symbol, trade.quantity, trade.value + trade.cost, as_of)
@@ -71,5 +89,31 @@ def apply_trades(
                 group[index] = rest
         if gone:
             group[:] = [lot for i, lot in enumerate(group) if i not in gone]
-    lots = tuple(lot for group in groups.values() for lot in group if lot.quantity > 1e-12)
-    return Holdings(lots, cash)
+    return Holdings.from_groups(groups, cash)
+
+
+def holdings_after_sells(
+    holdings: Holdings,
+    open_lots: Mapping[tuple[str, str], list[Lot]],
+    trades: Iterable[Trade],
+    as_of: date,
+    cash_flows: Iterable[tuple[str, float]] = (),
+) -> Holdings:
+    """``apply_trades`` for a plan whose sells were already taken out of ``open_lots`` (the
+    lot groups of ``holdings``, every sell of ``trades`` applied in order, as
+    ``apply_trades`` applies them): only the buys are added. ``open_lots`` is modified."""
+    trades = list(trades)
+    cash = _cash_after(holdings, trades, cash_flows)
+    groups: dict[tuple[str, str], list[Lot] | tuple[Lot, ...]] = dict(holdings.groups())
+    groups.update(open_lots)
+    for trade in trades:
+        if trade.side is Side.BUY:
+            key = (trade.account, trade.symbol)
+            group = groups.get(key)
+            if group is None or isinstance(group, tuple):
+                group = [*group] if group is not None else []
+                groups[key] = group
+            group.append(
+                Lot(trade.account, trade.symbol, trade.quantity, trade.value + trade.cost, as_of)
+            )
+    return Holdings.from_groups(groups, cash)

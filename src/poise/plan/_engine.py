@@ -7,9 +7,13 @@ paid from the trading account's cash and a buy's cost is added to its lot's basi
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
+from functools import reduce
+from itertools import compress, repeat
+from operator import add, attrgetter, itemgetter, not_
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,14 +33,15 @@ from poise.model import (
     Trade,
     TradingRules,
 )
-from poise.plan._apply import apply_trades, group_lots
+from poise.plan._apply import apply_trades, holdings_after_sells
 from poise.plan._finish import finish_plan, fmt_money, unmet_withdrawals
 from poise.plan._flows import CashFlow
 from poise.plan._orders import is_dust, order_floor, sell_covers_cost, uncovered_sell_note
 from poise.plan._sizing import best_extra_share, desired_values, level_fill
 from poise.plan._taxaware import TaxAware, fold_substitutes, group_context
 from poise.policy import Decision, LabelledHistory, PolicyContext, RebalanceTo, aligned_history
-from poise.tax import Transaction, is_long_term, select_lots
+from poise.tax import Transaction, select_lots
+from poise.tax._lots import long_term_cutoff
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,11 +49,16 @@ if TYPE_CHECKING:
 __all__ = ["plan_rebalance"]
 
 _EPS = 1e-9
+_SALE_FIELDS = tuple(f.name for f in fields(LotSale))
 _USE_KERNEL = True  # False forces the general path (tests compare the two)
 TOPUP_RULE = "marginal"
 """Whole-share top-up after the buys: ``"marginal"`` (the half-share top-up, then one share
-at a time while it lowers the tracking error, cash included) or ``"half_share"`` (the
-earlier rule alone, kept for the study in ``benchmarks/whole_shares.py``)."""
+at a time while it lowers the tracking error, cash included), ``"local"`` (as marginal, and
+also one share fewer of a buy while that lowers it, until neither move does: no plan one
+share away tracks better) or ``"half_share"`` (the earlier rule alone, kept for the study in
+``benchmarks/whole_shares.py``). ``"local"`` is the general path's only: the array kernel
+(``_kernel.py``, ``_compiled.py``) plans ``"marginal"``, so it becomes the default when
+they follow it."""
 
 
 @dataclass
@@ -121,10 +131,42 @@ class _Book:
         self.cash[account] = self.cash.get(account, 0.0) + trade.cash_change
         return before - self.cash[account]
 
+    def unbuy(self, account: str, symbol: str) -> float:
+        """One share fewer of this plan's buy of ``symbol`` in ``account`` (the buy dropped
+        when none is left); returns the cash it gives back, cost included."""
+        key = (account, symbol)
+        earlier = self.buys[key]
+        self.qty[key] = self.held(account, symbol) - 1.0
+        before = self.cash[account]
+        self.cash[account] = before - earlier.cash_change
+        quantity = earlier.quantity - 1.0
+        if quantity <= 1e-9:
+            del self.buys[key]
+        else:
+            price = earlier.price
+            trade = replace(
+                earlier, quantity=quantity, cost=self.household.trading.cost(quantity * price)
+            )
+            self.buys[key] = trade
+            self.cash[account] += trade.cash_change
+        return self.cash[account] - before
+
     def bought(self, account: str, symbol: str) -> float:
         """Shares of ``symbol`` already being bought in ``account`` by this plan."""
         earlier = self.buys.get((account, symbol))
         return earlier.quantity if earlier is not None else 0.0
+
+    def lots_of(self, account: str, symbol: str) -> list[Lot]:
+        """The open lots of one position, as this plan's sells leave them (the holdings'
+        group, copied on first use)."""
+        key = (account, symbol)
+        lots = self.open_lots.get(key)
+        if lots is None:
+            group = self.holdings.groups().get(key)
+            if group is None:
+                return []
+            lots = self.open_lots[key] = list(group)
+        return lots
 
     def _sell_trade(
         self, account: str, symbol: str, quantity: float, reason: str | Reason
@@ -133,34 +175,17 @@ class _Book:
         price = self.prices[symbol]
         value = quantity * price
         cost = hh.trading.cost(value)
-        if not self.open_lots and self.holdings.lots:
-            self.open_lots = group_lots(self.holdings.lots)
-        lots = self.open_lots.setdefault((account, symbol), [])
-        sales: list[LotSale] = []
-        short_term = long_term = 0.0
-        taxable = hh.account(account).taxable
+        lots = self.lots_of(account, symbol)
         chosen = (
             select_lots(lots, quantity, hh.tax.lot_method, price, self.as_of, hh.tax)
             if self.tax is None
             else self.tax.select(lots, quantity, price)
         )
-        left: dict[int, Lot | None] = {}  # what is left of each lot sold (by identity)
-        for lot, take in chosen:
-            share = take / quantity
-            proceeds = value * share - cost * share
-            basis = lot.basis_per_share * take
-            gain = proceeds - basis
-            long = is_long_term(lot.acquired, self.as_of)
-            sales.append(LotSale(lot, take, proceeds, basis, gain, long))
-            left[id(lot)] = lot.take(take)[1]
-            if taxable:
-                if long:
-                    long_term += gain
-                else:
-                    short_term += gain
+        sales, short_term, long_term, left = lot_sales(
+            chosen, quantity, value, cost, self.as_of, hh.account(account).taxable
+        )
         if left:  # one pass over the position's lots, not one search per lot sold
-            kept = [left.get(id(lot), lot) for lot in lots]
-            lots[:] = [lot for lot in kept if lot is not None]
+            lots[:] = list(filter(None, map(left.get, map(id, lots), lots)))  # None: sold
         return Trade(
             account,
             symbol,
@@ -174,6 +199,86 @@ class _Book:
             lot_sales=tuple(sales),
             why=reason if isinstance(reason, Reason) else None,
         )
+
+
+_BULK = 48  # sells of this many lots or more are costed with arrays
+_NEW = object.__new__
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_QUANTITY, _COST_BASIS, _ACQUIRED = (
+    attrgetter("quantity"),
+    attrgetter("cost_basis"),
+    attrgetter("acquired"),
+)
+_SET_SALE = tuple(LotSale.__dict__[name].__set__ for name in _SALE_FIELDS)
+
+
+def lot_sales(
+    chosen: Sequence[tuple[Lot, float]],
+    quantity: float,
+    value: float,
+    cost: float,
+    as_of: date,
+    taxable: bool,
+) -> tuple[list[LotSale], float, float, dict[int, Lot | None]]:
+    """The ``LotSale`` of each (lot, shares) ``chosen`` for a sell of ``quantity`` shares
+    worth ``value`` at a trade cost of ``cost`` (shared among the lots by quantity), the
+    realized short- and long-term gains (0 unless ``taxable``, summed in ``chosen`` order),
+    and what is left of each lot sold (None when it is sold whole), by ``id`` of the lot.
+
+    Many lots are costed with arrays, in the same IEEE operations as one at a time, so the
+    figures are the same to the bit.
+    """
+    cutoff = long_term_cutoff(as_of)
+    short_term = long_term = 0.0
+    left: dict[int, Lot | None] = {}
+    if len(chosen) < _BULK:
+        sales: list[LotSale] = []
+        for lot, take in chosen:
+            share = take / quantity
+            proceeds = value * share - cost * share
+            basis = lot.basis_per_share * take
+            gain = proceeds - basis
+            long = lot.acquired <= cutoff
+            sales.append(LotSale(lot, take, proceeds, basis, gain, long))
+            left[id(lot)] = None if take >= lot.quantity - 1e-12 else lot.take(take)[1]
+            if taxable:
+                if long:
+                    long_term += gain
+                else:
+                    short_term += gain
+        return sales, short_term, long_term, left
+    lots = list(map(_FIRST, chosen))
+    takes = list(map(_SECOND, chosen))
+    take_a = np.array(takes, dtype=float)
+    held = np.array(list(map(_QUANTITY, lots)), dtype=float)
+    basis_total = np.array(list(map(_COST_BASIS, lots)), dtype=float)
+    shares = take_a / quantity
+    proceeds_a = value * shares - cost * shares
+    per_share = np.zeros_like(held)
+    np.divide(basis_total, held, out=per_share, where=held != 0)
+    basis_a = per_share * take_a
+    gain_a = proceeds_a - basis_a
+    longs = list(map(cutoff.__ge__, map(_ACQUIRED, lots)))  # acquired <= cutoff
+    gains = gain_a.tolist()
+    if taxable:  # summed in order, one addition at a time, as the per-lot loop
+        long_term = reduce(add, compress(gains, longs), 0.0)
+        short_term = reduce(add, compress(gains, map(not_, longs)), 0.0)
+    columns: dict[str, Iterable[object]] = {
+        "lot": lots,
+        "quantity": takes,
+        "proceeds": proceeds_a.tolist(),
+        "basis": basis_a.tolist(),
+        "gain": gains,
+        "long_term": longs,
+        "washed": repeat(0.0),
+    }
+    sales = list(map(_NEW, repeat(LotSale, len(lots))))
+    for name, setter in zip(_SALE_FIELDS, _SET_SALE, strict=True):
+        deque(map(setter, sales, columns[name]), maxlen=0)  # set in C, as __init__ would
+    left = dict(zip(map(id, lots), repeat(None)))
+    for i in np.flatnonzero(take_a < held - 1e-12).tolist():  # lots sold in part
+        left[id(lots[i])] = lots[i].take(takes[i])[1]
+    return sales, short_term, long_term, left
 
 
 def _by_account(flows: Iterable[CashFlow]) -> dict[str, float]:
@@ -500,8 +605,8 @@ def _general_plan(
             return why(sym, kind, action)
 
         _top_up_half_shares(book, start, fl, spendable, reason)
-        if TOPUP_RULE == "marginal":
-            _top_up_marginal(book, start, fl, spendable, reason)
+        if TOPUP_RULE in ("marginal", "local"):
+            _top_up_marginal(book, start, fl, spendable, reason, local=TOPUP_RULE == "local")
     return _settle(book, start, decision, flows, fl, targets)
 
 
@@ -609,7 +714,11 @@ def _rebalancing_sells(
             [(acc.id, book.held(acc.id, sym)) for acc in order]
             if tax is None
             else tax.sell_sources(
-                book.open_lots or group_lots(book.holdings.lots), book.qty, sym, -delta[i], price[i]
+                {(a.id, sym): book.lots_of(a.id, sym) for a in hh.accounts},
+                book.qty,
+                sym,
+                -delta[i],
+                price[i],
             )
         )
         for acc_id, have in sources:
@@ -751,13 +860,18 @@ def _top_up_marginal(
     fl: _Flows,
     spendable: dict[str, float],
     reason: Callable[[str], Reason],
+    *,
+    local: bool = False,
 ) -> None:
     """Then one more share at a time, of whatever most lowers the tracking error (cash
-    included), while one does."""
+    included), while one does. ``local``: when no share does, one share fewer of the buy
+    whose reduction most lowers it, then shares again, until neither move does (the error
+    falls at every move, so this ends; a share bought early for a large fall may no longer
+    pay once later shares have spent the cash)."""
     hh, tax = book.household, book.tax
     costs, floor = hh.trading.costs, order_floor(hh.trading)
     symbols, price = start.symbols, start.price
-    for _ in range(4 * len(symbols) + 8):
+    for _ in range(4 * len(symbols) + 8 if not local else 100 * len(symbols) + 10_000):
         acc = max(hh.accounts, key=lambda a: spendable[a.id])
         now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
         err = (now * price - fl.desired[:-1]).tolist()
@@ -774,9 +888,38 @@ def _top_up_marginal(
                 and (tax is None or tax.blocked(s) is None)
             )
         best = best_extra_share(err, price.tolist(), cash_err, units, allowed)
-        if best is None:
+        if best is not None:
+            spendable[acc.id] -= book.buy(acc.id, symbols[best], 1.0, reason(symbols[best]))
+            continue
+        fewer = _one_share_fewer(book, start, err, cash_err, floor) if local else None
+        if fewer is None:
             break
-        spendable[acc.id] -= book.buy(acc.id, symbols[best], 1.0, reason(symbols[best]))
+        account, k = fewer
+        spendable[account] += book.unbuy(account, symbols[k])
+
+
+def _one_share_fewer(
+    book: _Book, start: _Start, err: list[float], cash_err: float, floor: float
+) -> tuple[str, int] | None:
+    """The buy (account, symbol index) one share fewer of which most lowers the squared
+    tracking error Σ err² + cash_err² (its value less one share, its cash back), or None."""
+    best, found = -1e-9, None
+    for (account, symbol), trade in book.buys.items():
+        k = start.position.get(symbol, len(err))
+        if k >= len(err):  # a substitute bought in a target's place: not in the error
+            continue
+        p, q = trade.price, trade.quantity
+        if q < 1.0 - 1e-9 or (q - 1.0 > 1e-9 and (q - 1.0) * p < floor):
+            continue
+        rest = q - 1.0
+        back = -trade.cash_change - (
+            rest * p + book.household.trading.cost(rest * p) if rest > 1e-9 else 0.0
+        )
+        e, c = err[k], cash_err
+        delta = (e - p) * (e - p) - e * e + (c + back) * (c + back) - c * c
+        if delta < best:
+            best, found = delta, (account, k)
+    return found
 
 
 def _settle(
@@ -790,7 +933,12 @@ def _settle(
     """The holdings after the trades (wash sales settled), unmet withdrawals, the plan."""
     hh, holdings, as_of = book.household, book.holdings, book.as_of
     trades = _merge(book.trades)
-    after = apply_trades(holdings, trades, as_of, [(f.account, f.amount) for f in flows])
+    moves = [(f.account, f.amount) for f in flows]
+    after = (
+        holdings_after_sells(holdings, book.open_lots, trades, as_of, moves)
+        if book.sells
+        else apply_trades(holdings, trades, as_of, moves)
+    )
     if book.tax is not None:
         trades, after, notes = book.tax.settle(trades, after)
         book.warnings.extend(notes)

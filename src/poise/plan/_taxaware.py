@@ -51,7 +51,7 @@ from poise.tax import (
     select_lots,
 )
 from poise.tax._location import LOCATION_ORDER, buy_priority
-from poise.tax._lots import turns_long_term_within
+from poise.tax._lots import long_term_cutoff, turns_long_term_within
 from poise.tax._wash import Transaction
 
 __all__ = ["TaxAware", "fold_substitutes", "group_context", "sell_lots_trade"]
@@ -139,6 +139,7 @@ class TaxAware:
     sold: set[str] = field(default_factory=set)
     chosen: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     taxable_ids: frozenset[str] = frozenset()
+    _account_order: list[int] | None = None  # tax-advantaged accounts first (sell sources)
 
     @classmethod
     def build(
@@ -185,7 +186,7 @@ class TaxAware:
         """Lots a sell of ``quantity`` disposes of: the lot method's order (tax_min: the
         cheapest choice in tax), deferred lots last."""
         if self.household.tax.lot_method is LotMethod.TAX_MIN:
-            free = [lot for lot in lots if not self.deferred(lot)]
+            free = [lot for lot in lots if not self.deferred(lot)] if self.defer_days > 0 else lots
             pool = free if sum(lot.quantity for lot in free) >= quantity - 1e-12 else lots
             return select_lots(
                 pool, quantity, LotMethod.TAX_MIN, price, self.as_of, self.household.tax
@@ -200,7 +201,8 @@ class TaxAware:
         for lot in ordered:
             if remaining <= 1e-12:
                 break
-            take = min(lot.quantity, remaining)
+            q = lot.quantity
+            take = remaining if remaining < q else q  # min(q, remaining), without the call
             out.append((lot, take))
             remaining -= take
         return out
@@ -219,10 +221,14 @@ class TaxAware:
         gains, taxable short-term gains; otherwise tax-advantaged accounts first, then taxable
         ones. Deferred lots are never offered; if they leave the sell short, a note says so.
         """
+        if not self.tax_min:
+            return self._sources_by_account(open_lots, held, symbol, value / price)
         hh = self.household
         washable = self.calendar is not None and self.calendar.replacements(symbol) > _EPS
         ranked: list[tuple[tuple[int, float, int], str, float]] = []
         deferred: list[Lot] = []
+        defer = self.defer_days > 0
+        cutoff = long_term_cutoff(self.as_of)
         for n, acc in enumerate(hh.accounts):
             lots = open_lots.get((acc.id, symbol), ())
             if not lots:
@@ -231,7 +237,7 @@ class TaxAware:
                     ranked.append(((1 if acc.taxable else 0, 0.0, n), acc.id, have))
                 continue
             for lot in lots:
-                if self.deferred(lot):
+                if defer and self.deferred(lot):
                     deferred.append(lot)
                     continue
                 if not self.tax_min:
@@ -244,7 +250,7 @@ class TaxAware:
                     key = (0, gain, n)
                 elif gain < 0:
                     key = (1, 0.0, n)
-                elif is_long_term(lot.acquired, self.as_of):
+                elif lot.acquired <= cutoff:  # long-term
                     key = (2, gain, n)
                 else:
                     key = (3, gain, n)
@@ -260,6 +266,61 @@ class TaxAware:
             take = min(quantity, need)
             per_account[account] = per_account.get(account, 0.0) + take
             need -= take
+        self._note_deferred(symbol, need, deferred)
+        return list(per_account.items())
+
+    def _sources_by_account(
+        self,
+        open_lots: Mapping[tuple[str, str], Sequence[Lot]],
+        held: Mapping[tuple[str, str], float],
+        symbol: str,
+        need: float,
+    ) -> list[tuple[str, float]]:
+        """``sell_sources`` without tax_min: tax-advantaged accounts first, then taxable ones
+        (each in the household's order), every lot not deferred in its order, one pass."""
+        order = self._account_order
+        if order is None:
+            order = self._account_order = sorted(
+                range(len(self.household.accounts)), key=self._taxable_rank
+            )
+        per_account: dict[str, float] = {}
+        deferred: list[tuple[int, Lot]] = []
+        defer = self.defer_days > 0
+        for n in order:
+            acc = self.household.accounts[n]
+            lots = open_lots.get((acc.id, symbol), ())
+            if not lots:
+                have = held.get((acc.id, symbol), 0.0)
+                if have > _EPS:
+                    if need <= _EPS:
+                        break
+                    take = min(have, need)
+                    per_account[acc.id] = per_account.get(acc.id, 0.0) + take
+                    need -= take
+                continue
+            total = per_account.get(acc.id, 0.0)
+            touched = False
+            for lot in lots:
+                if defer and self.deferred(lot):
+                    deferred.append((n, lot))
+                    continue
+                if need <= _EPS:
+                    break
+                q = lot.quantity
+                take = need if need < q else q  # min(q, need)
+                total += take
+                touched = True
+                need -= take
+            if touched:
+                per_account[acc.id] = total
+        deferred.sort(key=lambda item: item[0])  # in the household's order, as sell_sources
+        self._note_deferred(symbol, need, [lot for _, lot in deferred])
+        return list(per_account.items())
+
+    def _taxable_rank(self, n: int) -> int:
+        return 1 if self.household.accounts[n].taxable else 0
+
+    def _note_deferred(self, symbol: str, need: float, deferred: Sequence[Lot]) -> None:
         if need > _EPS and deferred:
             first = min(deferred, key=lambda lot: long_term_date(lot.acquired))
             self.notes.append(
@@ -267,7 +328,6 @@ class TaxAware:
                 f"within {self.defer_days} days are deferred (first on "
                 f"{long_term_date(first.acquired)}, {first.account})"
             )
-        return list(per_account.items())
 
     def after_sell(self, trade: Trade) -> None:
         """Record a sell: a loss sale blocks buys of its group for the rest of the plan."""

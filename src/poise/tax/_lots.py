@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import pairwise
+from operator import attrgetter
 
 from poise._errors import InputError
 from poise.model import Lot, LotMethod, TaxRules
@@ -20,6 +21,9 @@ __all__ = [
     "pick_lots",
     "select_lots",
 ]
+
+
+_ACQUIRED = attrgetter("acquired")
 
 
 @lru_cache(maxsize=65536)
@@ -43,6 +47,17 @@ def is_long_term(acquired: date, sold: date) -> bool:
     return sold >= long_term_date(acquired)
 
 
+@lru_cache(maxsize=4096)
+def long_term_cutoff(sold: date) -> date:
+    """The last acquisition date whose lots are long-term when sold on ``sold``:
+    ``is_long_term(acquired, sold)`` exactly when ``acquired <= long_term_cutoff(sold)``
+    (``long_term_date`` never falls as ``acquired`` rises, and is at least 366 days later)."""
+    acquired = sold - timedelta(days=365)
+    while long_term_date(acquired) > sold:
+        acquired -= timedelta(days=1)
+    return acquired
+
+
 def order_lots(lots: Sequence[Lot], method: LotMethod, price: float, as_of: date) -> list[Lot]:
     """``lots`` in the order ``method`` sells them.
 
@@ -52,17 +67,19 @@ def order_lots(lots: Sequence[Lot], method: LotMethod, price: float, as_of: date
     gains (smallest first).
     """
     if method is LotMethod.FIFO:
-        return sorted(lots, key=lambda lot: lot.acquired)
+        return sorted(lots, key=_ACQUIRED)
     if method is LotMethod.LIFO:
-        return sorted(lots, key=lambda lot: lot.acquired, reverse=True)
+        return sorted(lots, key=_ACQUIRED, reverse=True)
     if method is LotMethod.HIFO:
         return sorted(lots, key=lambda lot: (-lot.basis_per_share, lot.acquired))
+
+    cutoff = long_term_cutoff(as_of)
 
     def tax_min_key(lot: Lot) -> tuple[int, float, date]:
         gain = price - lot.basis_per_share
         if gain < 0:
             return (0, gain, lot.acquired)
-        if is_long_term(lot.acquired, as_of):
+        if lot.acquired <= cutoff:  # long-term
             return (1, gain, lot.acquired)
         return (2, gain, lot.acquired)
 
@@ -90,7 +107,8 @@ def select_lots(
     for lot in order_lots(lots, method, price, as_of):
         if remaining <= 1e-12:
             break
-        take = min(lot.quantity, remaining)
+        q = lot.quantity
+        take = remaining if remaining < q else q  # min(q, remaining), without the call
         out.append((lot, take))
         remaining -= take
     return out
@@ -119,8 +137,13 @@ def min_tax_lots(
     def by_gain(group: list[Lot]) -> list[Lot]:
         return sorted(group, key=lambda lot: (lot.basis_per_share * -1.0, lot.acquired))
 
-    short = by_gain([lot for lot in lots if not is_long_term(lot.acquired, as_of)])
-    long = by_gain([lot for lot in lots if is_long_term(lot.acquired, as_of)])
+    cutoff = long_term_cutoff(as_of)
+    short_lots: list[Lot] = []
+    long_lots: list[Lot] = []
+    for lot in lots:
+        (long_lots if lot.acquired <= cutoff else short_lots).append(lot)
+    short = by_gain(short_lots)
+    long = by_gain(long_lots)
 
     def curve(group: list[Lot]) -> tuple[list[float], list[float]]:
         qs, gs = [0.0], [0.0]  # cumulative shares and gains, smallest gain first
