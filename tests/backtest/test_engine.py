@@ -69,6 +69,10 @@ POLICIES = {
     "5/25 to band": ThresholdPolicy(0.05, 0.25, RebalanceTo.BAND),
     "rel 10% checked monthly": ThresholdPolicy(None, 0.10, check_frequency=Frequency.MONTHLY),
     "volatility": VolatilityPolicy(0.03, window=20, long_window=120),
+    "volatility 2pp/25%, scales 0.3-3": VolatilityPolicy(
+        0.02, 0.25, window=10, long_window=60, min_scale=0.3, max_scale=3.0
+    ),
+    "volatility checked monthly": VolatilityPolicy(0.01, check_frequency=Frequency.MONTHLY),
     "any of": AnyOf((CalendarPolicy(Frequency.ANNUAL), ThresholdPolicy(0.04))),
     "cash flow": CashFlowPolicy(),
     "never": NeverPolicy(),

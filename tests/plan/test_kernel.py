@@ -17,9 +17,12 @@ from poise.model import (
     CASH,
     AccountKind,
     Holdings,
+    Lot,
     LotMethod,
     Plan,
     PlanMethod,
+    Reason,
+    ReasonKind,
     Side,
     TaxRules,
     TradingRules,
@@ -29,7 +32,6 @@ from poise.plan._kernel import (
     kernel_eligible,
     kernel_serves,
     plan_kernel,
-    reason_text,
     reason_texts,
 )
 from poise.policy import (
@@ -40,6 +42,7 @@ from poise.policy import (
     RebalanceTo,
     ThresholdPolicy,
 )
+from poise.report import plan_to_dict
 from tests.conftest import make_household
 
 AS_OF = date(2024, 6, 3)
@@ -142,6 +145,7 @@ def assert_same_plan(fast: Plan, slow: Plan) -> None:
         assert close(a.quantity, b.quantity), (a, b)
         assert close(a.cost, b.cost)
         assert a.reason == b.reason
+        assert a.why == b.why  # the same structured reason, kind included
         assert [(s.lot, s.quantity) for s in a.lot_sales] == [
             (s.lot, s.quantity) for s in b.lot_sales
         ]
@@ -302,7 +306,7 @@ weight_values = st.one_of(
     target=weight_values,
     band=st.one_of(st.none(), st.floats(0.0, 0.5), st.just(float("inf"))),
 )
-def test_reason_texts_word_as_reason_text(
+def test_reason_texts_word_as_reason(
     weights: list[float], target: float, band: float | None
 ) -> None:
     n = len(weights)
@@ -312,7 +316,78 @@ def test_reason_texts_word_as_reason_text(
     bands = None if band is None else np.full(n, band)
     fast = reason_texts(symbols, np.array(weights), np.full(n, target), bands, codes, texts)
     slow = [
-        reason_text(s, w, target, band, texts[a])
+        str(Reason(ReasonKind.TO_BAND, texts[a], s, w, target, band))
         for s, w, a in zip(symbols, weights, codes, strict=True)
     ]
     assert fast == slow
+
+
+def test_kernel_served_plans_carry_structured_reasons() -> None:
+    # One IRA (the kernel serves it): AAA 100 sh at 10 = 1,000, BBB 10 sh at 20 = 200, cash
+    # 200; total 1,400. AAA's weight before, 1,000 / 1,400 = 0.714286, is above 0.60 + the
+    # 0.05 band, so it rebalances to target: AAA to 840 (sell 16 sh), BBB to 560 (buy
+    # 360 / 20 = 18 sh with the 200 cash + 160 raised). BBB's weight before: 200 / 1,400.
+    hh = make_household(
+        {"AAA": 0.6, "BBB": 0.4},
+        accounts=[("ira", AccountKind.TAX_DEFERRED)],
+        policy=ThresholdPolicy(0.05),
+    )
+    lots = (
+        Lot("ira", "AAA", 100.0, 800.0, date(2020, 1, 2)),
+        Lot("ira", "BBB", 10.0, 150.0, date(2020, 1, 2)),
+    )
+    holdings = Holdings(lots, {"ira": 200.0})
+    assert kernel_serves(hh, holdings)
+    plan = plan_rebalance(hh, holdings, {"AAA": 10.0, "BBB": 20.0}, AS_OF)
+    got = {(t["symbol"], t["side"]): t for t in plan_to_dict(plan)["trades"]}
+    assert set(got) == {("AAA", "sell"), ("BBB", "buy")}
+    sell, buy = got[("AAA", "sell")], got[("BBB", "buy")]
+    assert sell["quantity"] == pytest.approx(16.0)
+    assert buy["quantity"] == pytest.approx(18.0)
+    assert sell["why"] == {
+        "kind": "to target",
+        "action": "sell to target",
+        "symbol": "AAA",
+        "weight": pytest.approx(1000 / 1400, abs=1e-6),
+        "target": pytest.approx(0.6, abs=1e-9),
+        "band": pytest.approx(0.05, abs=1e-9),
+        "note": "",
+    }
+    assert buy["why"] == {
+        "kind": "to target",
+        "action": "buy to target",
+        "symbol": "BBB",
+        "weight": pytest.approx(200 / 1400, abs=1e-6),
+        "target": pytest.approx(0.4, abs=1e-9),
+        "band": pytest.approx(0.05, abs=1e-9),
+        "note": "",
+    }
+    assert sell["reason"] == "AAA 71.4% vs target 60.0% (band ±5.00pp): sell to target"
+    assert buy["reason"] == "BBB 14.3% vs target 40.0% (band ±5.00pp): buy to target"
+    assert all(str(t.why) == t.reason for t in plan.trades)
+
+
+def test_kernel_withdrawal_sells_carry_the_withdraw_kind() -> None:
+    # One Roth, 50/50, AAA 60 sh at 10 = 600, BBB 40 sh at 10 = 400, no cash, a policy that
+    # never triggers (no bands). Withdrawing 100: AAA is the most overweight (600 against
+    # 0.5 × 900 = 450 after the flow), so 10 sh of AAA are sold to fund it.
+    hh = make_household(
+        {"AAA": 0.5, "BBB": 0.5}, accounts=[("roth", AccountKind.TAX_FREE)], policy=NeverPolicy()
+    )
+    lots = (
+        Lot("roth", "AAA", 60.0, 600.0, date(2020, 1, 2)),
+        Lot("roth", "BBB", 40.0, 400.0, date(2020, 1, 2)),
+    )
+    holdings = Holdings(lots, {"roth": 0.0})
+    assert kernel_serves(hh, holdings)
+    flows = [CashFlow("roth", -100.0)]
+    plan = plan_rebalance(hh, holdings, {"AAA": 10.0, "BBB": 10.0}, AS_OF, flows=flows)
+    (trade,) = plan.trades
+    assert (trade.symbol, trade.side) == ("AAA", Side.SELL)
+    assert trade.quantity == pytest.approx(10.0)
+    why = plan_to_dict(plan)["trades"][0]["why"]
+    assert why["kind"] == "withdraw"
+    assert why["action"] == "sell to fund the withdrawal of 100.00 from roth"
+    assert (why["symbol"], why["band"]) == ("AAA", None)
+    assert why["weight"] == pytest.approx(0.6, abs=1e-9)
+    assert why["target"] == pytest.approx(0.5, abs=1e-9)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,118 +64,107 @@ WARM_UP = 3
 
 _SCREEN = 1e-12 - MARGIN
 _SURE = 1e-12 + MARGIN
-_RECOMPUTE = 64  # days between exact recomputations of the rolling sums
+_buffers = threading.local()  # each thread's prefix-sum buffers (``CompiledStretch.prefix``)
+_BAD = 2.0**30  # added to a prefix count for each infinite return
 
 
-def _window_sums(rets: np.ndarray, col: int, lo: int, hi: int, roll: np.ndarray, at: int) -> None:
-    """Count, sum and sum of squares of the returns ``t`` in [lo, hi) of ``col`` (NaN
-    skipped) into ``roll[at:at + 3, col]``; ``rets[t]`` is ``hist[t + 1] / hist[t] - 1``."""
-    count = 0.0
-    total = 0.0
-    squares = 0.0
-    for t in range(max(lo, 0), hi):
-        r = rets[t, col]
-        if r == r:
-            count += 1.0
-            total += r
-            squares += r * r
-    roll[at, col] = count
-    roll[at + 1, col] = total
-    roll[at + 2, col] = squares
-
-
-def _shift(rets: np.ndarray, col: int, add: int, drop: int, roll: np.ndarray, at: int) -> None:
-    """Add return ``add`` to, and take return ``drop`` (if >= 0) out of, the sums at ``at``."""
-    r = rets[add, col]
-    if r == r:
-        roll[at, col] += 1.0
-        roll[at + 1, col] += r
-        roll[at + 2, col] += r * r
-    if drop >= 0:
-        r = rets[drop, col]
-        if r == r:
-            roll[at, col] -= 1.0
-            roll[at + 1, col] -= r
-            roll[at + 2, col] -= r * r
-
-
-def rolling_low(
-    hist: np.ndarray,
-    rets: np.ndarray,
-    row: int,
-    window: int,
-    long_window: int,
-    min_scale: float,
-    max_scale: float,
-    roll: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-    bounds: bool,
+def prefix_sums(
+    hist: np.ndarray, counts: np.ndarray, sums: np.ndarray, squares: np.ndarray, err: np.ndarray
 ) -> None:
-    """A lower and an upper bound of each column's volatility scale at ``row`` (the decision
-    day), from rolling sums of the returns updated day by day (``roll``: recent and long-run
-    count, sum, sum of squares, the peak sum of squares since the last exact recomputation,
-    the row).
-
-    The sums' variance is trusted only where it is large against the rounding the updates
-    can have made (else the lowest and the highest scale are used), and then taken 1e-6 lower
-    and higher (relative). Without ``bounds`` only the sums are brought to ``row``."""
-    cols = hist.shape[1]
-    n = cols - 1
-    floor = min_scale if min_scale < 1.0 else 1.0
-    ceiling = max_scale if max_scale > 1.0 else 1.0  # the policy's scale is 1 or clipped
-    if row < window:  # the policy's scale is exactly 1
+    """Prefix sums of each column's daily returns (``hist[t + 1] / hist[t] - 1``, as the
+    volatility rule forms them) for its scale bounds: row ``t`` of ``counts``, ``sums`` and
+    ``squares`` covers returns ``0 .. t - 1`` (NaN left out; an infinite one adds ``_BAD``
+    to the count and nothing to the sums). ``err[0]`` and ``err[1]``: a bound of the rounding
+    of any difference of two rows of ``sums`` and of ``squares``, per column."""
+    rows, cols = hist.shape
+    grow = 2.0 * (rows + 2) * 2.220446049250313e-16
+    for c in range(cols):
+        counts[0, c] = 0.0
+        sums[0, c] = 0.0
+        squares[0, c] = 0.0
+        err[0, c] = 0.0
+    for t in range(rows - 1):
         for c in range(cols):
-            low[c] = 1.0
-            high[c] = 1.0
-        return
-    last = int(roll[7, 0])
-    since = roll[7, 1]
-    fresh = last < 0 or row != last + 1 or since >= _RECOMPUTE
-    for c in range(n):
-        if fresh:
-            _window_sums(rets, c, row - long_window, row, roll, 0)
-            _window_sums(rets, c, row - window, row, roll, 3)
-            roll[6, c] = roll[2, c]
-        else:
-            _shift(rets, c, row - 1, row - 1 - long_window, roll, 0)
-            _shift(rets, c, row - 1, row - 1 - window, roll, 3)
-            if roll[2, c] > roll[6, c]:
-                roll[6, c] = roll[2, c]
-    roll[7, 0] = row
-    roll[7, 1] = 0.0 if fresh else since + 1.0
-    if not bounds:
-        return
-    error = (roll[7, 1] + long_window + 2.0) * 4.0 * 2.220446049250313e-16
-    for c in range(n):
-        low[c] = floor
-        high[c] = ceiling
-        count_long, count_recent = roll[0, c], roll[3, c]
-        if count_long <= 0 or count_recent <= 0:
-            continue
-        mean_long = roll[1, c] / count_long
-        var_long = roll[2, c] / count_long - mean_long * mean_long
-        mean_recent = roll[4, c] / count_recent
-        var_recent = roll[5, c] / count_recent - mean_recent * mean_recent
-        peak = roll[6, c]
-        if var_long * count_long <= 1e8 * error * peak:
-            continue
-        if var_recent * count_recent <= 1e8 * error * peak:
-            continue
-        ratio = np.sqrt(var_recent / var_long)
-        scale = ratio * (1.0 - 1e-6)
-        scale = scale if scale > min_scale else min_scale
-        low[c] = scale if scale < max_scale else max_scale
-        scale = ratio * (1.0 + 1e-6)
-        scale = scale if scale > min_scale else min_scale
-        high[c] = scale if scale < max_scale else max_scale
-    low[n] = 1.0  # cash: the policy sets its scale to 1
-    high[n] = 1.0
+            k = counts[t, c]
+            total = sums[t, c]
+            square = squares[t, c]
+            r = hist[t + 1, c] / hist[t, c] - 1.0
+            if r == r:
+                if abs(r) == np.inf:
+                    k += _BAD
+                else:
+                    k += 1.0
+                    total += r
+                    square += r * r
+                    err[0, c] += abs(r)
+            counts[t + 1, c] = k
+            sums[t + 1, c] = total
+            squares[t + 1, c] = square
+    for c in range(cols):
+        err[0, c] *= grow
+        err[1, c] = grow * squares[rows - 1, c]
+
+
+def _variance_bounds(
+    counts: np.ndarray,
+    sums: np.ndarray,
+    squares: np.ndarray,
+    err: np.ndarray,
+    col: int,
+    lo: int,
+    hi: int,
+) -> tuple[float, float, bool]:
+    """Bounds of ``nanstd(returns[lo:hi, col]) ** 2`` as numpy computes it, from the prefix
+    sums and their rounding bound; False where they cannot be trusted (no or an infinite
+    return, or a variance not large against its rounding)."""
+    eps = 2.220446049250313e-16
+    n = counts[hi, col] - counts[lo, col]
+    if n <= 0.0 or n >= _BAD:
+        return 0.0, 0.0, False
+    s = sums[hi, col] - sums[lo, col]
+    q = squares[hi, col] - squares[lo, col]
+    mean = s / n
+    var = q / n - mean * mean
+    e = (err[1, col] + 2.0 * abs(mean) * err[0, col] + err[0, col] * err[0, col] / n) / n
+    e += 8.0 * eps * (q / n + mean * mean)
+    e += 4.0 * (n + 4.0) * eps * abs(var)  # nanstd's own rounding
+    if not e < 1e-3 * var:
+        return 0.0, 0.0, False
+    return var - e, var + e, True
+
+
+def scale_bounds(
+    counts: np.ndarray,
+    sums: np.ndarray,
+    squares: np.ndarray,
+    err: np.ndarray,
+    col: int,
+    row: int,
+    vol: np.ndarray,
+) -> tuple[float, float]:
+    """A lower and an upper bound of the volatility rule's scale of ``col`` at ``row`` (the
+    decision day; ``vol``: window, long window, lowest and highest scale)."""
+    window = int(vol[0])
+    min_scale, max_scale = vol[2], vol[3]
+    if row < window:  # the policy's scale is exactly 1
+        return 1.0, 1.0
+    low_r, high_r, ok_r = _variance_bounds(counts, sums, squares, err, col, row - window, row)
+    start = row - int(vol[1]) if row > int(vol[1]) else 0
+    low_l, high_l, ok_l = _variance_bounds(counts, sums, squares, err, col, start, row)
+    if not (ok_r and ok_l):  # the policy's scale is 1 or clipped
+        return (min_scale if min_scale < 1.0 else 1.0), (max_scale if max_scale > 1.0 else 1.0)
+    low = np.sqrt(low_r / high_l) * (1.0 - 1e-9)
+    high = np.sqrt(high_r / low_l) * (1.0 + 1e-9)
+    low = low if low > min_scale else min_scale
+    low = low if low < max_scale else max_scale
+    high = high if high > min_scale else min_scale
+    high = high if high < max_scale else max_scale
+    return low, high
 
 
 def stretch(
     hist: np.ndarray,
-    rets: np.ndarray,
+    prefix: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     offset: int,
     lo: int,
     hi: int,
@@ -206,8 +196,8 @@ def stretch(
 ) -> tuple[int, int, int, bool]:
     """Run days ``[lo, hi)``: test the rule each day and rebalance to target on trigger days.
 
-    ``hist`` holds the closes of the policy's symbols with a cash column of 1.0 last (``rets``
-    their daily returns for the volatility rule, ``hist[t + 1] / hist[t] - 1``); ``q``
+    ``hist`` holds the closes of the policy's symbols with a cash column of 1.0 last
+    (``prefix``: the prefix sums of their returns for the volatility rule); ``q``
     the shares held and, last, the cash (updated in place). Trigger days are written to the
     ``ev_*`` arrays (day, trades, sells, value before, total cost, holdings after) and their
     trades to the ``tr_*`` arrays, until either is full. Returns (next day to run, events,
@@ -216,11 +206,7 @@ def stretch(
     n = q.shape[0] - 1
     values = np.empty(n + 1)
     scale = np.empty(n + 1)
-    low = np.empty(n + 1)
-    high = np.empty(n + 1)
     lowest = vol[2] if vol[2] < 1.0 else 1.0  # the volatility rule's lowest scale
-    roll = np.zeros((8, n + 1))
-    roll[7, 0] = -1.0  # the row the sums are for: none yet
     after = np.empty(n)
     events = 0
     trades = 0
@@ -239,23 +225,19 @@ def stretch(
             total = pairwise_sum(values, 0, n + 1)
             fired = False
             sure = kind != _VOLATILITY
-            if kind == _VOLATILITY:  # screen with scales from rolling sums, and their error
-                maybe = False  # first with the lowest scale any day can have
+            if kind == _VOLATILITY:  # screen with bounds of the day's scales
+                counts, sums, squares, err = prefix
                 for j in range(n + 1):
                     w = values[j] / total if total > 0 else 0.0
-                    if abs(w - target_w[j]) > base[j] * lowest + _SCREEN:
-                        maybe = True
-                        break
-                rolling_low(
-                    hist, rets, row, int(vol[0]), int(vol[1]), vol[2], vol[3], roll, low, high,
-                    maybe,
-                )  # fmt: skip
-                for j in range(n + 1 if maybe else 0):
-                    w = values[j] / total if total > 0 else 0.0
                     drift = abs(w - target_w[j])
-                    if drift > base[j] * low[j] + _SCREEN:
+                    if drift <= base[j] * lowest + _SCREEN:  # inside any band it can have
+                        continue
+                    low, high = 1.0, 1.0  # cash: the policy sets its scale to 1
+                    if j < n:
+                        low, high = scale_bounds(counts, sums, squares, err, j, row, vol)
+                    if drift > base[j] * low + _SCREEN:
                         fired = True
-                        if drift > base[j] * high[j] + _SURE:  # outside the widest band
+                        if drift > base[j] * high + _SURE:  # outside the widest band
                             sure = True
                             break
             else:
@@ -336,7 +318,7 @@ def _compile() -> bool:
     space["pairwise_sum"] = plan_compiled.pairwise_sum
     space["rebalance_to_target"] = plan_compiled.rebalance_to_target
     space["volatility_scales"] = policy_compiled.volatility_scales
-    for name in ("_window_sums", "_shift", "rolling_low", "stretch"):
+    for name in ("prefix_sums", "_variance_bounds", "scale_bounds", "stretch"):
         space[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(space[name])
     _state["compiled"] = True
     return True
@@ -375,16 +357,24 @@ class CompiledStretch:
         self._threshold = np.zeros(0)
         self._base = np.zeros(0)
         self._hist: np.ndarray | None = None
-        self._rets = np.zeros((1, 1))
+        stub = np.zeros((1, 1))
+        self._prefix = (stub, stub, stub, stub)
 
-    def returns(self, hist: np.ndarray) -> np.ndarray:
-        """The daily returns of ``hist`` for the volatility rule's rolling sums (each as the
-        policy forms it: ``p[t + 1] / p[t] - 1``), once per history; a stub for other rules."""
+    def prefix(self, hist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The prefix sums of ``hist``'s returns for the volatility rule's scale bounds
+        (``prefix_sums``), once per history; stubs for other rules."""
         if self.kind == _VOLATILITY and self._hist is not hist:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                self._rets = np.ascontiguousarray(hist[1:] / hist[:-1] - 1.0)
+            rows, cols = hist.shape
+            # the buffers are reused by the thread's next run: fresh pages cost more than
+            # the sums (runs of one thread follow each other; a run uses them in advance)
+            arrays = getattr(_buffers, "prefix", None)
+            if arrays is None or arrays.shape != (3, rows, cols):
+                arrays = _buffers.prefix = np.empty((3, rows, cols))
+            err = np.empty((2, cols))
+            prefix_sums(hist, arrays[0], arrays[1], arrays[2], err)
+            self._prefix = (arrays[0], arrays[1], arrays[2], err)
             self._hist = hist
-        return self._rets
+        return self._prefix
 
     def thresholds(self, target_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The policy's test, ``|weight - target| > bands + 1e-12``, as one array (for the
@@ -454,7 +444,7 @@ def advance(state: Any, fast: CompiledStretch, lo: int, hi: int) -> int:
         tr_price = np.empty(room)
         i, events, trades, general = stretch(
             hist,
-            fast.returns(hist),
+            fast.prefix(hist),
             state.offset,
             i,
             hi,

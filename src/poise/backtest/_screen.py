@@ -31,10 +31,11 @@ from poise.policy import (
     NoTrigger,
     Policy,
     Trigger,
+    VolatilityPolicy,
     trigger_of,
 )
 
-__all__ = ["MARGIN", "DayInfo", "Screen", "screen_for"]
+__all__ = ["MARGIN", "DayInfo", "History", "Screen", "screen_for"]
 
 MARGIN = 1e-13
 """Weight points by which a band screen widens the policy's own test
@@ -74,6 +75,10 @@ Weights = Callable[[], np.ndarray]
 Screen = Callable[[DayInfo, int, int, Weights, np.ndarray, "date | None"], np.ndarray]
 """``screen(info, lo, hi, weights, target_weights, last_rebalanced)`` → bool per day in
 ``[lo, hi)``: True where the policy might trigger."""
+
+History = Callable[[], tuple[np.ndarray, int]]
+"""The policy's price history (``BacktestState.history``'s table: one column per symbol of
+the policy's view, cash last) and the row of the backtest's first day."""
 
 
 def _calendar(frequency: Frequency) -> Screen:
@@ -125,11 +130,52 @@ def _never(
     return np.zeros(hi - lo, dtype=bool)
 
 
-def screen_for(policy: Policy) -> Screen | None:
+def screen_for(policy: Policy, history: History | None = None) -> Screen | None:
     """The screen of a policy that declares its trigger (``poise.policy.trigger_of``), or
-    None (ask the policy every day)."""
+    None (ask the policy every day). With ``history``, the volatility rule's bands are
+    screened at a lower bound of each day's scales (``VolatilityPolicy.lowest_scales``)
+    instead of its lowest scale of all."""
     trigger = trigger_of(policy)
-    return None if trigger is None else _screen_of(trigger)
+    if trigger is None:
+        return None
+    if history is not None and type(policy) is VolatilityPolicy:
+        assert isinstance(trigger, BandTrigger)
+        return _scaled_bands(policy, trigger, history)
+    return _screen_of(trigger)
+
+
+def _scaled_bands(policy: VolatilityPolicy, trigger: BandTrigger, history: History) -> Screen:
+    """Bands times each day's lowest possible scale (computed once per history table; the
+    cash column, last, has scale 1 as the policy sets it)."""
+    check = trigger.check_frequency
+    cache: dict[str, np.ndarray] = {}
+
+    def screen(
+        info: DayInfo,
+        lo: int,
+        hi: int,
+        weights: Weights,
+        targets: np.ndarray,
+        last: date | None,
+    ) -> np.ndarray:
+        if check is not None:
+            checks = info.new_period(check.months, lo, hi)
+            if not checks.any():
+                return checks
+        table, offset = history()
+        if cache.get("table") is not table:
+            lowest = policy.lowest_scales(table)
+            lowest[:, -1] = 1.0
+            cache.update(table=table, lowest=lowest)
+        if cache.get("targets") is not targets:
+            cache.update(targets=targets, base=trigger.bands(targets))
+        thresholds = cache["base"] * cache["lowest"][offset + lo : offset + hi] + (1e-12 - MARGIN)
+        out = (np.abs(weights() - targets) > thresholds).any(axis=1)
+        if check is not None:
+            out &= checks
+        return out
+
+    return screen
 
 
 def _screen_of(trigger: Trigger) -> Screen:

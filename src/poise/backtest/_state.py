@@ -172,13 +172,14 @@ class BacktestState:
         """Quantities per symbol of the view from the holdings; False (and nothing changed)
         when a held symbol is not in the view."""
         index = self._index
-        qty = np.zeros(len(self.names))
+        sums = [0.0] * len(self.names)  # a list: numpy's item access costs more per lot
         for lot in self.holdings.lots:
             k = index.get(lot.symbol)
             if k is None:
                 return False
-            qty[k] += lot.quantity
+            sums[k] += lot.quantity
         self.cash_total = float(sum(self.holdings.cash.values()))
+        qty = np.array(sums, dtype=float)
         qty[-1] = self.cash_total
         self._q = qty
         self.qty_names = qty[:-1]

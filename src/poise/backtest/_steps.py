@@ -165,7 +165,10 @@ class Rebalance:
     def __init__(
         self, state: BacktestState, flows: Sequence[ScheduledFlow], screen: bool = True
     ) -> None:
-        self.screen: Screen | None = screen_for(state.policy) if screen else None
+        history = None
+        if not state.household.harvest.substitutes:  # else the policy sees grouped weights
+            history = lambda: (state._history_matrix(), state.offset)  # noqa: E731
+        self.screen: Screen | None = screen_for(state.policy, history) if screen else None
         self.flow_on: dict[int, list[CashFlow]] = {}
         first = state.household.accounts[0].id
         for flow in flows:

@@ -207,98 +207,140 @@ def trade_steps(
     redo: bool,
     uncovered: np.ndarray,
 ) -> tuple[int, int, float, int]:
-    """Steps 3-5 of ``plan_kernel`` (rebalancing sells, buys, whole-share top-ups) and the
-    account after them: the one code for the live kernel and the backtest's compiled loop.
+    """Steps 3-5 of ``plan_kernel`` (rebalancing sells, buys, whole-share top-ups; one function
+    each) and the account after: the code of the live kernel and the backtest's compiled loop.
 
     Parameters
     ----------
-    held : ndarray
-        Shares held before the plan (n,): the replay's start.
-    price : ndarray
-        Closes (n,).
-    after : ndarray
-        Shares after the withdrawal sells (n,); updated in place to the shares after all.
-    delta : ndarray
-        Value to buy (+) or sell (-) per symbol after the withdrawal sells (n,; changed).
-    desired : ndarray
-        The value each symbol and, last, the cash should end at (n + 1,).
-    book_cash, applied : float
-        The cash after deposits and withdrawal sells, as the kernel's book counts it and as
-        ``apply_trades`` sums it.
-    replay_cash : float
-        The cash plus the day's flows in order (where ``apply_trades`` starts).
-    withdrawal, money : float
-        The amount withdrawn (positive) and the new money to spend when not triggered.
+    held, price, after, delta, desired : ndarray
+        (n,) shares held before the plan (the replay's start); closes; shares after the
+        withdrawal sells (updated in place to the shares after all); value to buy (+) or
+        sell (-) per symbol after the withdrawal sells (changed); (n + 1,) the value each
+        symbol and, last, the cash should end at.
+    book_cash, applied, replay_cash, withdrawal, money : float
+        The cash after deposits and withdrawal sells as the book counts it and as
+        ``apply_trades`` sums it; the cash plus the day's flows in order (the replay's start);
+        the amount withdrawn (positive); the new money to spend when not triggered.
     triggered, topup, marginal : bool
-        Whether to sell to rebalance; whether whole-share top-ups run; whether they go on one
-        share at a time (``poise.plan._engine.TOPUP_RULE == "marginal"``).
+        Whether to sell to rebalance; whether whole-share top-ups run; whether they go on
+        one share at a time (``poise.plan._engine.TOPUP_RULE == "marginal"``).
     fractional, commission, spread_bps, floor, reserve
         The trading rules (``floor``: ``poise.plan._orders.order_floor``).
     out_index, out_quantity, out_cost : ndarray
         Each trade's symbol position, shares and cost from row ``start`` on; the first
         ``done`` rows hold the withdrawal sells already made (room for ``done`` + 2n rows).
-    redo : bool
-        Whether the account after must be replayed trade by trade (a withdrawal sell closed
-        a position to within 1e-12 shares).
-    uncovered : ndarray
-        (n, 4) output: the sells left out because their cost is at least their value
-        (position, shares, value, cost).
+    redo, uncovered
+        Whether the account after must be replayed trade by trade (a withdrawal sell closed a
+        position to within 1e-12 shares); (n, 4) output: the sells left out because their cost
+        is at least their value (position, shares, value, cost).
 
     Returns
     -------
     (trades, sells, cash after, uncovered sells)
         Trades and sells counted from ``start`` (withdrawal sells included).
     """
-    n = held.shape[0]
-    fee = commission != 0.0 or spread_bps != 0.0
-    k = start + done
-    n_uncovered = 0
-
-    # Rebalancing sells.
+    fee, k, n_uncovered = commission != 0.0 or spread_bps != 0.0, start + done, 0
     if triggered:
-        for i in range(n):
-            if not delta[i] < -EPS:
-                continue
-            have = after[i]
-            if have <= EPS:
-                continue
-            p = price[i]
-            q = -delta[i] / p
-            if fractional:
-                if have < q:
-                    q = have
-            elif q >= have - 0.5:
-                q = have
-            else:
-                r = np.rint(q)
-                q = have if have < r else r
-            value = q * p
-            if q < SHARE_UNIT or value < floor:
-                continue
-            cost = commission + value * spread_bps * 1e-4 if fee else 0.0
-            if fee and value <= cost:
-                uncovered[n_uncovered, 0] = i
-                uncovered[n_uncovered, 1] = q
-                uncovered[n_uncovered, 2] = value
-                uncovered[n_uncovered, 3] = cost
-                n_uncovered += 1
-                continue
-            out_index[k] = i
-            out_quantity[k] = q
-            out_cost[k] = cost
-            k += 1
-            after[i] = have - q
-            if q >= have - 1e-12 and have != q:
-                redo = True
-            book_cash = book_cash + (value - cost)
-            applied = applied + (value - cost)
-            delta[i] += value
+        k, n_uncovered, book_cash, applied, redo = _rebalancing_sells(
+            price, after, delta, book_cash, applied, redo, fractional, commission, spread_bps,
+            fee, floor, out_index, out_quantity, out_cost, k, uncovered,
+        )  # fmt: skip
     n_sells = k - start
+    spendable = _spendable(book_cash, withdrawal, desired, reserve, money, triggered)
+    k, book_cash, applied, spendable = _buys(
+        price, after, delta, book_cash, applied, spendable, fractional, commission, spread_bps,
+        fee, floor, out_index, out_quantity, out_cost, k,
+    )  # fmt: skip
+    if not fractional and topup:
+        k, redo = _whole_share_topups(
+            price, after, desired, book_cash, withdrawal, spendable, marginal, commission,
+            spread_bps, floor, out_index, out_quantity, out_cost, start + n_sells, k, redo,
+        )  # fmt: skip
+    if redo:
+        applied = _replay(held, price, after, replay_cash, out_index, out_quantity, out_cost,
+                          start, start + n_sells, k)  # fmt: skip
+    return k - start, n_sells, applied, n_uncovered
 
-    # Buys from spendable cash, most underweight first.
+
+def _rebalancing_sells(
+    price: np.ndarray,
+    after: np.ndarray,
+    delta: np.ndarray,
+    book_cash: float,
+    applied: float,
+    redo: bool,
+    fractional: bool,
+    commission: float,
+    spread_bps: float,
+    fee: bool,
+    floor: float,
+    out_index: np.ndarray,
+    out_quantity: np.ndarray,
+    out_cost: np.ndarray,
+    k: int,
+    uncovered: np.ndarray,
+) -> tuple[int, int, float, float, bool]:
+    """Step 3: sell what is over its goal (``delta`` < 0), whole shares rounded as the engine
+    rounds them; the trades are written from row ``k`` and the sells whose cost is at least
+    their value go to ``uncovered``. Returns (next row, uncovered count, book cash, applied
+    cash, redo)."""
+    n_uncovered = 0
+    for i in range(price.shape[0]):
+        if not delta[i] < -EPS:
+            continue
+        have = after[i]
+        if have <= EPS:
+            continue
+        p = price[i]
+        q = _sell_shares(-delta[i] / p, have, fractional)
+        value = q * p
+        if q < SHARE_UNIT or value < floor:
+            continue
+        cost = commission + value * spread_bps * 1e-4 if fee else 0.0
+        if fee and value <= cost:
+            uncovered[n_uncovered, 0] = i
+            uncovered[n_uncovered, 1] = q
+            uncovered[n_uncovered, 2] = value
+            uncovered[n_uncovered, 3] = cost
+            n_uncovered += 1
+            continue
+        out_index[k] = i
+        out_quantity[k] = q
+        out_cost[k] = cost
+        k += 1
+        after[i] = have - q
+        if q >= have - 1e-12 and have != q:
+            redo = True
+        book_cash = book_cash + (value - cost)
+        applied = applied + (value - cost)
+        delta[i] += value
+    return k, n_uncovered, book_cash, applied, redo
+
+
+def _sell_shares(q: float, have: float, fractional: bool) -> float:
+    """The shares a rebalancing sell of ``q`` shares sells out of ``have``: at most all of
+    them; whole shares rounded to the nearest, all of them within half a share."""
+    if fractional:
+        return have if have < q else q
+    if q >= have - 0.5:
+        return have
+    r = np.rint(q)
+    return have if have < r else r
+
+
+def _spendable(
+    book_cash: float,
+    withdrawal: float,
+    desired: np.ndarray,
+    reserve: float,
+    money: float,
+    triggered: bool,
+) -> float:
+    """The cash step 4 may spend: all but the reserve and the cash goal when triggered, else
+    only the new ``money``; never below 0."""
     total_cash = book_cash - withdrawal
     if triggered:
-        keep = desired[n] * (total_cash / total_cash) if total_cash > EPS else 0.0
+        keep = desired[-1] * (total_cash / total_cash) if total_cash > EPS else 0.0
         if keep < 0.0:
             keep = 0.0
         spendable = total_cash - reserve - keep
@@ -308,6 +350,30 @@ def trade_steps(
             spendable = money
     if not spendable > 0.0:
         spendable = 0.0
+    return spendable
+
+
+def _buys(
+    price: np.ndarray,
+    after: np.ndarray,
+    delta: np.ndarray,
+    book_cash: float,
+    applied: float,
+    spendable: float,
+    fractional: bool,
+    commission: float,
+    spread_bps: float,
+    fee: bool,
+    floor: float,
+    out_index: np.ndarray,
+    out_quantity: np.ndarray,
+    out_cost: np.ndarray,
+    k: int,
+) -> tuple[int, float, float, float]:
+    """Step 4: buy what is under its goal (``delta`` > 0) from ``spendable``, most underweight
+    first, scaled down when the cash cannot cover the buys and their costs; the trades are
+    written from row ``k``. Returns (next row, book cash, applied cash, spendable left)."""
+    n = price.shape[0]
     wanted = np.empty(n)
     n_buys = 0
     for i in range(n):
@@ -315,164 +381,281 @@ def trade_steps(
         wanted[i] = d if d > 0.0 else 0.0
         if wanted[i] > EPS:
             n_buys += 1
+    if not n_buys:
+        return k, book_cash, applied, spendable
     cost_rate = 1.0 + spread_bps * 1e-4
-    if n_buys:
-        w_sum = pairwise_sum(wanted, 0, n)
-        need_cash = w_sum * cost_rate + n_buys * commission
-        if need_cash > spendable and need_cash > 0:
-            room = spendable - n_buys * commission
-            scale = (room if room > 0.0 else 0.0) / (w_sum * cost_rate)
-            for i in range(n):
-                wanted[i] *= scale
-        order = np.argsort(-wanted, kind="mergesort")
-        for j in range(n_buys):
-            i = order[j]
-            w = wanted[i]
-            if w <= EPS:
-                continue
-            budget = spendable - commission
-            if budget <= EPS:
-                continue
-            p = price[i]
-            cap = budget / cost_rate
-            q = (cap if cap < w else w) / p
-            if not fractional:
-                q = np.floor(q + 1e-9)
-            value = q * p
-            if q < SHARE_UNIT or value < floor:
-                continue
-            after[i] = after[i] + q
-            cost = commission + value * spread_bps * 1e-4 if fee else 0.0
-            out_index[k] = i
-            out_quantity[k] = q
-            out_cost[k] = cost
-            k += 1
-            before = book_cash
-            book_cash = before + (-value - cost)
-            applied = applied + (-value - cost)
-            spendable -= before - book_cash
-
-    # Whole shares leave cash over: top up what is furthest below its goal (in shares).
-    if not fractional and topup:
-        seq = np.full(n, -1, dtype=np.int64)  # buys in the kernel's dict order
-        buy_q = np.zeros(n)
-        buy_cost = np.zeros(n)
-        counter = 0
-        for j in range(start + n_sells, k):
-            i = out_index[j]
-            seq[i] = counter
-            counter += 1
-            buy_q[i] = out_quantity[j]
-            buy_cost[i] = out_cost[j]
-        short = np.empty(n)
-        for _ in range(3):
-            for i in range(n):
-                short[i] = (desired[i] - after[i] * price[i]) / price[i]
-            order = np.argsort(-short, kind="mergesort")
-            bought_any = False
-            for j in range(n):
-                i = order[j]
-                if short[i] < 0.5:
-                    break
-                p = price[i]
-                unit = p * cost_rate
-                extra = np.floor(short[i] + 0.5)
-                fit = np.floor((spendable - commission) / unit + 1e-9)
-                if fit < extra:
-                    extra = fit
-                earlier = seq[i] >= 0
-                if extra < 1 or ((buy_q[i] if earlier else 0.0) + extra) * p < floor:
-                    continue
-                after[i] = after[i] + extra
-                before = book_cash
-                q = extra
-                if earlier:
-                    book_cash = before - (-(buy_q[i] * p) - buy_cost[i])
-                    q += buy_q[i]
-                value = q * p
-                cost = commission + value * spread_bps * 1e-4
-                book_cash = book_cash + (-value - cost)
-                seq[i] = counter
-                counter += 1
-                buy_q[i] = q
-                buy_cost[i] = cost
-                spendable -= before - book_cash
-                bought_any = True
-                redo = True
-            if not bought_any:
-                break
-        # then one share at a time while it lowers the squared error, cash included
-        # (``poise.plan._sizing.best_extra_share``, term for term)
-        goal_cash = desired[n]
-        for _ in range(4 * n + 8 if marginal else 0):
-            cash_err = book_cash - withdrawal - goal_cash
-            best = -1e-9
-            pick = -1
-            for i in range(n):
-                p = price[i]
-                earlier = seq[i] >= 0
-                unit = p * cost_rate + (0.0 if earlier else commission)
-                if not (
-                    unit <= spendable + 1e-9 and ((buy_q[i] if earlier else 0.0) + 1.0) * p >= floor
-                ):
-                    continue
-                e = after[i] * p - desired[i]
-                gain = (e + p) * (e + p) - e * e + (cash_err - unit) * (cash_err - unit)
-                gain = gain - cash_err * cash_err
-                if gain < best:
-                    best = gain
-                    pick = i
-            if pick < 0:
-                break
-            i = pick
-            p = price[i]
-            after[i] = after[i] + 1.0
-            before = book_cash
-            q = 1.0
-            if seq[i] >= 0:
-                book_cash = before - (-(buy_q[i] * p) - buy_cost[i])
-                q += buy_q[i]
-            value = q * p
-            cost = commission + value * spread_bps * 1e-4
-            book_cash = book_cash + (-value - cost)
-            seq[i] = counter
-            counter += 1
-            buy_q[i] = q
-            buy_cost[i] = cost
-            spendable -= before - book_cash
-            redo = True
-        if redo:
-            k = start + n_sells
-            for i in np.argsort(seq, kind="mergesort"):
-                if seq[i] < 0:
-                    continue
-                out_index[k] = i
-                out_quantity[k] = buy_q[i]
-                out_cost[k] = buy_cost[i]
-                k += 1
-
-    if redo:  # the account after, as apply_trades computes it trade by trade
+    w_sum = pairwise_sum(wanted, 0, n)
+    need_cash = w_sum * cost_rate + n_buys * commission
+    if need_cash > spendable and need_cash > 0:
+        room = spendable - n_buys * commission
+        scale = (room if room > 0.0 else 0.0) / (w_sum * cost_rate)
         for i in range(n):
-            after[i] = held[i]
-        applied = replay_cash
-        for j in range(start, k):
-            i = out_index[j]
-            q = out_quantity[j]
-            value = q * price[i]
-            if j < start + n_sells:
-                have = after[i]
-                after[i] = 0.0 if q >= have - 1e-12 else have - q
-                applied = applied + (value - out_cost[j])
-            else:
-                after[i] = after[i] + q
-                applied = applied + (-value - out_cost[j])
-    return k - start, n_sells, applied, n_uncovered
+            wanted[i] *= scale
+    order = np.argsort(-wanted, kind="mergesort")
+    for j in range(n_buys):
+        i = order[j]
+        w = wanted[i]
+        if w <= EPS:
+            continue
+        budget = spendable - commission
+        if budget <= EPS:
+            continue
+        p = price[i]
+        cap = budget / cost_rate
+        q = (cap if cap < w else w) / p
+        if not fractional:
+            q = np.floor(q + 1e-9)
+        value = q * p
+        if q < SHARE_UNIT or value < floor:
+            continue
+        after[i] = after[i] + q
+        cost = commission + value * spread_bps * 1e-4 if fee else 0.0
+        out_index[k] = i
+        out_quantity[k] = q
+        out_cost[k] = cost
+        k += 1
+        before = book_cash
+        book_cash = before + (-value - cost)
+        applied = applied + (-value - cost)
+        spendable -= before - book_cash
+    return k, book_cash, applied, spendable
+
+
+def _whole_share_topups(
+    price: np.ndarray,
+    after: np.ndarray,
+    desired: np.ndarray,
+    book_cash: float,
+    withdrawal: float,
+    spendable: float,
+    marginal: bool,
+    commission: float,
+    spread_bps: float,
+    floor: float,
+    out_index: np.ndarray,
+    out_quantity: np.ndarray,
+    out_cost: np.ndarray,
+    lo: int,
+    k: int,
+    redo: bool,
+) -> tuple[int, bool]:
+    """Step 5: whole shares leave cash over; top up what is furthest below its goal (in
+    shares), then (``marginal``) one share at a time while it lowers the squared error. The
+    buys (rows ``lo`` to ``k``) are rewritten when a top-up changed them. Returns (next row,
+    redo)."""
+    n = price.shape[0]
+    seq = np.full(n, -1, dtype=np.int64)  # buys in the kernel's dict order
+    buy_q = np.zeros(n)
+    buy_cost = np.zeros(n)
+    counter = 0
+    for j in range(lo, k):
+        i = out_index[j]
+        seq[i] = counter
+        counter += 1
+        buy_q[i] = out_quantity[j]
+        buy_cost[i] = out_cost[j]
+    counter, book_cash, spendable, bought = _half_share_topups(
+        price, after, desired, seq, buy_q, buy_cost, counter, book_cash, spendable,
+        commission, spread_bps, floor,
+    )  # fmt: skip
+    if marginal:
+        counter, bought_one = _one_share_topups(
+            price, after, desired, seq, buy_q, buy_cost, counter, book_cash, withdrawal,
+            spendable, commission, spread_bps, floor,
+        )  # fmt: skip
+        bought = bought or bought_one
+    redo = redo or bought
+    if not redo:
+        return k, redo
+    k = lo
+    for i in np.argsort(seq, kind="mergesort"):
+        if seq[i] < 0:
+            continue
+        out_index[k] = i
+        out_quantity[k] = buy_q[i]
+        out_cost[k] = buy_cost[i]
+        k += 1
+    return k, redo
+
+
+def _half_share_topups(
+    price: np.ndarray,
+    after: np.ndarray,
+    desired: np.ndarray,
+    seq: np.ndarray,
+    buy_q: np.ndarray,
+    buy_cost: np.ndarray,
+    counter: int,
+    book_cash: float,
+    spendable: float,
+    commission: float,
+    spread_bps: float,
+    floor: float,
+) -> tuple[int, float, float, bool]:
+    """Up to 3 rounds: buy each symbol's shortfall rounded to whole shares (from half a share
+    short), furthest below its goal first, as far as the cash goes. Returns (counter, book
+    cash, spendable left, whether any was bought)."""
+    n = price.shape[0]
+    cost_rate = 1.0 + spread_bps * 1e-4
+    short = np.empty(n)
+    bought = False
+    for _ in range(3):
+        for i in range(n):
+            short[i] = (desired[i] - after[i] * price[i]) / price[i]
+        order = np.argsort(-short, kind="mergesort")
+        bought_any = False
+        for j in range(n):
+            i = order[j]
+            if short[i] < 0.5:
+                break
+            p = price[i]
+            unit = p * cost_rate
+            extra = np.floor(short[i] + 0.5)
+            fit = np.floor((spendable - commission) / unit + 1e-9)
+            if fit < extra:
+                extra = fit
+            earlier = seq[i] >= 0
+            if extra < 1 or ((buy_q[i] if earlier else 0.0) + extra) * p < floor:
+                continue
+            counter, book_cash, spendable = _top_up(
+                i, extra, price, after, seq, buy_q, buy_cost, counter, book_cash, spendable,
+                commission, spread_bps,
+            )  # fmt: skip
+            bought_any = True
+            bought = True
+        if not bought_any:
+            break
+    return counter, book_cash, spendable, bought
+
+
+def _one_share_topups(
+    price: np.ndarray,
+    after: np.ndarray,
+    desired: np.ndarray,
+    seq: np.ndarray,
+    buy_q: np.ndarray,
+    buy_cost: np.ndarray,
+    counter: int,
+    book_cash: float,
+    withdrawal: float,
+    spendable: float,
+    commission: float,
+    spread_bps: float,
+    floor: float,
+) -> tuple[int, bool]:
+    """One share at a time while it lowers the squared error, cash included
+    (``poise.plan._sizing.best_extra_share``, term for term), at most 4n + 8 shares.
+    Returns (counter, whether any was bought)."""
+    n = price.shape[0]
+    cost_rate = 1.0 + spread_bps * 1e-4
+    goal_cash = desired[n]
+    bought = False
+    for _ in range(4 * n + 8):
+        cash_err = book_cash - withdrawal - goal_cash
+        best = -1e-9
+        pick = -1
+        for i in range(n):
+            p = price[i]
+            earlier = seq[i] >= 0
+            unit = p * cost_rate + (0.0 if earlier else commission)
+            if not (
+                unit <= spendable + 1e-9 and ((buy_q[i] if earlier else 0.0) + 1.0) * p >= floor
+            ):
+                continue
+            e = after[i] * p - desired[i]
+            gain = (e + p) * (e + p) - e * e + (cash_err - unit) * (cash_err - unit)
+            gain = gain - cash_err * cash_err
+            if gain < best:
+                best = gain
+                pick = i
+        if pick < 0:
+            break
+        counter, book_cash, spendable = _top_up(
+            pick, 1.0, price, after, seq, buy_q, buy_cost, counter, book_cash, spendable,
+            commission, spread_bps,
+        )  # fmt: skip
+        bought = True
+    return counter, bought
+
+
+def _top_up(
+    i: int,
+    extra: float,
+    price: np.ndarray,
+    after: np.ndarray,
+    seq: np.ndarray,
+    buy_q: np.ndarray,
+    buy_cost: np.ndarray,
+    counter: int,
+    book_cash: float,
+    spendable: float,
+    commission: float,
+    spread_bps: float,
+) -> tuple[int, float, float]:
+    """Buy ``extra`` more shares of symbol ``i``: its earlier buy (if any) is replaced by one
+    of the sum, which moves to the end of the buys (``seq``). Returns (counter, book cash,
+    spendable left)."""
+    p = price[i]
+    after[i] = after[i] + extra
+    before = book_cash
+    q = extra
+    if seq[i] >= 0:
+        book_cash = before - (-(buy_q[i] * p) - buy_cost[i])
+        q += buy_q[i]
+    value = q * p
+    cost = commission + value * spread_bps * 1e-4
+    book_cash = book_cash + (-value - cost)
+    seq[i] = counter
+    buy_q[i] = q
+    buy_cost[i] = cost
+    return counter + 1, book_cash, spendable - (before - book_cash)
+
+
+def _replay(
+    held: np.ndarray,
+    price: np.ndarray,
+    after: np.ndarray,
+    replay_cash: float,
+    out_index: np.ndarray,
+    out_quantity: np.ndarray,
+    out_cost: np.ndarray,
+    start: int,
+    buys_from: int,
+    k: int,
+) -> float:
+    """The account after, as ``apply_trades`` computes it trade by trade: ``after`` from
+    ``held``, rows ``start`` to ``buys_from`` sells and the rest to ``k`` buys; returns the
+    cash from ``replay_cash``."""
+    for i in range(held.shape[0]):
+        after[i] = held[i]
+    applied = replay_cash
+    for j in range(start, k):
+        i = out_index[j]
+        q = out_quantity[j]
+        value = q * price[i]
+        if j < buys_from:
+            have = after[i]
+            after[i] = 0.0 if q >= have - 1e-12 else have - q
+            applied = applied + (value - out_cost[j])
+        else:
+            after[i] = after[i] + q
+            applied = applied + (-value - out_cost[j])
+    return applied
 
 
 _PLAIN = {
     "_block_sum": _block_sum,
     "pairwise_sum": pairwise_sum,
     "trade_steps": trade_steps,
+    "_rebalancing_sells": _rebalancing_sells,
+    "_sell_shares": _sell_shares,
+    "_spendable": _spendable,
+    "_buys": _buys,
+    "_whole_share_topups": _whole_share_topups,
+    "_half_share_topups": _half_share_topups,
+    "_one_share_topups": _one_share_topups,
+    "_top_up": _top_up,
+    "_replay": _replay,
     "rebalance_to_target": rebalance_to_target,
 }
 _state: dict[str, Any] = {"compiled": False}

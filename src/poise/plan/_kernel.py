@@ -43,6 +43,8 @@ from poise.model import (
     LotMethod,
     Plan,
     PlanMethod,
+    Reason,
+    ReasonKind,
     Side,
     Trade,
     TradingRules,
@@ -69,7 +71,6 @@ __all__ = [
     "kernel_plan",
     "kernel_serves",
     "plan_kernel",
-    "reason_text",
     "reason_texts",
 ]
 
@@ -98,21 +99,24 @@ _ACTION_TEXT = {
 }
 
 
+_ACTION_KIND = {
+    Action.WITHDRAWAL: ReasonKind.WITHDRAW,
+    Action.SELL_TO_TARGET: ReasonKind.TO_TARGET,
+    Action.SELL_TO_BAND: ReasonKind.TO_BAND,
+    Action.BUY_TO_TARGET: ReasonKind.TO_TARGET,
+    Action.BUY_TOWARD_TARGET: ReasonKind.TO_BAND,
+    Action.BUY_DEPOSIT: ReasonKind.DEPOSIT,
+    Action.BUY_FREED: ReasonKind.FREED_CASH,
+    Action.BUY_IDLE: ReasonKind.IDLE_CASH,
+}
+
+
 def action_text(action: int, withdrawal: float = 0.0, account: str = "") -> str:
     """The words the engine puts after a trade's drift (``withdrawal``: the amount withdrawn
     from ``account``, for withdrawal sells)."""
     if action == Action.WITHDRAWAL:
         return f"sell to fund the withdrawal of {fmt_money(withdrawal)} from {account}"
     return _ACTION_TEXT[Action(action)]
-
-
-def reason_text(symbol: str, weight: float, target: float, band: float | None, action: str) -> str:
-    """A trade's reason exactly as the engine words it: the symbol's weight before the plan,
-    its target, its band half-width (None or not finite: no band) and the action."""
-    text = ""
-    if band is not None and math.isfinite(band):
-        text = f" (band ±{band * 100:.2f}pp)"
-    return f"{symbol} {weight * 100:.1f}% vs target {target * 100:.1f}%{text}: {action}"
 
 
 _TENTHS = np.array([f"{k // 10}.{k % 10}" for k in range(1001)], dtype=object)  # "0.0" … "100.0"
@@ -146,7 +150,8 @@ def reason_texts(
     actions: np.ndarray,
     action_texts: Sequence[str],
 ) -> list[str]:
-    """``reason_text`` of many trades at once (the same strings, faster): trade k's action is
+    """``str(Reason(...))`` of many trades at once (the same strings, faster): trade k's
+    symbol, weight before the plan, target, band half-width and action
     ``action_texts[actions[k]]``; ``bands`` None means no bands."""
     n = len(weights)
     if n == 0:
@@ -163,10 +168,12 @@ def reason_texts(
         keys.view(np.dtype((np.void, 24))).ravel(), return_index=True, return_inverse=True
     )
     suffixes = np.empty(first.size, dtype=object)
-    for u, k in enumerate(first.tolist()):
-        b = float(bands[k])
-        band = f" (band ±{b * 100:.2f}pp)" if math.isfinite(b) else ""
-        suffixes[u] = f"% vs target {targets[k] * 100:.1f}%{band}: {action_texts[actions[k]]}"
+    for u, k in enumerate(first.tolist()):  # Reason words it (its kind is not in the text)
+        action = action_texts[actions[k]]
+        text = str(
+            Reason(ReasonKind.TO_TARGET, action, "", 0.0, float(targets[k]), float(bands[k]))
+        )
+        suffixes[u] = text[len(" 0.0") :]  # what follows the weight of 0.0
     head = np.asarray(symbols, dtype=object) + " "
     out: np.ndarray = head + _one_decimal(weights * 100) + suffixes[inverse.ravel()]
     return out.tolist()
@@ -488,19 +495,22 @@ def kernel_plan(
     for k in range(len(out)):
         i = out.index[k]
         sym = symbols[i]
-        why = reason_text(
+        action = out.action[k]
+        why = Reason(
+            _ACTION_KIND[Action(action)],
+            action_text(action, out.withdrawal, account),
             sym,
             float(weights_before[i]),
             float(target_w[i]),
             None if bands is None else float(bands[i]),
-            action_text(out.action[k], out.withdrawal, account),
         )
         q = out.quantity[k]
         if k < out.n_sells:
             trades.append(book._sell_trade(account, sym, q, why))
         else:
             p = prices[sym]
-            trades.append(Trade(account, sym, Side.BUY, q, p, hh.trading.cost(q * p), why))
+            cost = hh.trading.cost(q * p)
+            trades.append(Trade(account, sym, Side.BUY, q, p, cost, str(why), why=why))
     after = apply_trades(holdings, trades, as_of, [(f.account, f.amount) for f in flows])
     warnings: list[str] = []
     for i, q, value, cost in out.uncovered:

@@ -256,6 +256,62 @@ class VolatilityPolicy:
         scale = np.nan_to_num(scale, nan=1.0)
         return np.clip(scale, self.min_scale, self.max_scale)
 
+    def lowest_scales(self, history: np.ndarray) -> np.ndarray:
+        """A lower bound of :meth:`scales` on every row of ``history``: row ``r`` bounds the
+        scales of a context whose history is ``history[: r + 1]`` (prices, one column per
+        symbol; shape ``(rows, symbols)``), for screens that skip days on which no band can
+        be breached.
+
+        From rolling sums of the returns (cumulative sums, one pass), each variance widened by
+        a bound of its rounding error (and the policy's own, for ``nanstd``); where that bound
+        is not small against the variance (a flat or a non-finite price, too few returns) the
+        lowest scale the policy can give, ``min(min_scale, 1)``.
+        """
+        rows, cols = history.shape
+        floor = min(self.min_scale, 1.0)
+        out = np.full((rows, cols), floor)
+        out[: min(rows, self.window)] = 1.0  # fewer than window + 1 prices: the scale is 1
+        if rows <= self.window:
+            return out
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            returns = history[1:] / history[:-1] - 1.0
+        valid = ~np.isnan(returns)
+        bad = np.isinf(returns)
+        values = np.where(valid & ~bad, returns, 0.0)
+        zero = np.zeros((1, cols))
+        count = np.concatenate([zero, np.cumsum(valid, axis=0, dtype=float)])
+        unsure = np.concatenate([zero, np.cumsum(bad, axis=0, dtype=float)])
+        sums = np.concatenate([zero, np.cumsum(values, axis=0)])
+        squares = np.concatenate([zero, np.cumsum(values * values, axis=0)])
+        eps = np.finfo(float).eps
+        # rounding of a difference of two cumulative sums: twice a partial sum's error bound
+        grow = 2.0 * (returns.shape[0] + 2) * eps
+        err_sum = grow * np.abs(values).sum(axis=0)
+        err_squares = grow * squares[-1]
+        hi = np.arange(self.window, rows)  # decision rows: returns [lo, hi) end there
+        lows = {}
+        for name, length in (("recent", self.window), ("long", self.long_window)):
+            lo = np.maximum(hi - length, 0)
+            n = count[hi] - count[lo]
+            s = sums[hi] - sums[lo]
+            q = squares[hi] - squares[lo]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = s / n
+                var = q / n - mean * mean
+                err = (err_squares + 2.0 * np.abs(mean) * err_sum + err_sum * err_sum / n) / n
+                err += 8.0 * eps * (q / n + mean * mean)
+                err += 4.0 * (n + 4.0) * eps * np.abs(var)  # nanstd's own rounding
+                trusted = (n > 0) & (unsure[hi] - unsure[lo] == 0) & (err < 1e-3 * var)
+            lows[name] = (np.where(trusted, var - err, np.nan), np.where(trusted, var + err, 0))
+        recent_low = lows["recent"][0]
+        long_high = lows["long"][1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.sqrt(recent_low / long_high) * (1.0 - 1e-9)
+        ok = np.isfinite(ratio)
+        scale = np.clip(np.where(ok, ratio, floor), self.min_scale, self.max_scale)
+        out[self.window :] = np.where(ok, scale, floor)
+        return out
+
     def trigger(self) -> Trigger:
         # every band is the base band times a scale of at least min(min_scale, 1) (cash: 1)
         return BandTrigger(

@@ -8,9 +8,14 @@ without a network.
 
 from __future__ import annotations
 
+import base64
 import html
+import importlib.util
+import json
 import math
+import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -116,9 +121,51 @@ def _rgba(hex_color: str, alpha: float) -> str:
 def _thin(frame: Any, max_points: int = _MAX_POINTS, how: str = "last") -> Any:
     """Fewer points for long series (keeps the file small): weekly, then month-end values,
     whichever first fits in ``max_points``. ``how="min"`` keeps each period's minimum (for
-    drawdowns, so that no trough is lost)."""
+    drawdowns, so that no trough is lost).
+
+    pandas' ``resample(...).last()`` / ``.min()`` on W-FRI, ME, QE bins, computed with numpy
+    (the same rows and values; pandas itself for a table with missing values)."""
     if len(frame) <= max_points:
         return frame
+    values = frame.to_numpy()
+    if values.dtype.kind != "f" or np.isnan(values).any():
+        return _thin_pandas(frame, max_points, how)
+    days = pd.DatetimeIndex(frame.index).to_numpy().astype("datetime64[D]")
+    for rule in ("W-FRI", "ME", "QE"):
+        labels, bins = _bin_labels(days, rule)
+        if bins <= max_points or rule == "QE":
+            break
+    ends = np.flatnonzero(np.r_[labels[1:] != labels[:-1], True])
+    if how == "min":
+        starts = np.r_[0, ends[:-1] + 1]
+        kept = np.minimum.reduceat(values, starts, axis=0)
+    else:
+        kept = values[ends]
+    index = pd.DatetimeIndex(labels[ends].astype("datetime64[ns]"))
+    if isinstance(frame, pd.Series):
+        return pd.Series(kept, index=index, name=frame.name)
+    return pd.DataFrame(kept, index=index, columns=frame.columns)
+
+
+def _bin_labels(days: np.ndarray, rule: str) -> tuple[np.ndarray, int]:
+    """Each day's bin label (its week's Friday, month end or quarter end) and the number of
+    bins from the first day's to the last's (empty ones included, as ``resample`` counts)."""
+    if rule == "W-FRI":
+        weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
+        labels = days + ((4 - weekday) % 7)
+        return labels, int((labels[-1] - labels[0]).astype(np.int64)) // 7 + 1
+    months = days.astype("datetime64[M]")
+    if rule == "QE":
+        number = months.astype(np.int64)
+        months = (number + (2 - number % 3)).astype("datetime64[M]")
+        step = 3
+    else:
+        step = 1
+    labels = (months + 1).astype("datetime64[D]") - 1
+    return labels, int((months[-1] - months[0]).astype(np.int64)) // step + 1
+
+
+def _thin_pandas(frame: Any, max_points: int, how: str) -> Any:
     for rule in ("W-FRI", "ME", "QE"):
         grouped = frame.resample(rule)
         out = grouped.min() if how == "min" else grouped.last()
@@ -137,7 +184,44 @@ def _steps(frame: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
 
 def _x(index: Any) -> list[str]:
     """Dates as ``YYYY-MM-DD`` text (plotly would write nanosecond timestamps)."""
-    return [str(d) for d in pd.DatetimeIndex(index).strftime("%Y-%m-%d")]
+    days = pd.DatetimeIndex(index).to_numpy().astype("datetime64[D]")
+    return [str(d) for d in np.datetime_as_string(days)]
+
+
+def _array(values: Any) -> dict[str, str]:
+    """A float array as plotly.js's typed-array JSON (what plotly.py writes for numpy)."""
+    data = np.ascontiguousarray(values, dtype="<f8")
+    return {"dtype": "f8", "bdata": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def _scatter(**fields: Any) -> dict[str, Any]:
+    """A scatter trace as plotly.js reads it (``y`` a float array)."""
+    return {"type": "scatter", **fields, "y": _array(fields["y"])}
+
+
+def _figure(data: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
+    """A figure as plotly.js reads it, with plotly.py's default template (what
+    ``go.Figure`` would write, without validating every point again)."""
+    return {"data": data, "layout": {**layout, "template": _template()}}
+
+
+def _template() -> dict[str, Any]:
+    """plotly.py's default template ("plotly"), as its package stores it."""
+    if not _TEMPLATE:
+        text = _package_data("templates/plotly.json")
+        _TEMPLATE.append(json.loads(text))
+    return _TEMPLATE[0]
+
+
+def _package_data(name: str) -> str:
+    """A file of plotly.py's ``package_data`` (read without importing plotly)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("plotly is needed for the HTML report (pip install plotly)")
+    return (Path(spec.origin).parent / "package_data" / name).read_text(encoding="utf-8")
+
+
+_TEMPLATE: list[dict[str, Any]] = []
 
 
 def _metrics_html(results: Mapping[str, BacktestResult]) -> str:
@@ -155,183 +239,202 @@ def _metrics_html(results: Mapping[str, BacktestResult]) -> str:
     )
 
 
-def _value_figure(results: Mapping[str, BacktestResult]) -> Any:
-    import plotly.graph_objects as go
+def _rebalance_marks(r: BacktestResult) -> tuple[pd.DatetimeIndex, list[str]]:
+    """Rebalance days and their reasons (hover text, cut at 300 characters)."""
+    if r.rebalances.empty:
+        return pd.DatetimeIndex([]), []
+    dates = pd.DatetimeIndex(r.rebalances["date"])
+    return dates, [str(x)[:300] for x in r.rebalances["reasons"]]
 
-    fig = go.Figure()
+
+def _value_figure(results: Mapping[str, BacktestResult]) -> dict[str, Any]:
+    data: list[dict[str, Any]] = []
     for i, (name, r) in enumerate(results.items()):
         values = _thin(r.values)
-        fig.add_trace(
-            go.Scatter(
-                x=_x(values.index),
-                y=values.to_numpy(),
-                name=name,
+        data.append(
+            _scatter(
                 legendgroup=name,
                 line={"color": _color(i), "width": 1.5},
+                name=name,
+                x=_x(values.index),
+                y=values.to_numpy(),
             )
         )
-        dates = pd.DatetimeIndex(r.rebalances["date"]) if not r.rebalances.empty else None
-        if dates is not None and len(dates):
-            fig.add_trace(
-                go.Scatter(
-                    x=_x(dates),
-                    y=r.values.reindex(dates).to_numpy(),
+        dates, reasons = _rebalance_marks(r)
+        if len(dates):
+            data.append(
+                _scatter(
+                    hoverinfo="x+text",
+                    hovertext=reasons,
+                    legendgroup=name,
+                    marker={"color": _color(i), "size": 5, "symbol": "triangle-up"},
                     mode="markers",
                     name=f"{name}: rebalances",
-                    legendgroup=name,
                     showlegend=False,
-                    marker={"color": _color(i), "size": 5, "symbol": "triangle-up"},
-                    hovertext=[str(x)[:300] for x in r.rebalances["reasons"]],
-                    hoverinfo="x+text",
+                    x=_x(dates),
+                    y=r.values.reindex(dates).to_numpy(),
                 )
             )
-    fig.update_layout(
-        title="Total value (log scale; ▲ = rebalance)",
-        yaxis_type="log",
-        yaxis_title="value",
+    return _figure(
+        data,
         height=480,
-        margin={"t": 50, "l": 60, "r": 20, "b": 40},
         legend={"orientation": "h"},
+        margin={"b": 40, "l": 60, "r": 20, "t": 50},
+        title={"text": "Total value (log scale; ▲ = rebalance)"},
+        yaxis={"title": {"text": "value"}, "type": "log"},
     )
-    return fig
 
 
-def _drawdown_figure(results: Mapping[str, BacktestResult]) -> Any:
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
+def _drawdown_figure(results: Mapping[str, BacktestResult]) -> dict[str, Any]:
+    data: list[dict[str, Any]] = []
     for i, (name, r) in enumerate(results.items()):
         dd = _thin(r.drawdowns(), how="min")
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            _scatter(
+                line={"color": _color(i), "width": 1.2},
+                name=name,
                 x=_x(dd.index),
                 y=dd.to_numpy(),
-                name=name,
-                line={"color": _color(i), "width": 1.2},
             )
         )
-    fig.update_layout(
-        title="Drawdown of the time-weighted index (cash flows excluded)",
-        yaxis_tickformat=".0%",
+    return _figure(
+        data,
         height=360,
-        margin={"t": 50, "l": 60, "r": 20, "b": 40},
         legend={"orientation": "h"},
+        margin={"b": 40, "l": 60, "r": 20, "t": 50},
+        title={"text": "Drawdown of the time-weighted index (cash flows excluded)"},
+        yaxis={"tickformat": ".0%"},
     )
-    return fig
 
 
-def _weights_figure(name: str, r: BacktestResult) -> Any:
-    import plotly.graph_objects as go
-
+def _weights_figure(name: str, r: BacktestResult) -> dict[str, Any]:
     weights = _thin(r.weights, _MAX_WEIGHT_POINTS)
     end = r.values.index[-1]
     targets = _steps(r.targets.reindex(columns=r.weights.columns, fill_value=0.0), end)
     bands = None
     if r.bands is not None:
         bands = _steps(r.bands.reindex(columns=r.weights.columns, fill_value=np.inf), end)
-    fig = go.Figure()
-    symbols = [s for s in r.weights.columns if r.weights[s].abs().max() > 0 or targets[s].max() > 0]
+    data: list[dict[str, Any]] = []
+    held = r.weights.abs().max().to_numpy() > 0
+    wanted = targets.max().to_numpy() > 0
+    symbols = [s for k, s in enumerate(r.weights.columns) if held[k] or wanted[k]]
+    target_x = _x(targets.index)
+    weight_x = _x(weights.index)
     for i, sym in enumerate(symbols):
         color = _color(i)
         t = targets[sym].to_numpy()
         if bands is not None:
             half = np.minimum(bands[sym].to_numpy(), 1.0)
             for y, fill in ((np.clip(t - half, 0, 1), None), (np.clip(t + half, 0, 1), "tonexty")):
-                fig.add_trace(
-                    go.Scatter(
-                        x=_x(targets.index),
-                        y=y,
-                        legendgroup=sym,
-                        showlegend=False,
-                        line={"width": 0, "shape": "hv"},
-                        fill=fill,
-                        fillcolor=_rgba(color, 0.12),
-                        hoverinfo="skip",
-                    )
-                )
-        else:
-            fig.add_trace(
-                go.Scatter(
-                    x=_x(targets.index),
-                    y=t,
-                    legendgroup=sym,
-                    showlegend=False,
-                    line={"color": color, "width": 1, "dash": "dot", "shape": "hv"},
+                trace = _scatter(
+                    fillcolor=_rgba(color, 0.12),
                     hoverinfo="skip",
+                    legendgroup=sym,
+                    line={"shape": "hv", "width": 0},
+                    showlegend=False,
+                    x=target_x,
+                    y=y,
+                )
+                if fill is not None:
+                    trace["fill"] = fill
+                data.append(trace)
+        else:
+            data.append(
+                _scatter(
+                    hoverinfo="skip",
+                    legendgroup=sym,
+                    line={"color": color, "dash": "dot", "shape": "hv", "width": 1},
+                    showlegend=False,
+                    x=target_x,
+                    y=t,
                 )
             )
-        fig.add_trace(
-            go.Scatter(
-                x=_x(weights.index),
-                y=weights[sym].to_numpy(),
-                name=sym if sym != CASH else "cash",
+        data.append(
+            _scatter(
                 legendgroup=sym,
                 line={"color": color, "width": 1.2},
+                name=sym if sym != CASH else "cash",
+                x=weight_x,
+                y=weights[sym].to_numpy(),
             )
         )
-    dates = pd.DatetimeIndex(r.rebalances["date"])
+    dates, reasons = _rebalance_marks(r)
     if len(dates):
-        fig.add_trace(
-            go.Scatter(
-                x=_x(dates),
-                y=np.zeros(len(dates)),
+        data.append(
+            _scatter(
+                hoverinfo="x+text",
+                hovertext=reasons,
+                marker={"color": "black", "size": 6, "symbol": "triangle-up"},
                 mode="markers",
                 name="rebalance",
-                marker={"color": "black", "size": 6, "symbol": "triangle-up"},
-                hovertext=[str(x)[:300] for x in r.rebalances["reasons"]],
-                hoverinfo="x+text",
+                x=_x(dates),
+                y=np.zeros(len(dates)),
             )
         )
     what = "shaded: target ± band" if bands is not None else "dotted: target (no bands)"
     step = "" if len(weights) == len(r.weights) else ", month-end points"
-    fig.update_layout(
-        title=f"{name}: weights over time ({what}; ▲ = rebalance{step})",
-        yaxis_tickformat=".0%",
+    return _figure(
+        data,
         height=460,
-        margin={"t": 50, "l": 60, "r": 20, "b": 40},
+        margin={"b": 40, "l": 60, "r": 20, "t": 50},
+        title={"text": f"{name}: weights over time ({what}; ▲ = rebalance{step})"},
+        yaxis={"tickformat": ".0%"},
     )
-    return fig
 
 
-def _costs_taxes_figure(results: Mapping[str, BacktestResult]) -> Any:
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        subplot_titles=("Trading costs by year", "Tax owed on each year's realized gains"),
-        vertical_spacing=0.12,
-    )
+def _costs_taxes_figure(results: Mapping[str, BacktestResult]) -> dict[str, Any]:
+    """Costs (top) and taxes (bottom) by year, grouped bars sharing the x axis (the layout
+    ``plotly.subplots.make_subplots(rows=2, shared_xaxes=True)`` draws)."""
+    data: list[dict[str, Any]] = []
     for i, (name, r) in enumerate(results.items()):
-        costs = r.costs_by_year
-        taxes = r.taxes_by_year
-        fig.add_trace(
-            go.Bar(
-                x=list(costs.index),
-                y=costs.to_numpy(),
-                name=name,
-                legendgroup=name,
-                marker_color=_color(i),
-            ),
-            row=1,
-            col=1,
-        )
-        fig.add_trace(
-            go.Bar(
-                x=list(taxes.index),
-                y=taxes.to_numpy(),
-                name=name,
-                legendgroup=name,
-                showlegend=False,
-                marker_color=_color(i),
-            ),
-            row=2,
-            col=1,
-        )
-    fig.update_layout(barmode="group", height=560, margin={"t": 60, "l": 60, "r": 20, "b": 40})
-    return fig
+        for by_year, axes, legend in ((r.costs_by_year, "", True), (r.taxes_by_year, "2", False)):
+            trace: dict[str, Any] = {
+                "type": "bar",
+                "legendgroup": name,
+                "marker": {"color": _color(i)},
+                "name": name,
+                "x": by_year.index.tolist(),
+                "xaxis": f"x{axes}",
+                "y": _array(by_year.to_numpy()),
+                "yaxis": f"y{axes}",
+            }
+            if not legend:
+                trace["showlegend"] = False
+            data.append(trace)
+    title: dict[str, Any] = {
+        "font": {"size": 16},
+        "showarrow": False,
+        "x": 0.5,
+        "xanchor": "center",
+    }
+    return _figure(
+        data,
+        annotations=[
+            {
+                **title,
+                "text": "Trading costs by year",
+                "xref": "paper",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "yref": "paper",
+            },
+            {
+                **title,
+                "text": "Tax owed on each year's realized gains",
+                "xref": "paper",
+                "y": 0.44,
+                "yanchor": "bottom",
+                "yref": "paper",
+            },
+        ],
+        barmode="group",
+        height=560,
+        margin={"b": 40, "l": 60, "r": 20, "t": 60},
+        xaxis={"anchor": "y", "domain": [0.0, 1.0], "matches": "x2", "showticklabels": False},
+        xaxis2={"anchor": "y2", "domain": [0.0, 1.0]},
+        yaxis={"anchor": "x", "domain": [0.56, 1.0]},
+        yaxis2={"anchor": "x2", "domain": [0.0, 0.44]},
+    )
 
 
 _CSS = """
@@ -430,13 +533,37 @@ def backtest_report(
 
 
 def _div(fig: Any, include_js: bool) -> str:
-    return str(
-        fig.to_html(
-            full_html=False,
-            include_plotlyjs=include_js,
-            config={"displaylogo": False, "responsive": True},
+    """The figure's ``<div>`` and script: a plotly figure through ``plotly.io.to_html``, or
+    a figure's JSON dict (as ``_figure`` builds it) written as ``to_html`` writes one."""
+    if not isinstance(fig, dict):
+        import plotly.io as pio
+
+        return str(pio.to_html(fig, full_html=False, include_plotlyjs=include_js, config=_CONFIG))
+    div_id = str(uuid.uuid4())
+    height = fig["layout"].get("height")
+    load = ""
+    if include_js:
+        load = (
+            "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
+            f"<script>{_package_data('plotly.min.js')}</script>"
         )
+    return (
+        f'<div style="height:{f"{height}px" if height else "100%"}; width:100%;">{load}'
+        f'<div id="{div_id}" class="plotly-graph-div" style="height:100%; width:100%;"></div>'
+        "<script>window.PLOTLYENV=window.PLOTLYENV || {};"
+        f'if (document.getElementById("{div_id}")) {{Plotly.newPlot("{div_id}", '
+        f"{_json(fig['data'])}, {_json(fig['layout'])}, {json.dumps(_CONFIG)})}};"
+        "</script></div>"
     )
+
+
+_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def _json(value: Any) -> str:
+    """JSON safe inside ``<script>`` (as plotly.py escapes it)."""
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("/", "\\u002f")
 
 
 def _plain(text: str) -> str:
