@@ -207,3 +207,19 @@ def test_deep_nesting_and_huge_numbers_are_422(firm: FirmClient) -> None:
     body["trading"]["commission"] = 10**400
     r = firm.call("advisor", "POST", "/households", json=body)
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize("name", ["sp500", "sp500_index", "factors"])
+def test_a_price_set_may_not_take_a_bundled_name(firm: FirmClient, name: str) -> None:
+    # a stored set is resolved before a bundled one: under "sp500" it would silently replace
+    # the bundled prices for every household and plan of the firm
+    r = firm.call(
+        "advisor",
+        "PUT",
+        f"/prices/{name}",
+        content="date,A\n2024-01-02,3\n",
+        headers={"content-type": "text/csv"},
+    )
+    assert _loc(r) == ["path", "name"]
+    assert "bundled data set" in r.json()["detail"][0]["msg"]
+    assert firm.call("advisor", "GET", "/prices").json()["items"] == []

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from poise._errors import InputError
+from poise._numbers import number_problem
 from poise.execute import (
     DuplicateOrderError,
     Order,
@@ -91,14 +92,26 @@ def paper_url(home: Path) -> str:
     return os.environ.get("POISE_PAPER_URL") or f"sqlite:///{home / 'paper.db'}"
 
 
+def _shown_url(url: str) -> str:
+    """``url`` with its password hidden (as given when it does not parse)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
 def _env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise InputError(f"must be a number, got {raw!r}", source=name) from None
+    problem = number_problem(value)
+    if problem is not None:
+        raise InputError(f"{raw!r} {problem}", source=name)
+    return value
 
 
 class PaperVenue:
@@ -130,11 +143,21 @@ class PaperVenue:
         is_open: bool | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.engine = sa.create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            sa.event.listen(self.engine, "begin", _sqlite_begin)
-        _metadata.create_all(self.engine)
+        try:
+            self.engine = sa.create_engine(url)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+                sa.event.listen(self.engine, "begin", _sqlite_begin)
+            _metadata.create_all(self.engine)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, sa.exc.OperationalError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            shown = _shown_url(url)
+            raise InputError(
+                f"cannot open the paper venue's database {shown}: "
+                f"{reason[0] if reason else 'no reason given'}; check POISE_PAPER_URL "
+                "(default: paper.db in POISE_HOME)",
+                source="POISE_PAPER_URL",
+            ) from None
         self.prices = dict(prices or {})
         env_slip = _env_float("POISE_PAPER_SLIPPAGE_BPS", 0.0)
         self.slippage_bps = env_slip if slippage_bps is None else slippage_bps
@@ -151,7 +174,9 @@ class PaperVenue:
         self._fault, _, k = spec.partition(":")
         self._fault_at = int(k or "1") if self._fault else 0
         self._sends = 0
-        market = os.environ.get("POISE_PAPER_MARKET", "open")
+        market = os.environ.get("POISE_PAPER_MARKET", "open") or "open"
+        if is_open is None and market not in ("open", "closed"):
+            raise InputError(f"must be open or closed, got {market!r}", source="POISE_PAPER_MARKET")
         self.is_open = is_open if is_open is not None else market != "closed"
         self.clock = clock
 

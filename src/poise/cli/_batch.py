@@ -119,6 +119,7 @@ def batch_rebalance(
         raise InputError("give the prices: a CSV or a bundled data set (sp500)", field="--prices")
     if out is None:
         raise InputError("give the output file: --out PLANS.jsonl", field="--out")
+    _check_out(out)
     from poise.io import read_prices
     from poise.scale import BatchRequest, read_manifest, run_batch
 
@@ -144,6 +145,19 @@ def batch_rebalance(
     finally:
         runner.close()
     _print_summary(summary)
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an ``--out`` that cannot be written before any household is planned."""
+    if out.is_dir():
+        raise InputError(
+            f"{str(out)!r} is a folder; give a file name such as plans.jsonl", field="--out"
+        )
+    if not out.parent.is_dir():
+        raise InputError(
+            f"folder {str(out.parent)!r} does not exist; create it or choose another path",
+            field="--out",
+        )
 
 
 @contextmanager
@@ -208,6 +222,8 @@ def _book(
         raise InputError('needs the store: pip install "poise[service]"', field="--firm") from None
     from poise.scale import BookRequest, firm_id, plan_book
 
+    if out is not None:
+        _check_out(out)
     engine = open_store(database_url)
     try:
         try:

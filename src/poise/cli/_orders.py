@@ -16,7 +16,7 @@ from rich.table import Table
 
 from poise._errors import BrokerError, InputError
 from poise.cli._app import app, console, err_console, print_json
-from poise.cli._options import DATABASE_URL
+from poise.cli._options import DATABASE_URL, number
 
 if TYPE_CHECKING:
     from poise.execute import Intent, OrderSender, PreTradeRules, Venue
@@ -138,6 +138,28 @@ def _finish(intents: list[Intent]) -> None:
         )
 
 
+def _check_limits(
+    cash_reserve: float,
+    min_notional: float,
+    max_order_value: float | None,
+    buffer_bps: float | None,
+) -> None:
+    """Refuse limits that would let buys spend cash the account does not have."""
+    if cash_reserve < 0:
+        raise InputError(f"must be zero or more, got {cash_reserve:g}", field="--cash-reserve")
+    if min_notional < 0:
+        raise InputError(f"must be zero or more, got {min_notional:g}", field="--min-notional")
+    if max_order_value is not None and max_order_value <= 0:
+        raise InputError(
+            f"must be a positive amount, got {max_order_value:g}", field="--max-order-value"
+        )
+    if buffer_bps is not None and not 0 <= buffer_bps <= 10_000:
+        raise InputError(
+            f"must be between 0 and 10,000 basis points, got {buffer_bps:g}",
+            field="--price-buffer-bps",
+        )
+
+
 @orders_app.command("submit")
 def submit(
     plan: Path = typer.Argument(..., help="Plan JSON (the output of poise rebalance --json)."),
@@ -151,19 +173,25 @@ def submit(
     live: bool = typer.Option(False, "--live", help="Alpaca: trade the live account."),
     yes: bool = typer.Option(False, "--yes", help="With --live: do not ask for confirmation."),
     max_price_age: int = typer.Option(
-        5, "--max-price-age", help="Refuse a --prices price older than this many days."
+        5, "--max-price-age", min=0, help="Refuse a --prices price older than this many days."
     ),
     cash_reserve: float = typer.Option(
-        0.0, "--cash-reserve", help="Cash left in each account (buys are sized to keep it)."
+        0.0,
+        "--cash-reserve",
+        parser=number,
+        help="Cash left in each account (buys are sized to keep it).",
     ),
-    min_notional: float = typer.Option(1.0, "--min-notional", help="Smallest order value."),
+    min_notional: float = typer.Option(
+        1.0, "--min-notional", parser=number, help="Smallest order value."
+    ),
     max_order_value: float | None = typer.Option(
-        None, "--max-order-value", help="Refuse orders worth more than this."
+        None, "--max-order-value", parser=number, help="Refuse orders worth more than this."
     ),
     restricted: str = typer.Option("", "--restricted", help="Symbols never to trade (SYM,...)."),
     buffer_bps: float | None = typer.Option(
         None,
         "--price-buffer-bps",
+        parser=number,
         help="Headroom on prices when sizing buys to the cash (default: the paper venue's "
         "slippage; 50 for Alpaca).",
     ),
@@ -183,6 +211,7 @@ def submit(
         raise InputError(f"unknown broker {broker!r}; use paper | alpaca", field="--broker")
     if live and broker != "alpaca":
         raise InputError("--live is for --broker alpaca", field="--live")
+    _check_limits(cash_reserve, min_notional, max_order_value, buffer_bps)
     plan_file = read_plan(plan)
     digest = plan_digest(plan_file.data)
     trades = [t for t in plan_file.trades if account is None or t.account == account]

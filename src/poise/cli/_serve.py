@@ -27,6 +27,9 @@ def serve(
     from poise.service import serve as run_service
 
     settings = Settings.from_env(database_url)
+    from poise.store import open_store
+
+    open_store(settings.database_url).dispose()  # a clear exit 2 when it cannot be opened
     if demo:
         _demo(settings, host, port)
     run_service(settings, host=host, port=port, workers=workers)

@@ -6,11 +6,12 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from poise._errors import InputError
+from poise._numbers import number_problem
 from poise.io._text import read_text_file
 from poise.model import CASH, Holdings, Lot, Side, Trade
 
@@ -54,11 +55,21 @@ def read_plan(path: str | Path) -> PlanFile:
 
 
 def _number(raw: Any, src: str, where: str, *, positive: bool = False) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise InputError(f"must be a number, got {raw!r}", source=src, field=where)
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise InputError(f"must be a number, got {raw!r}", source=src, field=where)
+    try:
+        value = float(raw)
+    except OverflowError:  # an int beyond a float's range
+        value = math.inf
+    problem = number_problem(value)
+    if problem is not None:
+        shown = f"{value:g}" if isinstance(raw, int) else repr(raw)
+        raise InputError(f"{shown} {problem}", source=src, field=where)
     if positive and not raw > 0:
         raise InputError(f"must be positive, got {raw!r}", source=src, field=where)
-    return float(raw)
+    return value
 
 
 def _text(raw: Any, src: str, where: str) -> str:
@@ -112,6 +123,13 @@ def _trade(raw: Any, src: str, where: str, as_of: date) -> tuple[Trade, list[Lot
                 )
             )
         sold = sum(lot.quantity for lot in lots)
+        if lots and sold < quantity - 1e-9:
+            raise InputError(
+                f"sells {quantity:g} but its lots hold {sold:g}; a plan sells only the lots it "
+                "lists: make a new plan with poise rebalance --json",
+                source=src,
+                field=f"{where}.quantity",
+            )
         if sold < quantity - 1e-9:  # lots not listed: the rest at an unknown (zero) basis
             lots.append(Lot(account, symbol, quantity - sold, 0.0, as_of))
     return trade, lots
@@ -121,7 +139,25 @@ def parse_plan(data: Any, src: str = "plan") -> PlanFile:
     """A :class:`PlanFile` from the parsed ``poise rebalance --json`` object."""
     if not isinstance(data, Mapping):
         raise InputError("must be a JSON object (the output of poise rebalance --json)", source=src)
+    if "as_of" not in data:
+        hint = (
+            ' (a line of poise batch rebalance --out: save its "plan" object on its own)'
+            if isinstance(data.get("plan"), Mapping)
+            else ""
+        )
+        raise InputError(
+            f"missing: this is not a plan; give the output of poise rebalance --json{hint}",
+            source=src,
+            field="as_of",
+        )
     as_of = _date(data.get("as_of"), src, "as_of")
+    if as_of > date.today() + timedelta(days=1):
+        raise InputError(
+            f"{as_of.isoformat()} is in the future; a plan is made on prices up to a past "
+            "close: make a new plan with poise rebalance --json",
+            source=src,
+            field="as_of",
+        )
     raw_trades = data.get("trades")
     if not isinstance(raw_trades, list):
         raise InputError("missing or not a list", source=src, field="trades")
@@ -135,6 +171,15 @@ def parse_plan(data: Any, src: str = "plan") -> PlanFile:
     if not isinstance(cash_after, Mapping):
         raise InputError("must be an object {account: cash}", source=src, field="cash_after")
     cash = {str(a): _number(v, src, f"cash_after.{a}") for a, v in cash_after.items()}
+    if cash:  # every account a plan trades in has its cash after the plan
+        for k, trade in enumerate(trades):
+            if trade.account not in cash:
+                raise InputError(
+                    f"unknown account {trade.account!r}; the plan's accounts are "
+                    f"{', '.join(sorted(cash))} (cash_after): fix the account or make a new plan",
+                    source=src,
+                    field=f"trades[{k}].account",
+                )
     for trade in trades:
         cash[trade.account] = cash.get(trade.account, 0.0) - trade.cash_change
     return PlanFile(data, as_of, tuple(trades), Holdings.of(lots, cash), src)

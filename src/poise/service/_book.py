@@ -10,10 +10,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from poise._errors import InputError
+from poise.data import is_dataset
 from poise.io import prices_from_text
 from poise.service._deps import Admin, Advisor, State, Viewer
 from poise.service._households import text_body
-from poise.service._http import Limit, Offset, documented
+from poise.service._http import Limit, Offset, documented, input_error
 from poise.service._pages import Page
 from poise.service._prices import digest_text
 from poise.service.web._data import load_book
@@ -68,6 +69,14 @@ class PriceSetOut(BaseModel):
 async def put_prices(
     name: PriceName, request: Request, caller: Advisor, state: State
 ) -> JSONResponse:
+    if is_dataset(name):  # a stored set is found first: it would replace the bundled one
+        return input_error(
+            InputError(
+                f"{name!r} is a bundled data set; store your prices under another name "
+                "(e.g. my-prices) and name that in plans and households"
+            ),
+            prefix=["path", "name"],
+        )
     text = await text_body(request)
     frame = prices_from_text(text, source="")
     digest = digest_text(text)

@@ -56,6 +56,9 @@ __all__ = [
 
 router = APIRouter(tags=["plans"])
 
+_SENT = ("sent", "partially_filled", "filled")
+"""Statuses of a plan whose orders went out."""
+
 TRANSITIONS: dict[str, frozenset[str]] = {
     "proposed": frozenset({"approved", "rejected", "expired"}),
     "approved": frozenset({"sent", "rejected", "expired"}),
@@ -142,6 +145,19 @@ def check_plan_current(scope: FirmScope, plan: PlanRow) -> None:
         changed.append(f"the prices {plan.prices_name!r}")
     if changed:
         raise Conflict(f"{' and '.join(changed)} changed since this plan was made; make a new plan")
+    sent = scope.session.scalar(
+        select(PlanRow.id).where(
+            PlanRow.household_id == plan.household_id,
+            PlanRow.snapshot_id == plan.snapshot_id,
+            PlanRow.id != plan.id,
+            PlanRow.status.in_(_SENT),
+        )
+    )
+    if sent is not None:  # its fills do not move the imported holdings: the trades would repeat
+        raise Conflict(
+            f"plan {sent} was already sent on these holdings; import the holdings after its "
+            "fills (PUT /households/{id}/holdings) and make a new plan"
+        )
 
 
 def set_status(scope: FirmScope, plan: PlanRow, status: str, principal: Principal) -> None:

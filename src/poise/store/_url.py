@@ -24,12 +24,20 @@ def resolve_database_url(explicit: str | None = None) -> str:
     Raises
     ------
     InputError
-        The URL names neither SQLite nor PostgreSQL (``field`` ``--database-url``).
+        The URL names neither SQLite nor PostgreSQL (``field`` ``--database-url``), or the
+        home folder cannot be made (``field`` ``POISE_HOME``: it is a file, or not writable).
     """
     url = explicit or os.environ.get("POISE_DATABASE_URL")
     if not url:
         home = poise_home()
-        home.mkdir(parents=True, exist_ok=True)
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot use {str(home)!r} as poise's home folder ({exc.strerror or exc}); "
+                "point POISE_HOME at a folder you can write, or give --database-url",
+                field="POISE_HOME",
+            ) from None
         return f"sqlite:///{home / 'poise.db'}"
     return normalize_database_url(url)
 
