@@ -63,6 +63,33 @@ def _sender(store: SqlOrderStore, venue: Venue, rules: PreTradeRules | None = No
     return OrderSender(store, venue, rules, poll_interval=0.05, timeout=60.0)
 
 
+def _own_plans(store: SqlOrderStore) -> set[str]:
+    """The plans the command line made from plan files (each is its own book). A service's
+    plans in the same database (book ``plan:ID@CONNECTION``) belong to the service's sender,
+    which reaches them through their broker connections: the command line's keys and venue
+    are not theirs, so it never looks them up, sends or cancels them."""
+    return {p.plan for p in store.plans() if p.book == p.plan}
+
+
+def _open_intents(store: SqlOrderStore) -> list[Intent]:
+    """The unfinished intents of the command line's own plans."""
+    own = _own_plans(store)
+    return [i for i in store.intents() if i.plan in own and not i.state.ended]
+
+
+def _recover(sender: OrderSender, store: SqlOrderStore) -> None:
+    """Look up at the sender's venue every order of the command line's plans that may have
+    reached it."""
+    own = _own_plans(store)
+    plans = {
+        i.plan
+        for i in store.intents()
+        if i.plan in own and i.venue == sender.venue.name and i.state.may_be_at_venue
+    }
+    for plan in sorted(plans):
+        sender.recover(plan)
+
+
 def _intents_table(intents: list[Intent], title: str) -> Table:
     table = Table(title=title)
     for column in ("order", "account", "side", "symbol", "quantity", "filled", "price", "state"):
@@ -220,7 +247,7 @@ def submit(
         loss_sales=loss_sales,
     )
     sender = _sender(store, venue, rules)
-    sender.recover()
+    _recover(sender, store)
     orders = orders_for_trades(plan_file.trades, digest)
     mine = [o for o in orders if account is None or o.account == account]
     sender.add_plan(digest, digest, plan_file.as_of, mine, plan_file.holdings)
@@ -238,17 +265,19 @@ def recover(
     database_url: str | None = DATABASE_URL,
 ) -> None:
     """Look up at each venue every order that may have been sent, then finish every unfinished
-    plan (the paper venue fills at the plans' prices)."""
+    plan (the paper venue fills at the plans' prices). Only plans submitted from plan files:
+    a service's plans in the same database are its sender's."""
     store = _store(database_url)
-    venues = sorted({i.venue for i in store.intents() if not i.state.ended})
+    unfinished = _open_intents(store)
+    venues = sorted({i.venue for i in unfinished})
+    plans_at = {v: sorted({i.plan for i in unfinished if i.venue == v}) for v in venues}
     left: list[Intent] = []
     for name in venues:
         sender = _sender(store, _venue(name, live=live))
-        sender.recover()
-        plans = sorted({i.plan for i in store.intents() if i.venue == name and not i.state.ended})
-        for plan in plans:
-            left.extend(sender.run(plan))
-    intents = [i for i in store.intents() if i.venue in venues]
+        for plan in plans_at[name]:
+            left.extend(sender.run(plan))  # looks the plan's orders up first
+    touched = {p for plans in plans_at.values() for p in plans}
+    intents = [i for i in store.intents() if i.plan in touched]
     console.print(_intents_table(intents, "Recovered orders") if intents else "Nothing to recover.")
     _finish(left)
 
@@ -372,12 +401,14 @@ def cancel_all(
     live: bool = typer.Option(False, "--live", help="Alpaca: the live account."),
     database_url: str | None = DATABASE_URL,
 ) -> None:
-    """The kill switch: cancel every open order at every venue and every unsent order."""
+    """The kill switch: cancel every open order at every venue and every unsent order of the
+    plans submitted from plan files (a service's plans: its own cancel-all)."""
     store = _store(database_url)
-    venues = sorted({i.venue for i in store.intents() if not i.state.ended})
+    unfinished = _open_intents(store)
     count = 0
-    for name in venues:
-        count += _sender(store, _venue(name, live=live)).cancel_all()
+    for name in sorted({i.venue for i in unfinished}):
+        plans = {i.plan for i in unfinished if i.venue == name}
+        count += _sender(store, _venue(name, live=live)).cancel_all(plans)
     console.print(f"cancelled {count} order(s)")
 
 

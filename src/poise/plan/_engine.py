@@ -85,6 +85,12 @@ class _Book:
     def held(self, account: str, symbol: str) -> float:
         return self.qty.get((account, symbol), 0.0)
 
+    def held_per_symbol(self, symbols: Sequence[str]) -> np.ndarray:
+        """Shares of each of ``symbols`` held across the accounts (in the household's order,
+        summed as ``sum(held(a, s) for a in accounts)`` is), shape (len(symbols),)."""
+        get, ids = self.qty.get, [a.id for a in self.household.accounts]
+        return np.array([sum([get((a, s), 0.0) for a in ids]) for s in symbols])
+
     def sell(self, account: str, symbol: str, quantity: float, reason: Reason) -> float:
         """Record a sell; returns the cash it raises."""
         quantity = min(quantity, self.held(account, symbol))
@@ -833,7 +839,7 @@ def _top_up_half_shares(
     costs, floor = hh.trading.costs, order_floor(hh.trading)
     symbols, price = start.symbols, start.price
     for _ in range(3):
-        now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
+        now = book.held_per_symbol(symbols)
         short_shares = (fl.desired[:-1] - now * price) / price
         bought_any = False
         for k in np.argsort(-short_shares, kind="stable"):
@@ -873,7 +879,7 @@ def _top_up_marginal(
     symbols, price = start.symbols, start.price
     for _ in range(4 * len(symbols) + 8 if not local else 100 * len(symbols) + 10_000):
         acc = max(hh.accounts, key=lambda a: spendable[a.id])
-        now = np.array([sum(book.held(a.id, s) for a in hh.accounts) for s in symbols])
+        now = book.held_per_symbol(symbols)
         err = (now * price - fl.desired[:-1]).tolist()
         cash_err = sum(book.cash.values()) - sum(fl.withdrawn.values()) - float(fl.desired[-1])
         units: list[float] = []

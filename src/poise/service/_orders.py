@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from poise._errors import BrokerError
+from poise.app import NotFoundError
 from poise.execute import Intent, OrderSender, orders_for_trades, plan_digest
 from poise.model import Holdings, Trade
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
@@ -198,8 +199,7 @@ def send_plan(
         sent_through = _sent_connection(store, plan_id)
         if sent_through is not None and sent_through != connection_id:
             raise Conflict("the plan was sent through another broker connection")
-        first = plan.status == "approved"
-        if first:
+        if plan.status == "approved":
             check_plan_current(scope, plan)
         if plan.status == "filled":
             return 200, _orders_body(store, plan, connection_id, plan.status)
@@ -229,8 +229,20 @@ def send_plan(
         if engine is not None:
             engine.dispose()
     with state.write(caller) as scope:
-        plan = scope.get(PlanRow, plan_id)
-        if plan.status == "approved":
+        # The plan's row lock serializes two requests racing to send the same plan (PostgreSQL
+        # re-reads the row after the other commits; SQLite holds one writer at a time): the
+        # first moves it to sent, audits the send and queues it; the second finds both done.
+        locked = scope.session.scalar(
+            scope.select(PlanRow)
+            .where(PlanRow.id == plan_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if locked is None:
+            raise NotFoundError(f"no plan {plan_id}")
+        plan = locked
+        first = plan.status == "approved"
+        if first:
             set_status(scope, plan, "sent", caller)
             scope.audit(
                 "plan.send",

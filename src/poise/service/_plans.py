@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from poise._errors import InputError
 from poise.app import cash_flows, rebalance, stored_request
+from poise.data import DEFAULT_MAX_PRICE_AGE_DAYS
 from poise.plan import CashFlow
 from poise.service._deps import Advisor, Principal, ServiceState, State, Viewer
 from poise.service._http import Conflict, Limit, ObjectId, Offset, documented
@@ -90,7 +91,10 @@ class FlowIn(BaseModel):
 
 class PlanRequest(BaseModel):
     """What to plan: prices (default: the household's, else the firm's), the decision day
-    (default: the prices' last day), cash flows, and ``force`` to rebalance regardless."""
+    (default: the prices' last day), cash flows, ``force`` to rebalance regardless, and
+    ``max_price_age``: calendar days a symbol's last price may be older than the decision day
+    (within it the price is carried to that day; beyond it the request is refused, 422 naming
+    the symbol and its last date; the command line's ``--max-price-age``)."""
 
     model_config = ConfigDict(extra="forbid")
     prices: _Name | None = None
@@ -98,6 +102,7 @@ class PlanRequest(BaseModel):
     deposit: FlowIn | None = None
     withdraw: FlowIn | None = None
     force: bool = False
+    max_price_age: Annotated[int, Field(strict=True, ge=0, le=36_500)] = DEFAULT_MAX_PRICE_AGE_DAYS
 
 
 class PlanOut(BaseModel):
@@ -265,7 +270,7 @@ def create_plan(
         )
     # the day's prices prepared once (closes, history, quality check) for every plan of it
     day = price_day(table, body.as_of)
-    result = rebalance(replace(stored.request, prices=day))
+    result = rebalance(replace(stored.request, prices=day, max_price_age_days=body.max_price_age))
     proposed = proposed_plan(stored, result, prices_name=prices_name, prices_digest=table.digest)
     try:
         with state.write(caller) as scope:

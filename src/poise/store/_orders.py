@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from poise._errors import BrokerError
@@ -241,6 +242,16 @@ class SqlOrderStore:
         transaction that writes it (e.g. to audit a cancel with the change itself)."""
 
     def add_plan(self, record: PlanRecord, intents: Sequence[Intent], book: Holdings) -> bool:
+        try:
+            return self._add_plan(record, intents, book)
+        except IntegrityError:
+            # Another process added the same plan at the same moment (PostgreSQL: its insert
+            # waited for ours, then failed on the key, and rolled back all it wrote, the book
+            # included); the plan is there now, so a second pass adds nothing but what is
+            # missing.
+            return self._add_plan(record, intents, book)
+
+    def _add_plan(self, record: PlanRecord, intents: Sequence[Intent], book: Holdings) -> bool:
         with write_session(self.engine) as session:
             new = session.get(OrderPlanRow, record.plan) is None
             if new:

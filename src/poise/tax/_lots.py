@@ -142,6 +142,15 @@ def min_tax_lots(
     long_lots: list[Lot] = []
     for lot in lots:
         (long_lots if lot.acquired <= cutoff else short_lots).append(lot)
+    fixed = select_lots(lots, quantity, LotMethod.TAX_ORDER, price, as_of)
+    is_short = {id(lot) for lot in short_lots}
+    fixed_st = sum((price - lot.basis_per_share) * x for lot, x in fixed if id(lot) in is_short)
+    fixed_lt = sum((price - lot.basis_per_share) * x for lot, x in fixed if id(lot) not in is_short)
+    fixed_tax = estimate_tax(fixed_st, fixed_lt, rules)
+    rs, rl = rules.short_term_rate, rules.long_term_rate
+    if rs >= 0 and rl >= 0 and fixed_tax <= 1e-9:
+        # With rates >= 0 no tax is below 0: the fixed order (losses first) costs the least.
+        return fixed
     short = by_gain(short_lots)
     long = by_gain(long_lots)
 
@@ -173,18 +182,13 @@ def min_tax_lots(
         for v0, v1 in ((s0, s1), (l0, l1), (s0 + l0, s1 + l1)):
             if (v0 < 0) != (v1 < 0) and v0 != v1:
                 candidates.append(a0 + (a1 - a0) * v0 / (v0 - v1))
-    rs, rl = rules.short_term_rate, rules.long_term_rate
 
     def key(a: float) -> tuple[float, float]:
         st_gain, lt_gain = gain_at(sq, sg, a), gain_at(lq, lg, quantity - a)
         return (round(estimate_tax(st_gain, lt_gain, rules), 9), rs * st_gain + rl * lt_gain)
 
     best = min(candidates, key=key)
-    fixed = select_lots(lots, quantity, LotMethod.TAX_ORDER, price, as_of)
-    is_short = {id(lot) for lot in short}
-    fixed_st = sum((price - lot.basis_per_share) * x for lot, x in fixed if id(lot) in is_short)
-    fixed_lt = sum((price - lot.basis_per_share) * x for lot, x in fixed if id(lot) not in is_short)
-    if estimate_tax(fixed_st, fixed_lt, rules) <= key(best)[0] + 1e-9:
+    if fixed_tax <= key(best)[0] + 1e-9:
         return fixed  # the fixed order is already cheapest: keep its choice (losses first)
     return _take(short, best) + _take(long, quantity - best)
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from poise.model import Holdings, Household, Lot, LotSale, Side, Trade
+from poise.model import Holdings, Household, Lot, Side, Trade
 from poise.tax._jurisdiction import US
 
 __all__ = [
@@ -169,27 +169,47 @@ def match_wash_sales(
     order = sorted(range(len(purchases)), key=lambda i: purchases[i].date)
     out: list[WashMatch] = []
     for sale in sorted(sales, key=lambda s: s.date):
-        if sale.loss <= _EPS or sale.quantity <= _EPS:
-            continue
         group = identical_group(sale.symbol, groups)
-        low = sale.date - timedelta(days=window_days)
-        high = sale.date + timedelta(days=window_days)
-        left = sale.quantity
-        for i in order:
-            if left <= _EPS:
-                break
-            buy = purchases[i]
-            if buy.symbol not in group or not low <= buy.date <= high:
-                continue
-            if buy.key is not None and buy.key in sale.excluded:
-                continue
-            free = buy.quantity - used.get(i, 0.0)
-            if free <= _EPS:
-                continue
-            take = min(free, left)
-            used[i] = used.get(i, 0.0) + take
-            left -= take
-            out.append(
+        out.extend(m for _, m in _match_one(sale, purchases, order, group, window_days, used))
+    return out
+
+
+def _match_one(
+    sale: LossSale,
+    purchases: Sequence[Purchase],
+    order: Iterable[int],
+    group: frozenset[str],
+    window_days: int,
+    used: dict[object, float],
+) -> list[tuple[int, WashMatch]]:
+    """One sale of ``match_wash_sales``: its matches, each with the purchase's position.
+
+    ``order`` is the positions of ``purchases`` by date (stable); positions of symbols outside
+    ``group`` may be left out of it (they never match).
+    """
+    out: list[tuple[int, WashMatch]] = []
+    if sale.loss <= _EPS or sale.quantity <= _EPS:
+        return out
+    low = sale.date - timedelta(days=window_days)
+    high = sale.date + timedelta(days=window_days)
+    left = sale.quantity
+    for i in order:
+        if left <= _EPS:
+            break
+        buy = purchases[i]
+        if buy.symbol not in group or not low <= buy.date <= high:
+            continue
+        if buy.key is not None and buy.key in sale.excluded:
+            continue
+        free = buy.quantity - used.get(i, 0.0)
+        if free <= _EPS:
+            continue
+        take = min(free, left)
+        used[i] = used.get(i, 0.0) + take
+        left -= take
+        out.append(
+            (
+                i,
                 WashMatch(
                     sale,
                     buy,
@@ -197,8 +217,9 @@ def match_wash_sales(
                     sale.loss * take / sale.quantity,
                     (sale.date - sale.acquired).days,
                     not buy.taxable,
-                )
+                ),
             )
+        )
     return out
 
 
@@ -404,6 +425,25 @@ class WashCalendar:
             for sale in trade.lot_sales
         ):
             return list(trades), holdings_after, []
+        # No purchase of a losing symbol's group inside today's window: nothing is washed.
+        low = self.as_of - timedelta(days=self.window_days)
+        high = self.as_of + timedelta(days=self.window_days)
+        sold_at_loss = {
+            trade.symbol
+            for trade in trades
+            if trade.side is Side.SELL
+            and taxable.get(trade.account, True)
+            and any(sale.gain < -_EPS for sale in trade.lot_sales)
+        }
+        losing: set[str] = set()
+        for symbol in sold_at_loss:
+            losing |= identical_group(symbol, hh.identical_groups)
+        if not any(
+            trade.side is Side.BUY and trade.symbol in losing for trade in trades
+        ) and not any(
+            e.purchase.symbol in losing and low <= e.purchase.date <= high for e in self.entries
+        ):
+            return list(trades), Holdings(tuple(holdings_after.lots), holdings_after.cash), []
         entries = list(self.entries)
         for n, trade in enumerate(trades):
             if trade.side is Side.BUY:
@@ -430,13 +470,22 @@ class WashCalendar:
                 k = _lot_key(sale.lot)
                 sold[k] = sold.get(k, 0.0) + sale.quantity
         used = dict(self.used)
+        # Entries holding a lot of each purchase key (ascending positions), built once.
+        holding: dict[tuple[str, str, dt.date], list[int]] = {}
         for i, entry in enumerate(entries):
             for lot in entry.lots:  # shares sold today replace nothing
                 k = _lot_key(lot)
+                at = holding.setdefault(k, [])
+                if not at or at[-1] != i:
+                    at.append(i)
                 take = min(sold.get(k, 0.0), lot.quantity)
                 if take > 0:
                     sold[k] -= take
                     used[i] = used.get(i, 0.0) + take
+        # Today's loss sales are all dated ``as_of``: only purchases of the sold symbol's group
+        # inside the window around it can match, in date order (computed once per symbol).
+        order = sorted(range(len(purchases)), key=lambda i: purchases[i].date)
+        groups: dict[str, tuple[frozenset[str], list[int]]] = {}  # symbol -> group, candidates
 
         out: list[Trade] = []
         notes: list[str] = []
@@ -445,11 +494,24 @@ class WashCalendar:
             if trade.side is not Side.SELL or not taxable.get(trade.account, True):
                 out.append(trade)
                 continue
-            sales: list[LotSale] = []
+            if trade.symbol not in groups:
+                group = identical_group(trade.symbol, hh.identical_groups)
+                groups[trade.symbol] = (
+                    group,
+                    [
+                        i
+                        for i in order
+                        if purchases[i].symbol in group and low <= purchases[i].date <= high
+                    ],
+                )
+            group, candidates = groups[trade.symbol]
+            if not candidates:  # no purchase can replace this trade's shares: nothing washed
+                out.append(trade)
+                continue
+            washed: dict[int, float] = {}  # lot sale position -> loss washed (losses only)
             why: list[str] = []
             for m, sale in enumerate(trade.lot_sales):
                 if sale.gain >= -_EPS:
-                    sales.append(sale)
                     continue
                 loss_sale = LossSale(
                     self.as_of,
@@ -462,25 +524,18 @@ class WashCalendar:
                 )
                 # Rev. Rul. 56-602: shares kept from the very purchase a loss lot came from
                 # are not its replacement; only other purchases can wash it.
-                own = _lot_key(sale.lot)
-                kept = {
-                    i: used.get(i)
-                    for i, e in enumerate(entries)
-                    if any(_lot_key(x) == own for x in e.lots)
-                }
+                kept = {i: used.get(i) for i in holding.get(_lot_key(sale.lot), ())}
                 for i in kept:
                     used[i] = purchases[i].quantity
-                matches = match_wash_sales(
-                    [loss_sale], purchases, hh.identical_groups, self.window_days, used
-                )
+                found = _match_one(loss_sale, purchases, candidates, group, self.window_days, used)
                 for i, before in kept.items():
                     if before is None:
                         del used[i]
                     else:
                         used[i] = before
-                sales.append(replace(sale, washed=sum(mt.disallowed for mt in matches)))
-                for mt in matches:
-                    adjustments.append((mt, entries[purchases.index(mt.purchase)]))
+                washed[m] = sum(mt.disallowed for _, mt in found)
+                for i, mt in found:
+                    adjustments.append((mt, entries[i]))
                     p = mt.purchase
                     where = f"{mt.quantity:,.6g} {p.symbol} bought in {p.account} on {p.date}"
                     fate = (
@@ -494,6 +549,10 @@ class WashCalendar:
             if not why:
                 out.append(trade)
                 continue
+            sales = [
+                replace(sale, washed=washed[m]) if m in washed else sale
+                for m, sale in enumerate(trade.lot_sales)
+            ]
             short_term = sum(s.gain + s.washed for s in sales if not s.long_term)
             long_term = sum(s.gain + s.washed for s in sales if s.long_term)
             out.append(
@@ -513,6 +572,8 @@ class WashCalendar:
         adjustments: Sequence[tuple[WashMatch, _Entry]],
         notes: list[str],
     ) -> Holdings:
+        if all(match.lost for match, _ in adjustments):  # no replacement lot held here moves
+            return Holdings(tuple(holdings.lots), holdings.cash)
         lots = list(holdings.lots)
         where: dict[tuple[str, str, dt.date], list[int]] = {}
         for j, held in enumerate(lots):
