@@ -278,6 +278,9 @@ class WashCalendar:
     loss_sales: list[LossSale]
     window_days: int = US.wash_window_days
     today_losses: list[tuple[str, str]] = field(default_factory=list)
+    # symbol -> position in ``loss_sales`` of its latest loss sale (``buy_block``), lazily
+    _latest: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
+    _latest_size: int = field(default=-1, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -369,14 +372,38 @@ class WashCalendar:
             if sym in group:
                 return f"{sym} is sold at a loss in {account} today (wash sale)"
         since = self.as_of - timedelta(days=self.window_days)
-        for sale in sorted(self.loss_sales, key=lambda s: s.date, reverse=True):
-            if sale.symbol in group and sale.date >= since:
-                until = sale.date + timedelta(days=self.window_days + 1)
-                return (
-                    f"{sale.symbol} was sold at a loss of {sale.loss:,.2f} in {sale.account} on "
-                    f"{sale.date} (wash sale until {until})"
-                )
-        return None
+        sale = self._latest_loss_sale(group)
+        if sale is None or sale.date < since:
+            return None
+        until = sale.date + timedelta(days=self.window_days + 1)
+        return (
+            f"{sale.symbol} was sold at a loss of {sale.loss:,.2f} in {sale.account} on "
+            f"{sale.date} (wash sale until {until})"
+        )
+
+    def _latest_loss_sale(self, group: frozenset[str]) -> LossSale | None:
+        """The latest of ``loss_sales`` of a symbol in ``group`` (the earliest listed among
+        those of one date), from a per-symbol index built once per calendar."""
+        latest = self._latest
+        if latest is None or self._latest_size != len(self.loss_sales):
+            latest = {}
+            for n, sale in enumerate(self.loss_sales):
+                best = latest.get(sale.symbol)
+                if best is None or sale.date > self.loss_sales[best].date:
+                    latest[sale.symbol] = n
+            self._latest, self._latest_size = latest, len(self.loss_sales)
+        found: int | None = None
+        for symbol in group:
+            at = latest.get(symbol)
+            if at is None:
+                continue
+            if found is None:
+                found = at
+                continue
+            day, top = self.loss_sales[at].date, self.loss_sales[found].date
+            if day > top or (day == top and at < found):
+                found = at
+        return None if found is None else self.loss_sales[found]
 
     def window_end(self, symbol: str) -> dt.date | None:
         """The first day ``symbol`` may be bought again without a wash, if it is blocked now."""
