@@ -6,6 +6,8 @@ the new one must give the same answers, exactly.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from hypothesis import given, settings
@@ -13,7 +15,8 @@ from hypothesis import strategies as st
 
 from poise.model import Account, AccountKind, Holdings, Household, Lot, Side
 from poise.policy import ThresholdPolicy
-from poise.tax import Transaction, WashCalendar
+from poise.tax import LossSale, Transaction, WashCalendar, WashMatch, wash_adjusted_lot
+from poise.tax._wash import _EPS, _Entry, _lot_key
 
 AS_OF = date(2024, 6, 3)
 ACCOUNTS = (
@@ -129,3 +132,82 @@ def test_buy_block_ties_pick_the_first_listed_sale():
     )
     assert calendar.buy_block("A") == old_buy_block(calendar, "A")
     assert calendar.buy_block("C") is None
+
+
+def old_adjust(
+    self: WashCalendar,
+    holdings: Holdings,
+    adjustments: Sequence[tuple[WashMatch, _Entry]],
+    notes: list[str],
+) -> Holdings:
+    """``WashCalendar._adjust`` before it indexed only the replacement keys (it indexed every
+    held lot)."""
+    if all(match.lost for match, _ in adjustments):  # no replacement lot held here moves
+        return Holdings(tuple(holdings.lots), holdings.cash)
+    lots = list(holdings.lots)
+    where: dict[tuple[str, str, dt.date], list[int]] = {}
+    for j, held in enumerate(lots):
+        where.setdefault(_lot_key(held), []).append(j)
+    for match, entry in adjustments:
+        if match.lost:
+            continue
+        left = match.quantity
+        per_share = match.disallowed / match.quantity
+        for k in dict.fromkeys(_lot_key(lot) for lot in entry.lots):
+            for j in list(where.get(k, ())):
+                if left <= _EPS:
+                    break
+                held = lots[j]
+                take = min(held.quantity, left)
+                adjusted, rest = wash_adjusted_lot(held, take, per_share * take, match.carried_days)
+                lots[j] = adjusted
+                where[k].remove(j)  # adjusted: its holding period and basis moved
+                if rest is not None:
+                    lots.append(rest)
+                    where[k].append(len(lots) - 1)
+                left -= take
+        if left > _EPS:
+            notes.append(
+                f"wash sale: {left:,.4g} replacement shares of {match.purchase.symbol} bought "
+                f"in {match.purchase.account} on {match.purchase.date} are no longer held; "
+                f"add {per_share * left:,.2f} of disallowed loss to the basis of the sale "
+                "that disposed of them"
+            )
+    return Holdings(tuple(lots), holdings.cash)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lots_st,
+    txs_st,
+    GROUPS,
+    lots_st,  # other lots held (some share a purchase key with the calendar's entries)
+    st.lists(
+        st.tuples(st.integers(0, 30), st.floats(0.1, 60.0), st.floats(0.0, 500.0), st.booleans()),
+        max_size=6,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_adjust_equals_old(raw_lots, raw_txs, identical, raw_other, raw_matches, rnd):
+    hh, holdings, txs = _calendar(raw_lots, raw_txs, identical)
+    calendar = WashCalendar.build(hh, holdings, txs, AS_OF)
+    _, others, _ = _calendar(raw_other, [], identical)
+    held = list(holdings.lots) + list(others.lots)
+    rnd.shuffle(held)
+    held = held[: rnd.randint(0, len(held))]  # some replacement lots no longer held
+    after = Holdings(tuple(held), holdings.cash)
+    adjustments: list[tuple[WashMatch, _Entry]] = []
+    for pick, quantity, disallowed, lost in raw_matches:
+        if not calendar.entries:
+            break
+        entry = calendar.entries[pick % len(calendar.entries)]
+        sale = LossSale(AS_OF, "brokerage", entry.purchase.symbol, quantity, disallowed, AS_OF)
+        match = WashMatch(sale, entry.purchase, quantity, disallowed, pick, lost)
+        adjustments.append((match, entry))
+    new_notes: list[str] = []
+    old_notes: list[str] = []
+    new = calendar._adjust(after, adjustments, new_notes)
+    old = old_adjust(calendar, after, adjustments, old_notes)
+    assert repr(new) == repr(old)
+    assert new == old
+    assert new_notes == old_notes

@@ -512,6 +512,11 @@ class WashCalendar:
         # Today's loss sales are all dated ``as_of``: only purchases of the sold symbol's group
         # inside the window around it can match, in date order (computed once per symbol).
         order = sorted(range(len(purchases)), key=lambda i: purchases[i].date)
+        rank = {i: r for r, i in enumerate(order)}
+        in_window: dict[str, list[int]] = {}  # symbol -> its purchases in the window, by date
+        for i in order:
+            if low <= purchases[i].date <= high:
+                in_window.setdefault(purchases[i].symbol, []).append(i)
         groups: dict[str, tuple[frozenset[str], list[int]]] = {}  # symbol -> group, candidates
 
         out: list[Trade] = []
@@ -525,11 +530,7 @@ class WashCalendar:
                 group = identical_group(trade.symbol, hh.identical_groups)
                 groups[trade.symbol] = (
                     group,
-                    [
-                        i
-                        for i in order
-                        if purchases[i].symbol in group and low <= purchases[i].date <= high
-                    ],
+                    sorted((i for s in group for i in in_window.get(s, ())), key=rank.__getitem__),
                 )
             group, candidates = groups[trade.symbol]
             if not candidates:  # no purchase can replace this trade's shares: nothing washed
@@ -602,9 +603,17 @@ class WashCalendar:
         if all(match.lost for match, _ in adjustments):  # no replacement lot held here moves
             return Holdings(tuple(holdings.lots), holdings.cash)
         lots = list(holdings.lots)
+        # Positions of the held lots of the replacement purchases' keys only (ascending).
+        keys = {
+            _lot_key(lot) for match, entry in adjustments if not match.lost for lot in entry.lots
+        }
+        symbols = {k[1] for k in keys}
         where: dict[tuple[str, str, dt.date], list[int]] = {}
         for j, held in enumerate(lots):
-            where.setdefault(_lot_key(held), []).append(j)
+            if held.symbol in symbols:
+                k = _lot_key(held)
+                if k in keys:
+                    where.setdefault(k, []).append(j)
         for match, entry in adjustments:
             if match.lost:
                 continue
