@@ -7,7 +7,7 @@ the new one must give the same answers, exactly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from hypothesis import given, settings
@@ -15,8 +15,17 @@ from hypothesis import strategies as st
 
 from poise.model import Account, AccountKind, Holdings, Household, Lot, Side
 from poise.policy import ThresholdPolicy
-from poise.tax import LossSale, Transaction, WashCalendar, WashMatch, wash_adjusted_lot
-from poise.tax._wash import _EPS, _Entry, _lot_key
+from poise.tax import (
+    LossSale,
+    Purchase,
+    Transaction,
+    WashCalendar,
+    WashMatch,
+    identical_group,
+    match_wash_sales,
+    wash_adjusted_lot,
+)
+from poise.tax._wash import _EPS, _Entry, _lot_key, _match_one
 
 AS_OF = date(2024, 6, 3)
 ACCOUNTS = (
@@ -211,3 +220,66 @@ def test_adjust_equals_old(raw_lots, raw_txs, identical, raw_other, raw_matches,
     assert repr(new) == repr(old)
     assert new == old
     assert new_notes == old_notes
+
+
+def old_match_wash_sales(
+    sales: Sequence[LossSale],
+    purchases: Sequence[Purchase],
+    identical: Iterable[frozenset[str]] = (),
+    window_days: int = 30,
+    used: dict[object, float] | None = None,
+) -> list[WashMatch]:
+    """``match_wash_sales`` before it indexed purchases per symbol (each sale scanned all)."""
+    groups = tuple(identical)
+    used = {} if used is None else used
+    order = sorted(range(len(purchases)), key=lambda i: purchases[i].date)
+    out: list[WashMatch] = []
+    for sale in sorted(sales, key=lambda s: s.date):
+        group = identical_group(sale.symbol, groups)
+        out.extend(m for _, m in _match_one(sale, purchases, order, group, window_days, used))
+    return out
+
+
+days = st.integers(-70, 70).map(lambda d: AS_OF + timedelta(days=d))
+keys = st.sampled_from([None, "k1", "k2", "k3"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            days,
+            st.sampled_from(SYMBOLS),
+            st.sampled_from([1.0, 5.0, 20.0]),
+            st.floats(0.0, 300.0),
+            st.frozensets(keys.filter(lambda k: k is not None), max_size=2),
+        ),
+        max_size=8,
+    ),
+    st.lists(
+        st.tuples(
+            days,
+            st.sampled_from(ACCOUNTS),
+            st.sampled_from(SYMBOLS),
+            st.sampled_from([0.5, 3.0, 10.0, 30.0]),
+            keys,
+        ),
+        max_size=12,
+    ),
+    GROUPS,
+    st.dictionaries(st.integers(0, 11), st.floats(0.0, 10.0), max_size=3),
+)
+def test_match_wash_sales_equals_old(raw_sales, raw_buys, identical, used):
+    sales = [
+        LossSale(day, "brokerage", sym, q, loss, day - timedelta(days=40), excluded)
+        for day, sym, q, loss, excluded in raw_sales
+    ]
+    purchases = [
+        Purchase(day, acc.id, sym, q, acc.taxable, key) for day, acc, sym, q, key in raw_buys
+    ]
+    new_used: dict[object, float] = dict(used)
+    old_used: dict[object, float] = dict(used)
+    new = match_wash_sales(sales, purchases, identical, used=new_used)
+    old = old_match_wash_sales(sales, purchases, identical, used=old_used)
+    assert repr(new) == repr(old)
+    assert new_used == old_used

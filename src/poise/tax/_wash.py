@@ -167,10 +167,22 @@ def match_wash_sales(
     groups = tuple(identical)
     used = {} if used is None else used
     order = sorted(range(len(purchases)), key=lambda i: purchases[i].date)
+    by_symbol: dict[str, list[int]] = {}  # symbol -> its purchases' positions, by date
+    for i in order:
+        by_symbol.setdefault(purchases[i].symbol, []).append(i)
+    rank = {i: r for r, i in enumerate(order)}
+    candidates: dict[frozenset[str], list[int]] = {}  # group -> its purchases, by date
     out: list[WashMatch] = []
     for sale in sorted(sales, key=lambda s: s.date):
         group = identical_group(sale.symbol, groups)
-        out.extend(m for _, m in _match_one(sale, purchases, order, group, window_days, used))
+        if group not in candidates:
+            candidates[group] = (
+                by_symbol.get(sale.symbol, [])
+                if len(group) == 1
+                else sorted((i for s in group for i in by_symbol.get(s, ())), key=rank.__getitem__)
+            )
+        found = _match_one(sale, purchases, candidates[group], group, window_days, used)
+        out.extend(m for _, m in found)
     return out
 
 
