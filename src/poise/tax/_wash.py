@@ -310,28 +310,24 @@ class WashCalendar:
         txs = sorted((t for t in transactions if start <= t.date <= as_of), key=lambda t: t.date)
         entries: list[_Entry] = []
         by_key: dict[tuple[str, str, dt.date], _Entry] = {}
+        held_lots: dict[tuple[str, str, dt.date], list[Lot]] = {}  # in first-seen key order
         for lot in holdings.lots:
-            if not start <= lot.acquired <= as_of:
-                continue
-            k = (lot.account, lot.symbol, lot.acquired)
-            entry = by_key.get(k)
-            if entry is None:
-                entry = _Entry(
-                    Purchase(
-                        lot.acquired,
-                        lot.account,
-                        lot.symbol,
-                        0.0,
-                        taxable.get(lot.account, True),
-                        ("lot", *k),
-                    )
-                )
-                by_key[k] = entry
-                entries.append(entry)
-            entry.lots.append(lot)
-            entry.purchase = replace(
-                entry.purchase, quantity=entry.purchase.quantity + lot.quantity
+            if start <= lot.acquired <= as_of:
+                k = (lot.account, lot.symbol, lot.acquired)
+                if k in held_lots:
+                    held_lots[k].append(lot)
+                else:
+                    held_lots[k] = [lot]
+        for k, group_lots in held_lots.items():
+            quantity = 0.0
+            for lot in group_lots:  # summed in lot order, as the purchase grew lot by lot
+                quantity = quantity + lot.quantity
+            entry = _Entry(
+                Purchase(k[2], k[0], k[1], quantity, taxable.get(k[0], True), ("lot", *k)),
+                group_lots,
             )
+            by_key[k] = entry
+            entries.append(entry)
         # Transaction buys not accounted for by a held lot: shares bought and since sold.
         bought: dict[tuple[str, str, dt.date], float] = {}
         for t in txs:
