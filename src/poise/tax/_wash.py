@@ -538,7 +538,11 @@ class WashCalendar:
                 group = identical_group(trade.symbol, hh.identical_groups)
                 groups[trade.symbol] = (
                     group,
-                    sorted((i for s in group for i in in_window.get(s, ())), key=rank.__getitem__),
+                    in_window.get(trade.symbol, [])
+                    if len(group) == 1
+                    else sorted(
+                        (i for s in group for i in in_window.get(s, ())), key=rank.__getitem__
+                    ),
                 )
             group, candidates = groups[trade.symbol]
             if not candidates:  # no purchase can replace this trade's shares: nothing washed
