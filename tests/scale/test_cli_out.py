@@ -31,3 +31,23 @@ def test_an_unwritable_out_exits_2(tmp_path: Path, out: str, words: str) -> None
     assert "--out: " in result.stderr
     assert words in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_too_many_workers_exits_2(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("household,holdings\n", encoding="utf-8")
+    result = run_cli(
+        [
+            "batch",
+            "rebalance",
+            manifest,
+            "--prices",
+            "sp500",
+            "--out",
+            tmp_path / "plans.jsonl",
+            "--workers",
+            "100000",
+        ]
+    )
+    assert result.code == 2, result.stderr
+    assert "--workers: must be at most 64" in result.stderr

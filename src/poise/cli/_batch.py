@@ -27,6 +27,10 @@ batch_app = typer.Typer(
 app.add_typer(batch_app, name="batch")
 
 
+_MAX_WORKERS = 64
+"""The most local processes ``--workers`` starts (as ``poise serve --workers``)."""
+
+
 def _runner(workers: int | None, scheduler: str | None) -> Runner:
     from poise.scale import DaskRunner, ExecutorRunner, ProcessRunner
 
@@ -35,6 +39,12 @@ def _runner(workers: int | None, scheduler: str | None) -> Runner:
     if workers is not None:
         if workers < 1:
             raise InputError(f"must be at least 1, got {workers}", field="--workers")
+        if workers > _MAX_WORKERS:  # each is a process: more only thrash (or hang) one machine
+            raise InputError(
+                f"must be at most {_MAX_WORKERS}, got {workers}; for more, run a Dask cluster "
+                "and give --scheduler",
+                field="--workers",
+            )
         return ProcessRunner(workers)
     if scheduler is not None:
         try:
