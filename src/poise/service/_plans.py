@@ -134,6 +134,19 @@ def plan_out(plan: PlanRow) -> dict[str, Any]:
 def check_plan_current(scope: FirmScope, plan: PlanRow) -> None:
     """Raise :class:`Conflict` (409) when the household, its holdings or the prices changed
     since the plan was made: re-plan first."""
+    sent = scope.session.scalar(
+        select(PlanRow.id).where(
+            PlanRow.household_id == plan.household_id,
+            PlanRow.snapshot_id == plan.snapshot_id,
+            PlanRow.id != plan.id,
+            PlanRow.status.in_(_SENT),
+        )
+    )
+    if sent is not None:  # made before that plan's fills moved the holdings: trades would repeat
+        raise Conflict(
+            f"plan {sent} was already sent on these holdings (its fills move them); make a new "
+            "plan on the holdings as they are now"
+        )
     household = scope.get(HouseholdRow, plan.household_id)
     changed = []
     if household.version != plan.household_version:
@@ -145,19 +158,6 @@ def check_plan_current(scope: FirmScope, plan: PlanRow) -> None:
         changed.append(f"the prices {plan.prices_name!r}")
     if changed:
         raise Conflict(f"{' and '.join(changed)} changed since this plan was made; make a new plan")
-    sent = scope.session.scalar(
-        select(PlanRow.id).where(
-            PlanRow.household_id == plan.household_id,
-            PlanRow.snapshot_id == plan.snapshot_id,
-            PlanRow.id != plan.id,
-            PlanRow.status.in_(_SENT),
-        )
-    )
-    if sent is not None:  # its fills do not move the imported holdings: the trades would repeat
-        raise Conflict(
-            f"plan {sent} was already sent on these holdings; import the holdings after its "
-            "fills (PUT /households/{id}/holdings) and make a new plan"
-        )
 
 
 def set_status(scope: FirmScope, plan: PlanRow, status: str, principal: Principal) -> None:

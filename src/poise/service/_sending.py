@@ -40,12 +40,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from poise._errors import BrokerError
 from poise.execute import (
     Intent,
     Order,
     OrderSender,
     PreTradeRules,
     Venue,
+    apply_fills_with_basis,
     orders_for_trades,
     plan_digest,
 )
@@ -59,6 +61,7 @@ from poise.store import (
     PlanTrade,
     SenderLease,
     SendRequestRow,
+    SqlLedgerStore,
     SqlOrderStore,
     read_session,
     write_session,
@@ -74,6 +77,7 @@ __all__ = [
     "SEND_TIMEOUT",
     "OrderDispatcher",
     "group_key",
+    "move_holdings",
     "order_keys",
     "plan_keys",
     "plan_trades",
@@ -195,11 +199,62 @@ def rules_for(venue: Venue) -> PreTradeRules:
     )
 
 
+def move_holdings(scope: FirmScope, plan_id: str, fills: Sequence[Fill]) -> int:
+    """Apply new ``fills`` of plan ``plan_id`` to its household's latest holdings snapshot and
+    store the result as the next snapshot version (audited ``holdings.fill``); returns the new
+    version. Lots and cash move by :func:`poise.execute.apply_fills_with_basis` (a buy opens a
+    lot acquired on the fill date with basis quantity × price + cost; a sell takes the oldest
+    lots and adds proceeds less cost). Runs in the fill's own transaction, so each fill (unique
+    by execution id) moves the holdings exactly once.
+
+    Raises ``BrokerError`` (the transaction, fills included, rolls back) when the household has
+    no holdings, or when the fills would take an account's cash below zero or sell shares it
+    does not hold: a fill is never booked by inventing money or shares.
+    """
+    plan = scope.get(PlanRow, plan_id)
+    ledger = SqlLedgerStore(scope)
+    record = ledger.holdings(plan.household_id)
+    if record is None:
+        raise BrokerError(f"plan {plan_id} filled but its household has no holdings to move")
+    before = record.holdings
+    held = before.quantities()
+    for f in fills:
+        key = (f.account, f.symbol)
+        have = held.get(key, 0.0)
+        if f.side is Side.SELL and f.quantity > have + 1e-9:
+            raise BrokerError(
+                f"fill {f.execution_id} sells {f.quantity:g} {f.symbol} in {f.account}, "
+                f"which holds {have:g}; the household's holdings were not moved"
+            )
+        held[key] = have + (f.quantity if f.side is Side.BUY else -f.quantity)
+    after, _bases = apply_fills_with_basis(before, fills)
+    short = {a: v for a, v in after.cash.items() if v < 0}
+    if short:
+        raise BrokerError(
+            f"fills {[f.execution_id for f in fills]} of plan {plan_id} would take cash below "
+            f"zero ({short}); the household's holdings were not moved"
+        )
+    saved = ledger.save_holdings(plan.household_id, after)
+    scope.audit(
+        "holdings.fill",
+        f"household:{plan.household_id}",
+        {
+            "plan": plan_id,
+            "execution_ids": [f.execution_id for f in fills],
+            "version": saved.version,
+            "from_version": record.version,
+        },
+    )
+    return saved.version
+
+
 def audit_fills(firm_id: int, actor: str, plan_id: str) -> Any:
-    """The order store's ``on_fills`` hook: each new fill audited in its own transaction."""
+    """The order store's ``on_fills`` hook, in the fill's transaction: each new fill audited
+    and the household's holdings moved by them (:func:`move_holdings`)."""
 
     def audit(session: Session, intent: Intent, fills: Sequence[Fill]) -> None:
         scope = FirmScope(session, firm_id, actor)
+        move_holdings(scope, plan_id, fills)
         for f in fills:
             scope.audit(
                 "order.fill",
