@@ -206,6 +206,8 @@ def test_adjust_equals_old(raw_lots, raw_txs, identical, raw_other, raw_matches,
     rnd.shuffle(held)
     held = held[: rnd.randint(0, len(held))]  # some replacement lots no longer held
     after = Holdings(tuple(held), holdings.cash)
+    if rnd.random() < 0.7:
+        after.groups()  # built before: the washed symbols' groups are rebuilt, the rest kept
     adjustments: list[tuple[WashMatch, _Entry]] = []
     for pick, quantity, disallowed, lost in raw_matches:
         if not calendar.entries:
@@ -221,6 +223,9 @@ def test_adjust_equals_old(raw_lots, raw_txs, identical, raw_other, raw_matches,
     assert repr(new) == repr(old)
     assert new == old
     assert new_notes == old_notes
+    fresh = Holdings(new.lots, new.cash)
+    assert list(new.groups().items()) == list(fresh.groups().items())
+    assert new.quantities() == fresh.quantities()
 
 
 def old_match_wash_sales(

@@ -478,7 +478,8 @@ class WashCalendar:
         ) and not any(
             e.purchase.symbol in losing and low <= e.purchase.date <= high for e in self.entries
         ):
-            return list(trades), Holdings(tuple(holdings_after.lots), holdings_after.cash), []
+            # The same lots: keep their groups built (the next plan does not rebuild them).
+            return list(trades), holdings_after.with_cash(holdings_after.cash), []
         entries = list(self.entries)
         for n, trade in enumerate(trades):
             if trade.side is Side.BUY:
@@ -613,7 +614,7 @@ class WashCalendar:
         notes: list[str],
     ) -> Holdings:
         if all(match.lost for match, _ in adjustments):  # no replacement lot held here moves
-            return Holdings(tuple(holdings.lots), holdings.cash)
+            return holdings.with_cash(holdings.cash)  # the same lots, their groups kept
         lots = list(holdings.lots)
         # Positions of the held lots of the replacement purchases' keys only (ascending).
         keys = {
@@ -621,8 +622,10 @@ class WashCalendar:
         }
         symbols = {k[1] for k in keys}
         where: dict[tuple[str, str, dt.date], list[int]] = {}
+        pairs: dict[tuple[str, str], list[int]] = {}  # (account, symbol) -> positions
         for j, held in enumerate(lots):
             if held.symbol in symbols:
+                pairs.setdefault((held.account, held.symbol), []).append(j)
                 k = _lot_key(held)
                 if k in keys:
                     where.setdefault(k, []).append(j)
@@ -645,6 +648,7 @@ class WashCalendar:
                     if rest is not None:
                         lots.append(rest)
                         where[k].append(len(lots) - 1)
+                        pairs[(rest.account, rest.symbol)].append(len(lots) - 1)
                     left -= take
             if left > _EPS:
                 notes.append(
@@ -653,4 +657,11 @@ class WashCalendar:
                     f"add {per_share * left:,.2f} of disallowed loss to the basis of the sale "
                     "that disposed of them"
                 )
-        return Holdings(tuple(lots), holdings.cash)
+        out = Holdings(tuple(lots), holdings.cash)
+        built = holdings._groups
+        if built is not None:  # only the symbols washed regroup: the others' groups are kept
+            groups = dict(built)
+            for pair, at in pairs.items():
+                groups[pair] = tuple(lots[j] for j in at)
+            object.__setattr__(out, "_groups", groups)
+        return out
