@@ -334,8 +334,7 @@ def bench_store(n: int) -> None:
     import tomllib
 
     from poise.scale import BookRequest, plan_book
-    from poise.store import FirmScope, SqlLedgerStore, open_store, write_session
-    from poise.store import Household as HouseholdRow
+    from poise.store import FirmScope, HouseholdRow, SqlLedgerStore, open_store, write_session
     from poise.store._admin import create_firm
 
     print(f"\n== The store's book: {n:,} households planned and saved (SQLite, one process) ==")
