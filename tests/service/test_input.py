@@ -137,8 +137,10 @@ def test_plan_request_errors(firm: FirmClient) -> None:
     assert _loc(r) == ["body", "as_of"]
     r = firm.call("advisor", "POST", f"/households/{hid}/plans", json={"prices": "nope"})
     assert _loc(r) == ["body", "prices"]
-    r = firm.call("advisor", "POST", f"/households/{hid}/plans", json={"force": "maybe"})
-    assert _loc(r) == ["body", "force"]
+    for loose in ("maybe", "yes", "true", 1, 0):  # only a JSON true or false
+        r = firm.call("advisor", "POST", f"/households/{hid}/plans", json={"force": loose})
+        assert r.status_code == 422, (loose, r.text)
+        assert _loc(r) == ["body", "force"]
     r = firm.call(
         "advisor",
         "POST",

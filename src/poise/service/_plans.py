@@ -101,7 +101,7 @@ class PlanRequest(BaseModel):
     as_of: date | None = None
     deposit: FlowIn | None = None
     withdraw: FlowIn | None = None
-    force: bool = False
+    force: Annotated[bool, Field(strict=True)] = False  # "yes" or 1 is not a yes
     max_price_age: Annotated[int, Field(strict=True, ge=0, le=36_500)] = DEFAULT_MAX_PRICE_AGE_DAYS
 
 
