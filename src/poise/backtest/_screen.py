@@ -31,7 +31,6 @@ from poise.policy import (
     NoTrigger,
     Policy,
     Trigger,
-    VolatilityPolicy,
     trigger_of,
 )
 
@@ -133,18 +132,19 @@ def _never(
 def screen_for(policy: Policy, history: History | None = None) -> Screen | None:
     """The screen of a policy that declares its trigger (``poise.policy.trigger_of``), or
     None (ask the policy every day). With ``history``, the volatility rule's bands are
-    screened at a lower bound of each day's scales (``VolatilityPolicy.lowest_scales``)
-    instead of its lowest scale of all."""
+    screened at a lower bound of each day's scales (the trigger's ``lowest_scales``, e.g.
+    ``VolatilityPolicy.lowest_scales``) instead of its lowest scale of all."""
     trigger = trigger_of(policy)
     if trigger is None:
         return None
-    if history is not None and type(policy) is VolatilityPolicy:
-        assert isinstance(trigger, BandTrigger)
-        return _scaled_bands(policy, trigger, history)
+    if history is not None and isinstance(trigger, BandTrigger) and trigger.lowest_scales:
+        return _scaled_bands(trigger, trigger.lowest_scales, history)
     return _screen_of(trigger)
 
 
-def _scaled_bands(policy: VolatilityPolicy, trigger: BandTrigger, history: History) -> Screen:
+def _scaled_bands(
+    trigger: BandTrigger, lowest_scales: Callable[[np.ndarray], np.ndarray], history: History
+) -> Screen:
     """Bands times each day's lowest possible scale (computed once per history table; the
     cash column, last, has scale 1 as the policy sets it)."""
     check = trigger.check_frequency
@@ -164,7 +164,7 @@ def _scaled_bands(policy: VolatilityPolicy, trigger: BandTrigger, history: Histo
                 return checks
         table, offset = history()
         if cache.get("table") is not table:
-            lowest = policy.lowest_scales(table)
+            lowest = lowest_scales(table)
             lowest[:, -1] = 1.0
             cache.update(table=table, lowest=lowest)
         if cache.get("targets") is not targets:

@@ -322,6 +322,7 @@ class VolatilityPolicy:
             min_scale=min(self.min_scale, 1.0),
             note="volatility-adjusted bands run at their base width (scale 1)",
             scales=self.scales,
+            lowest_scales=self.lowest_scales,
         )
 
     def decide(self, context: PolicyContext) -> Decision:

@@ -81,6 +81,10 @@ class BandTrigger:
         ``scales(context)``: the multiple of the base band per symbol of a
         :class:`PolicyContext` (from its price history), when the bands move with the prices;
         None for fixed bands. Screens that see one day's prices (the batch book) use it.
+    lowest_scales : callable, optional
+        ``lowest_scales(history)``: a lower bound of ``scales`` on every row of a price
+        history (shape ``(rows, symbols)``; row ``r`` bounds a context whose history ends at
+        that row), for screens over many days (the backtest's); None: ``min_scale`` bounds it.
     """
 
     absolute: float | None
@@ -90,6 +94,7 @@ class BandTrigger:
     min_scale: float = 1.0
     note: str | None = None
     scales: Callable[[PolicyContext], np.ndarray] | None = None
+    lowest_scales: Callable[[np.ndarray], np.ndarray] | None = None
 
     def bands(self, target_weights: np.ndarray) -> np.ndarray:
         """The base band half-widths around ``target_weights``."""
